@@ -1,0 +1,4 @@
+"""The administrative tree: division codes, levels, loading, and subtree scoping.
+
+This package knows nothing about Flask or the web application.
+"""

@@ -1,0 +1,86 @@
+"""PostgreSQL row-level security, the database lock. Used by the Alembic migrations.
+
+The policies read the scope the application sets per transaction (hierarchy.scope.apply_db_scope):
+`app.scope` is a unit code (its subtree is visible), '*' for every tenant (jobs), or empty (nothing).
+The predicate is a half-open range on a "C"-collated code column so that it is a B-tree range scan.
+"""
+
+from __future__ import annotations
+
+import os
+
+DEFAULT_APP_ROLE = "shouhu_app"
+
+
+def app_role() -> str:
+    role = os.environ.get("SHOUHU_DB_APP_ROLE", DEFAULT_APP_ROLE)
+    if not role.replace("_", "").isalnum():
+        raise ValueError(f"unsafe role name {role!r}")
+    return role
+
+
+FUNCTIONS_SQL = r"""
+CREATE OR REPLACE FUNCTION shouhu_scope() RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+  SELECT coalesce(current_setting('app.scope', true), '')
+$$;
+
+CREATE OR REPLACE FUNCTION shouhu_scope_lo() RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+  SELECT CASE WHEN s = '*' THEN '' WHEN s ~ '^[0-9]{2,12}$' THEN s ELSE '~' END
+  FROM (SELECT shouhu_scope() AS s) AS x
+$$;
+
+CREATE OR REPLACE FUNCTION shouhu_scope_hi() RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+  SELECT CASE WHEN s = '*' THEN '~' WHEN s ~ '^[0-9]{2,12}$' THEN s || ':' ELSE '' END
+  FROM (SELECT shouhu_scope() AS s) AS x
+$$;
+
+-- The strict ancestors of the scope unit (prefixes of length 2, 4, 6, 9 shorter than it).
+CREATE OR REPLACE FUNCTION shouhu_scope_ancestors() RETURNS text[]
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+  SELECT coalesce(array_agg(substr(s, 1, n)), '{}')
+  FROM (SELECT shouhu_scope() AS s) AS x, unnest(ARRAY[2, 4, 6, 9]) AS n
+  WHERE s ~ '^[0-9]{2,12}$' AND n < length(s)
+$$;
+"""
+
+
+def role_sql(role: str) -> list[str]:
+    return [
+        f"""DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') THEN
+    CREATE ROLE {role} NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
+  END IF;
+END $$""",
+        # Lets the migrating (owner) login switch to the application role with SET ROLE.
+        f"GRANT {role} TO current_user",
+        f"GRANT USAGE ON SCHEMA public TO {role}",
+    ]
+
+
+def in_scope(column: str) -> str:
+    return f"({column} >= shouhu_scope_lo() AND {column} < shouhu_scope_hi())"
+
+
+def enable_rls(table: str, predicate: str, *, role: str | None = None,
+               privileges: str = "SELECT, INSERT, UPDATE, DELETE") -> list[str]:
+    """Statements that put `table` under FORCE ROW LEVEL SECURITY with one policy for the app role."""
+    role = role or app_role()
+    return [
+        f"GRANT {privileges} ON {table} TO {role}",
+        f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
+        f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
+        f"DROP POLICY IF EXISTS {table}_tenant ON {table}",
+        f"CREATE POLICY {table}_tenant ON {table} TO {role} USING ({predicate}) WITH CHECK ({predicate})",
+    ]
+
+
+def enable_tenant_rls(table: str, column: str = "region_code", **kwargs) -> list[str]:
+    return enable_rls(table, in_scope(column), **kwargs)
+
+
+def grant_sequences(role: str | None = None) -> list[str]:
+    role = role or app_role()
+    return [f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}"]

@@ -1,0 +1,220 @@
+"""Tenant scoping, the application lock.
+
+The scope of the current request or job lives in a context variable. A `do_orm_execute` hook adds a
+`with_loader_criteria` for every tenant-owned model to every ORM SELECT, and a `before_flush` hook refuses
+writes outside the scope. No scope means no rows: deny by default.
+
+The same scope is handed to PostgreSQL with `set_config('app.scope', ..., true)` at the start of each
+transaction, where row-level security policies (hierarchy.rls) apply the same predicate: the database lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+from sqlalchemy import and_, event, false, or_, true
+from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+
+from hierarchy.codes import ancestors_of, is_valid_code, subtree_bounds
+from hierarchy.models import Base
+
+ALL_TENANTS = "*"
+
+
+class ScopeViolation(Exception):
+    """A write (or an explicit lookup) reached outside the current scope."""
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What the current unit of work may see.
+
+    `unit_code`: the caller's unit; its subtree is visible.
+    `all_tenants`: job code only (see `job_scope`).
+    `auth_user_id` / `auth_username` / `auth_token_hash`: the narrow keys authentication may look up
+    before the caller's unit is known; they open exactly the matching user or token row.
+    """
+
+    unit_code: str | None = None
+    all_tenants: bool = False
+    auth_user_id: int | None = None
+    auth_username: str | None = None
+    auth_token_hash: str | None = None
+
+    def __post_init__(self):
+        if self.unit_code is not None and not is_valid_code(self.unit_code):
+            raise ValueError(f"invalid scope code {self.unit_code!r}")
+
+    @classmethod
+    def unit(cls, code: str) -> Scope:
+        return cls(unit_code=code)
+
+    @property
+    def db_value(self) -> str:
+        if self.all_tenants:
+            return ALL_TENANTS
+        return self.unit_code or ""
+
+    def covers(self, code: str | None) -> bool:
+        if self.all_tenants:
+            return True
+        if code is None or self.unit_code is None:
+            return False
+        return code.startswith(self.unit_code)
+
+    def bounds(self) -> tuple[str, str]:
+        if self.all_tenants:
+            return "", "~"
+        if self.unit_code is None:
+            return "~", ""  # empty range
+        return subtree_bounds(self.unit_code)
+
+
+NO_SCOPE = Scope()
+_current: ContextVar[Scope] = ContextVar("shouhu_scope", default=NO_SCOPE)
+
+
+def current_scope() -> Scope:
+    return _current.get()
+
+
+@contextlib.contextmanager
+def scoped(scope: Scope) -> Iterator[Scope]:
+    token = _current.set(scope)
+    try:
+        yield scope
+    finally:
+        _current.reset(token)
+
+
+def set_scope(scope: Scope):
+    """Set the scope for the rest of the current context (a request); returns a reset token."""
+    return _current.set(scope)
+
+
+def reset_scope(token) -> None:
+    _current.reset(token)
+
+
+@contextlib.contextmanager
+def job_scope(unit_code: str | None = None, *, all_tenants: bool = False) -> Iterator[Scope]:
+    """The scope a background job runs with: one unit's subtree, or every tenant.
+
+    The all-tenants flag is refused inside a web request: only jobs and operator commands may use it.
+    """
+    if all_tenants:
+        try:
+            from flask import has_request_context
+        except ImportError:  # pragma: no cover - flask is always installed with the app
+            has_request_context = lambda: False  # noqa: E731
+        if has_request_context():
+            raise ScopeViolation("the all-tenants scope is not available to requests")
+        scope = Scope(all_tenants=True)
+    else:
+        if unit_code is None:
+            raise ValueError("a job scope needs a unit code or all_tenants=True")
+        scope = Scope.unit(unit_code)
+    with scoped(scope):
+        yield scope
+
+
+def tenant_models() -> list[type]:
+    return [m.class_ for m in Base.registry.mappers if getattr(m.class_, "__scope_column__", None)]
+
+
+def _criteria_for(model: type, scope: Scope):
+    column = getattr(model, model.__scope_column__)
+    if scope.all_tenants:
+        return true()
+    clauses = []
+    if scope.unit_code is not None:
+        lo, hi = subtree_bounds(scope.unit_code)
+        clauses.append(and_(column >= lo, column < hi))
+        if getattr(model, "__scope_ancestors_visible__", False):
+            ancestors = ancestors_of(scope.unit_code)
+            if ancestors:
+                clauses.append(column.in_(ancestors))
+    auth_clause = getattr(model, "__scope_auth_criteria__", None)
+    if auth_clause is not None:
+        extra = auth_clause(scope)
+        if extra is not None:
+            clauses.append(extra)
+    if not clauses:
+        return false()
+    return or_(*clauses) if len(clauses) > 1 else clauses[0]
+
+
+def _add_scope_criteria(state: ORMExecuteState) -> None:
+    scope = current_scope()
+    _sync_db_scope(state.session, scope)
+    # Relationship loads get the scope current at load time, not the one their parent was loaded under.
+    if not state.is_select or state.is_column_load:
+        return
+    options = []
+    for model in tenant_models():
+        criteria = _criteria_for(model, scope)
+        options.append(with_loader_criteria(model, criteria, include_aliases=True, propagate_to_loaders=False))
+    state.statement = state.statement.options(*options)
+
+
+def _check_writes(session: Session, flush_context, instances) -> None:
+    scope = current_scope()
+    _sync_db_scope(session, scope)
+    if scope.all_tenants:
+        return
+    for obj in list(session.new) + list(session.dirty) + list(session.deleted):
+        column = getattr(type(obj), "__scope_column__", None)
+        if column is None:
+            continue
+        auth_match = getattr(type(obj), "__scope_auth_match__", None)
+        if auth_match is not None and auth_match(obj, scope):
+            continue  # the one row authentication is working on
+        if not scope.covers(getattr(obj, column)):
+            raise ScopeViolation(f"{type(obj).__name__} outside the current scope")
+
+
+# --- the database side: hand the scope to PostgreSQL once per transaction ---------------------------
+
+def _scope_settings(scope: Scope) -> dict[str, str]:
+    return {
+        "app.scope": scope.db_value,
+        "app.auth_user_id": "" if scope.auth_user_id is None else str(scope.auth_user_id),
+        "app.auth_username": scope.auth_username or "",
+        "app.auth_token_hash": scope.auth_token_hash or "",
+    }
+
+
+def apply_db_scope(connection, scope: Scope) -> None:
+    """Set the scope GUCs for the current transaction (PostgreSQL only)."""
+    if connection.dialect.name != "postgresql":
+        return
+    settings = _scope_settings(scope)
+    sql = "SELECT " + ", ".join(f"set_config('{key}', %s, true)" for key in settings)
+    connection.exec_driver_sql(sql, tuple(settings.values()))
+
+
+def _after_begin(session: Session, transaction, connection) -> None:
+    scope = current_scope()
+    apply_db_scope(connection, scope)
+    session.info["db_scope"] = scope
+
+
+def _sync_db_scope(session: Session, scope: Scope) -> None:
+    # The scope may change inside one session (authentication first, then the caller's unit):
+    # re-apply it so the database lock always matches the application lock.
+    if session.in_transaction() and session.info.get("db_scope") != scope:
+        apply_db_scope(session.connection(), scope)
+        session.info["db_scope"] = scope
+
+
+def install_scoping(session_class: type[Session] = Session) -> None:
+    """Register the hooks once, on the Session class used by the application and jobs."""
+    if getattr(session_class, "_shouhu_scoping", False):
+        return
+    event.listen(session_class, "do_orm_execute", _add_scope_criteria)
+    event.listen(session_class, "before_flush", _check_writes)
+    event.listen(session_class, "after_begin", _after_begin)
+    session_class._shouhu_scoping = True

@@ -1,0 +1,84 @@
+"""The Shouhu web application."""
+
+from __future__ import annotations
+
+from flask import Flask, g, request
+from flask_login import current_user
+
+from hierarchy.scope import NO_SCOPE, Scope, reset_scope, set_scope
+from tenant_app import i18n
+from tenant_app.config import from_environment
+from tenant_app.errors import register_error_handlers
+from tenant_app.extensions import api, csrf, db, login_manager
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.update(from_environment())
+    if config:
+        app.config.update(config)
+
+    db.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+    csrf.init_app(app)
+    api.init_app(app)
+    i18n.init_app(app)
+    register_error_handlers(app)
+    _install_identity(app)
+    _register_blueprints(app)
+
+    from tenant_app import cli
+
+    cli.register(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from tenant_app.auth.api import blp as auth_api
+    from tenant_app.auth.views import bp as auth_views
+    from tenant_app.units.api import blp as units_api
+    from tenant_app.units.views import bp as units_views
+    from tenant_app.users.api import blp as users_api
+    from tenant_app.users.views import bp as users_views
+
+    for blp in (auth_api, units_api, users_api):
+        api.register_blueprint(blp, url_prefix="/api/v1")
+        # The API authenticates with bearer tokens only, never cookies, so CSRF does not apply to it.
+        csrf.exempt(blp)
+    for bp in (auth_views, units_views, users_views):
+        app.register_blueprint(bp)
+
+
+def _install_identity(app: Flask) -> None:
+    from tenant_app.auth.services import load_session_user, load_token_user
+
+    @login_manager.user_loader
+    def _load_from_session(session_id: str):
+        if request.path.startswith("/api/"):
+            return None
+        return load_session_user(db.session, session_id)
+
+    @login_manager.request_loader
+    def _load_from_bearer(req):
+        header = req.headers.get("Authorization", "")
+        if not req.path.startswith("/api/") or not header.lower().startswith("bearer "):
+            return None
+        return load_token_user(db.session, header[7:].strip())
+
+    @app.before_request
+    def _scope_request():
+        g._scope_token = set_scope(NO_SCOPE)
+        if request.endpoint == "static":
+            return
+        user = current_user._get_current_object()
+        if user is not None and user.is_authenticated:
+            set_scope(Scope.unit(user.region_code))
+            _ = user.unit  # load the caller's own unit under the caller's scope
+
+    @app.teardown_request
+    def _reset_request_scope(exc):
+        token = g.pop("_scope_token", None)
+        if token is not None:
+            reset_scope(token)

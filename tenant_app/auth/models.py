@@ -1,0 +1,117 @@
+"""Users, API tokens and login throttling."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, false, func, true
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from hierarchy.codes import Level
+from hierarchy.models import Base, Unit, code_column_type, utcnow
+
+ROLES = ("admin", "staff", "viewer")
+
+
+def _user_auth_criteria(scope):
+    if scope.auth_user_id is not None:
+        return User.id == scope.auth_user_id
+    if scope.auth_username:
+        return User.username == scope.auth_username
+    return None
+
+
+def _user_auth_match(user, scope) -> bool:
+    return (scope.auth_user_id is not None and user.id == scope.auth_user_id) or (
+        bool(scope.auth_username) and user.username == scope.auth_username)
+
+
+def _token_auth_criteria(scope):
+    if scope.auth_token_hash:
+        return ApiToken.token_hash == scope.auth_token_hash
+    return None
+
+
+class User(Base):
+    """A person working in one unit with one role. Units above see a user's name and phone as a contact."""
+
+    __tablename__ = "users"
+    __scope_column__ = "region_code"
+    __scope_auth_criteria__ = staticmethod(_user_auth_criteria)
+    __scope_auth_match__ = staticmethod(_user_auth_match)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    region_code: Mapped[str] = mapped_column(code_column_type(), ForeignKey("units.code"))
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    real_name: Mapped[str] = mapped_column(String(64))
+    phone: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # Bumped when the user is disabled or the password is reset: older sessions stop working at once.
+    auth_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.current_timestamp())
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.current_timestamp())
+    disabled_at: Mapped[datetime | None]
+    last_login_at: Mapped[datetime | None]
+    created_by_id: Mapped[int | None] = mapped_column(Integer)
+
+    unit: Mapped[Unit] = relationship(lazy="select")
+
+    __table_args__ = (Index("ix_users_region_code", "region_code"),)
+
+    # flask-login protocol
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.auth_epoch}"
+
+    @property
+    def level(self) -> Level:
+        return Level(self.unit.level)
+
+    @property
+    def can_work(self) -> bool:
+        return self.role == "staff"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+    __scope_column__ = "region_code"
+    __scope_auth_criteria__ = staticmethod(_token_auth_criteria)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    region_code: Mapped[str] = mapped_column(code_column_type())
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+    user: Mapped[User] = relationship(lazy="select")
+
+    __table_args__ = (Index("ix_api_tokens_user_id", "user_id"),)
+
+
+class LoginThrottle(Base):
+    """Failed login counters per account and per client address (not tenant data: keys only)."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_start: Mapped[datetime]

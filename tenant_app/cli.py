@@ -1,0 +1,218 @@
+"""The `shouhu` command: database, regions, users, demo data, serving, workers, benchmarks."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy import select
+
+from hierarchy.scope import Scope, job_scope
+from tenant_app.db import db
+
+BUNDLED_REGIONS = Path(__file__).resolve().parent.parent / "hierarchy" / "data"
+DEMO_PASSWORD = "Shouhu2026"
+
+
+def _create_app(*args, **kwargs):
+    from tenant_app import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True)
+def main():
+    """Shouhu operator commands."""
+
+
+def register(app) -> None:
+    """Nothing app-specific to register: commands live on the `main` group."""
+
+
+# --- database --------------------------------------------------------------------------------------
+
+@main.group("db")
+def db_group():
+    """Database schema (Alembic)."""
+
+
+@db_group.command("upgrade")
+@click.argument("revision", default="head")
+@with_appcontext
+def db_upgrade(revision):
+    """Apply migrations (runs as the URL's own role, the tables' owner)."""
+    from tenant_app.migrate import upgrade
+
+    upgrade(current_app.config["SHOUHU_DATABASE_URL"], revision)
+    click.echo(f"database at {revision}")
+
+
+# --- regions ---------------------------------------------------------------------------------------
+
+@main.group("regions")
+def regions_group():
+    """The administrative tree."""
+
+
+def load_region_dirs(directories: list[Path]):
+    from hierarchy.loader import load_regions
+    from hierarchy.scope import apply_db_scope
+
+    with db.engine.begin() as connection, job_scope(all_tenants=True) as scope:
+        apply_db_scope(connection, scope)
+        return load_regions(connection, directories)
+
+
+@regions_group.command("load")
+@click.argument("directories", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False,
+                                                                          path_type=Path))
+@with_appcontext
+def regions_load(directories):
+    """Load official division CSVs (provinces, cities, areas, streets, villages) from DIR(s)."""
+    from hierarchy.loader import RegionLoadError
+
+    try:
+        report = load_region_dirs(list(directories))
+    except RegionLoadError as exc:
+        click.echo(f"refused, nothing applied:\n{exc}", err=True)
+        sys.exit(1)
+    click.echo(str(report))
+
+
+# --- users -----------------------------------------------------------------------------------------
+
+@main.group("users")
+def users_group():
+    """Users."""
+
+
+@users_group.command("create")
+@click.option("--unit", "unit_code", required=True, help="division code of the user's unit")
+@click.option("--username", required=True)
+@click.option("--role", required=True, type=click.Choice(["admin", "staff", "viewer"]))
+@click.option("--real-name", default="")
+@click.option("--phone", default="")
+@with_appcontext
+def users_create(unit_code, username, role, real_name, phone):
+    """Create a user; the password is read from a prompt, or from stdin when it is not a terminal."""
+    from tenant_app.errors import ValidationFailed
+    from tenant_app.users.services import bootstrap_user
+
+    if sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Repeat: ") != password:
+            raise click.ClickException("passwords differ")
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    try:
+        with db.session_scope(Scope(all_tenants=True)) as session:
+            user = bootstrap_user(session, unit_code=unit_code, username=username, role=role,
+                                  password=password, real_name=real_name, phone=phone)
+            click.echo(f"created {user.username} ({user.role}) at {user.region_code}")
+    except ValidationFailed as exc:
+        for field, messages in (exc.errors or {}).items():
+            click.echo(f"{field}: {'; '.join(messages)}", err=True)
+        sys.exit(1)
+
+
+# --- demo ------------------------------------------------------------------------------------------
+
+DEMO_LEVELS = (("prov", 2), ("county", 6), ("town", 9), ("village", 12))
+
+
+def create_demo_users(region: str = "440203") -> list[tuple[str, str, str, str]]:
+    """Admin and staff users at province, county, township and village level under the given county."""
+    from hierarchy.models import Unit
+    from tenant_app.auth.models import User
+    from tenant_app.users.services import bootstrap_user
+
+    created = []
+    with db.session_scope(Scope(all_tenants=True)) as session:
+        village = session.scalars(
+            select(Unit.code).where(Unit.code.like(f"{region}%"), Unit.level == 5, Unit.retired.is_(False))
+            .order_by(Unit.code)
+        ).first()
+        if village is None:
+            raise click.ClickException(f"no villages under {region}: load the regions first")
+        for prefix, length in DEMO_LEVELS:
+            code = village[:length]
+            unit = session.get(Unit, code)
+            for role in ("admin", "staff"):
+                username = f"{prefix}_{role}"
+                if session.scalar(select(User.id).where(User.username == username)) is None:
+                    bootstrap_user(session, unit_code=code, username=username, role=role,
+                                   password=DEMO_PASSWORD, real_name=f"演示{unit.name}{role}",
+                                   phone="13800000000")
+                created.append((username, role, code, unit.name))
+    return created
+
+
+@main.group("demo")
+def demo_group():
+    """Demo data."""
+
+
+@demo_group.command("setup")
+@with_appcontext
+def demo_setup():
+    """Migrate, load the bundled Shaoguan tree and create demo users (idempotent)."""
+    from tenant_app.migrate import upgrade
+
+    upgrade(current_app.config["SHOUHU_DATABASE_URL"])
+    click.echo(str(load_region_dirs([BUNDLED_REGIONS / "shaoguan"])))
+    click.echo(f"demo users (password {DEMO_PASSWORD}):")
+    for username, role, code, name in create_demo_users():
+        click.echo(f"  {username:16} {role:6} {code:12} {name}")
+
+
+@demo_group.command("up")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000, type=int)
+@click.pass_context
+def demo_up(ctx, host, port):
+    """Set up the demo (as `demo setup`) and serve it."""
+    ctx.invoke(demo_setup)
+    app = current_app._get_current_object()
+    click.echo(f"Shouhu is running at http://{host}:{port}/  (Ctrl-C stops it)")
+    app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
+
+
+# --- serving ---------------------------------------------------------------------------------------
+
+@main.command("serve", context_settings={"ignore_unknown_options": True})
+@click.argument("gunicorn_args", nargs=-1, type=click.UNPROCESSED)
+def serve(gunicorn_args):
+    """Start gunicorn for production with deploy/gunicorn.conf.py."""
+    conf = Path(__file__).resolve().parent.parent / "deploy" / "gunicorn.conf.py"
+    args = ["gunicorn", "-c", str(conf), *gunicorn_args, "wsgi:app"]
+    os.execvp("gunicorn", args)
+
+
+# --- benchmarks ------------------------------------------------------------------------------------
+
+@main.group("bench")
+def bench_group():
+    """Benchmarks that print figures."""
+
+
+@bench_group.command("regions")
+@click.argument("directory", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--villages", default=52000, help="size of the synthetic province when DIR is omitted")
+@with_appcontext
+def bench_regions_cmd(directory, villages):
+    """Load DIR (default: a synthetic province of ~55,000 units) and print time and peak memory."""
+    import tempfile
+
+    from hierarchy.bench import bench_regions
+    from hierarchy.synthetic import build_synthetic_province
+
+    with tempfile.TemporaryDirectory() as tmp:
+        if directory is None:
+            directory = build_synthetic_province(BUNDLED_REGIONS / "shaoguan", Path(tmp),
+                                                 villages_target=villages)
+        bench_regions(db.engine, directory)

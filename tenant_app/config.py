@@ -1,0 +1,53 @@
+"""Configuration from the environment."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+INSTANCE_DIR = Path(os.environ.get("SHOUHU_INSTANCE_DIR", Path.cwd() / "instance"))
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{INSTANCE_DIR / 'shouhu.sqlite3'}"
+
+
+def _secret_key() -> str:
+    key = os.environ.get("SHOUHU_SECRET_KEY")
+    if key:
+        return key
+    # Without a configured key, keep one per instance so sessions survive restarts of the quick start.
+    path = INSTANCE_DIR / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def from_environment() -> dict:
+    return {
+        "SHOUHU_DATABASE_URL": os.environ.get("SHOUHU_DATABASE_URL") or default_database_url(),
+        "SHOUHU_REDIS_URL": os.environ.get("SHOUHU_REDIS_URL") or None,
+        "SECRET_KEY": _secret_key(),
+        # The non-owner role requests run as on PostgreSQL (created by the migrations).
+        "SHOUHU_DB_APP_ROLE": os.environ.get("SHOUHU_DB_APP_ROLE", "shouhu_app"),
+        "SHOUHU_TOKEN_TTL_HOURS": int(os.environ.get("SHOUHU_TOKEN_TTL_HOURS", "12")),
+        "SHOUHU_LOGIN_MAX_FAILURES": int(os.environ.get("SHOUHU_LOGIN_MAX_FAILURES", "5")),
+        "SHOUHU_LOGIN_IP_MAX_FAILURES": int(os.environ.get("SHOUHU_LOGIN_IP_MAX_FAILURES", "30")),
+        "SHOUHU_LOGIN_WINDOW_SECONDS": int(os.environ.get("SHOUHU_LOGIN_WINDOW_SECONDS", "900")),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": os.environ.get("SHOUHU_SECURE_COOKIES", "0") == "1",
+        "REMEMBER_COOKIE_SECURE": os.environ.get("SHOUHU_SECURE_COOKIES", "0") == "1",
+        "API_TITLE": "Shouhu API",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api/v1",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "WTF_CSRF_TIME_LIMIT": None,
+        "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,
+    }

@@ -1,0 +1,137 @@
+"""Engine and sessions, created unbound and bound by `init_app` (no I/O at import time).
+
+On PostgreSQL every pooled connection switches to the non-owner application role on connect, so
+row-level security holds even when SHOUHU_DATABASE_URL names a superuser or the tables' owner.
+Migrations use `owner_engine()`, which does not switch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from hierarchy.scope import Scope, install_scoping, scoped
+
+
+class ShouhuSession(Session):
+    """The Session class that carries the tenant-scoping hooks."""
+
+
+install_scoping(ShouhuSession)
+
+
+def _make_engine(url: str, **kwargs) -> Engine:
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    if url.startswith("sqlite"):
+        engine = create_engine(url, **kwargs)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, record):
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=10000")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+class Database:
+    def __init__(self):
+        self.engine: Engine | None = None
+        self.url: str | None = None
+        self.app_role: str | None = None
+        self._sessionmaker: sessionmaker | None = None
+        self._bind_override = None
+
+    def init_app(self, app) -> None:
+        self.configure(app.config["SHOUHU_DATABASE_URL"], app.config.get("SHOUHU_DB_APP_ROLE"))
+        app.extensions["shouhu_db"] = self
+
+        @app.teardown_appcontext
+        def _remove_session(exc):
+            session = _request_session()
+            if session is not None:
+                if exc is not None:
+                    session.rollback()
+                session.close()
+
+    def configure(self, url: str, app_role: str | None = "shouhu_app") -> None:
+        if self.engine is not None and self.url == url:
+            return
+        self.url = url
+        self.app_role = app_role
+        self.engine = _make_engine(url)
+        if self.engine.dialect.name == "postgresql" and app_role:
+            role = app_role
+
+            @event.listens_for(self.engine, "connect")
+            def _set_app_role(dbapi_connection, record):
+                cursor = dbapi_connection.cursor()
+                cursor.execute(f'SET ROLE "{role}"')
+                cursor.close()
+                dbapi_connection.commit()
+
+        self._sessionmaker = sessionmaker(bind=self.engine, class_=ShouhuSession, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def owner_engine(self) -> Engine:
+        """An engine that keeps the login role of the URL (the tables' owner): for migrations only."""
+        return _make_engine(self.url)
+
+    def bind_override(self, connection) -> None:
+        """Tests: make every new session join this connection's outer transaction."""
+        self._bind_override = connection
+
+    def new_session(self) -> ShouhuSession:
+        if self._bind_override is not None:
+            return ShouhuSession(
+                bind=self._bind_override, join_transaction_mode="create_savepoint", expire_on_commit=False
+            )
+        return self._sessionmaker()
+
+    @property
+    def session(self) -> ShouhuSession:
+        """The request's session (one per application context)."""
+        from flask import g
+
+        session = g.get("_shouhu_session")
+        if session is None:
+            session = self.new_session()
+            g._shouhu_session = session
+        return session
+
+    @contextlib.contextmanager
+    def session_scope(self, scope: Scope | None = None, *, commit: bool = True) -> Iterator[ShouhuSession]:
+        """A session for jobs and commands: commits once at the end, rolls back on error."""
+        ctx = scoped(scope) if scope is not None else contextlib.nullcontext()
+        with ctx:
+            session = self.new_session()
+            try:
+                yield session
+                if commit:
+                    session.commit()
+                else:
+                    session.rollback()
+            except BaseException:
+                session.rollback()
+                raise
+            finally:
+                session.close()
+
+
+def _request_session():
+    from flask import g
+
+    return g.pop("_shouhu_session", None)
+
+
+db = Database()

@@ -1,0 +1,138 @@
+"""One place that turns HTTP, validation and domain errors into responses.
+
+API paths get RFC 9457 problem+json bodies (`errors: {field: [messages]}` for validation); pages get a
+rendered error page. Unexpected exceptions propagate in TESTING so tests see them.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import current_app, json, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from hierarchy.scope import ScopeViolation
+
+log = logging.getLogger(__name__)
+
+
+class DomainError(Exception):
+    status = 400
+    title = "Bad request"
+
+    def __init__(self, detail: str | None = None, *, errors: dict | None = None, headers=None, **extra):
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.errors = errors
+        self.headers = headers or {}
+        self.extra = extra
+
+
+class NotFound(DomainError):
+    status = 404
+    title = "Not found"
+
+
+class Forbidden(DomainError):
+    status = 403
+    title = "Forbidden"
+
+
+class Conflict(DomainError):
+    status = 409
+    title = "Conflict"
+
+
+class ValidationFailed(DomainError):
+    status = 422
+    title = "Validation failed"
+
+
+class Unauthorized(DomainError):
+    status = 401
+    title = "Unauthorized"
+
+
+class RateLimited(DomainError):
+    status = 429
+    title = "Too many requests"
+
+
+def wants_problem_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def problem_response(status: int, title: str, detail: str | None = None, errors: dict | None = None,
+                     headers=None, **extra):
+    body = {"type": "about:blank", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    if errors:
+        body["errors"] = errors
+    body.update(extra)
+    response = current_app.response_class(
+        json.dumps(body, ensure_ascii=False), status=status, mimetype="application/problem+json"
+    )
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def flatten_webargs_messages(messages) -> dict:
+    """webargs nests messages by location ({"json": {"field": [...]}}); the API reports fields only."""
+    if not isinstance(messages, dict):
+        return {"_schema": [str(messages)]}
+    flat: dict = {}
+    for location, fields in messages.items():
+        if isinstance(fields, dict):
+            for field, msgs in fields.items():
+                flat.setdefault(field, []).extend(msgs if isinstance(msgs, list) else [msgs])
+        else:
+            flat.setdefault(location, []).extend(fields if isinstance(fields, list) else [fields])
+    return flat
+
+
+def _render_page_error(status: int, title: str, detail: str | None):
+    return render_template("error.html", status=status, title=title, detail=detail), status
+
+
+def handle_http_exception(error: HTTPException):
+    status = error.code or 500
+    data = getattr(error, "data", None) or {}
+    errors = flatten_webargs_messages(data["messages"]) if "messages" in data else None
+    detail = data.get("message") or error.description
+    if status == 422 and errors:
+        detail = "请求数据有误 / The request data is invalid"
+    if wants_problem_json():
+        return problem_response(status, error.name, detail, errors, headers=data.get("headers"))
+    return _render_page_error(status, error.name, detail)
+
+
+def handle_domain_error(error: DomainError):
+    if wants_problem_json():
+        return problem_response(error.status, error.title, error.detail, error.errors, error.headers,
+                                **error.extra)
+    return _render_page_error(error.status, error.title, error.detail)
+
+
+def handle_scope_violation(error: ScopeViolation):
+    # Outside the caller's subtree is indistinguishable from absent.
+    if wants_problem_json():
+        return problem_response(404, "Not found", "未找到 / Not found")
+    return _render_page_error(404, "Not found", None)
+
+
+def register_error_handlers(app) -> None:
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(ScopeViolation, handle_scope_violation)
+
+    if not app.testing:
+        @app.errorhandler(Exception)
+        def _unexpected(error):  # pragma: no cover - exercised in production only
+            if isinstance(error, HTTPException):
+                return handle_http_exception(error)
+            log.exception("unhandled error on %s %s", request.method, request.path)
+            if wants_problem_json():
+                return problem_response(500, "Internal server error")
+            return _render_page_error(500, "Internal server error", None)

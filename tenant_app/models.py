@@ -1,0 +1,4 @@
+"""Import every model module so the metadata is complete (Alembic, tests, create_all)."""
+
+from hierarchy.models import Base, Unit  # noqa: F401
+from tenant_app.auth.models import ApiToken, LoginThrottle, User  # noqa: F401

@@ -1,0 +1,35 @@
+"""Access decorators shared by the API and the pages."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask_login import current_user
+
+from tenant_app.errors import Forbidden, Unauthorized
+
+
+def api_login_required(view):
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if not current_user.is_authenticated:
+            raise Unauthorized("需要登录令牌 / A bearer token is required",
+                               headers={"WWW-Authenticate": "Bearer"})
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def role_required(*roles: str):
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            if not current_user.is_authenticated:
+                raise Unauthorized("需要登录 / Login required", headers={"WWW-Authenticate": "Bearer"})
+            if current_user.role not in roles:
+                raise Forbidden("权限不足 / Not allowed for your role")
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator

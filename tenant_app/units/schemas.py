@@ -1,0 +1,36 @@
+from marshmallow import Schema, fields
+
+
+class UnitCountsSchema(Schema):
+    city = fields.Integer()
+    county = fields.Integer()
+    township = fields.Integer()
+    village = fields.Integer()
+
+
+class UnitSchema(Schema):
+    code = fields.String()
+    name = fields.String()
+    level = fields.String()
+    parent_code = fields.String(allow_none=True)
+    retired = fields.Boolean()
+    counts = fields.Nested(UnitCountsSchema)
+
+
+class UnitChildSchema(Schema):
+    code = fields.String()
+    name = fields.String()
+    level = fields.Function(lambda unit: unit.level_name)
+    retired = fields.Boolean()
+
+
+class UnitPageSchema(Schema):
+    items = fields.List(fields.Nested(UnitChildSchema))
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+
+
+class PageArgsSchema(Schema):
+    page = fields.Integer(load_default=1, validate=lambda n: n >= 1)
+    per_page = fields.Integer(load_default=50, validate=lambda n: 1 <= n <= 500)
