@@ -13,6 +13,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
 
 from hierarchy.scope import Scope, job_scope
+from sync import queues as job_queues
 from tenant_app.db import db
 
 BUNDLED_REGIONS = Path(__file__).resolve().parent.parent / "hierarchy" / "data"
@@ -193,6 +194,26 @@ def serve(gunicorn_args):
     os.execvp("gunicorn", args)
 
 
+# --- workers ---------------------------------------------------------------------------------------
+
+@main.command("worker")
+@click.option("--queues", "queue_names", default=",".join(job_queues.ALL))
+@click.option("--burst", is_flag=True, help="stop when the queues are empty")
+@with_appcontext
+def worker(queue_names, burst):
+    """Start an RQ worker (with its scheduler) on SHOUHU_REDIS_URL."""
+    from rq import Queue, Worker
+
+    from sync.jobs import redis_connection
+
+    url = current_app.config["SHOUHU_REDIS_URL"]
+    if not url:
+        raise click.ClickException("SHOUHU_REDIS_URL is not set: without Redis, jobs run inline")
+    connection = redis_connection(url)
+    queues = [Queue(name, connection=connection) for name in queue_names.split(",")]
+    Worker(queues, connection=connection).work(with_scheduler=True, burst=burst)
+
+
 # --- benchmarks ------------------------------------------------------------------------------------
 
 @main.group("bench")
@@ -216,3 +237,7 @@ def bench_regions_cmd(directory, villages):
             directory = build_synthetic_province(BUNDLED_REGIONS / "shaoguan", Path(tmp),
                                                  villages_target=villages)
         bench_regions(db.engine, directory)
+
+
+if __name__ == "__main__":
+    main()

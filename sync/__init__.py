@@ -1,0 +1,1 @@
+"""Background work: jobs on RQ (or inline without Redis), each with an explicit tenant scope."""
