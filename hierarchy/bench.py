@@ -22,6 +22,7 @@ from sqlalchemy import Engine, create_engine, inspect
 
 from hierarchy.loader import load_regions
 from hierarchy.models import Unit
+from hierarchy.scope import Scope, apply_db_scope
 
 
 def _maxrss_bytes() -> int:
@@ -32,6 +33,8 @@ def _maxrss_bytes() -> int:
 def _ensure_units_table(connection) -> None:
     if not inspect(connection).has_table(Unit.__tablename__):
         Unit.__table__.create(connection)
+    # The loader writes every tenant's units: an operator's all-tenants scope (no-op off PostgreSQL).
+    apply_db_scope(connection, Scope(all_tenants=True))
 
 
 def bench_regions(database_url_or_engine: str | Engine, directory: Path, keep: bool = False) -> dict:
