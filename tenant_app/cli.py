@@ -189,8 +189,9 @@ def demo_up(ctx, host, port):
 @click.argument("gunicorn_args", nargs=-1, type=click.UNPROCESSED)
 def serve(gunicorn_args):
     """Start gunicorn for production with deploy/gunicorn.conf.py."""
-    conf = Path(__file__).resolve().parent.parent / "deploy" / "gunicorn.conf.py"
-    args = ["gunicorn", "-c", str(conf), *gunicorn_args, "wsgi:app"]
+    root = Path(__file__).resolve().parent.parent
+    args = ["gunicorn", "-c", str(root / "deploy" / "gunicorn.conf.py"), "--chdir", str(root), *gunicorn_args,
+            "wsgi:app"]
     os.execvp("gunicorn", args)
 
 

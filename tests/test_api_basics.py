@@ -66,3 +66,16 @@ def test_openapi_document(client):
     spec = client.get("/api/v1/openapi.json").get_json()
     assert "/api/v1/units/{code}" in spec["paths"]
     assert "/api/v1/auth/token" in spec["paths"]
+
+
+def test_contacts_of_units_below(client, make_user, token_for):
+    director = make_user("440203001002", "staff", real_name="陈主任", phone="13711112222")
+    make_user("440203001002", "viewer", real_name="只读者")
+    supervisor = make_user("440203001", "staff", real_name="林督导", phone="13733334444")
+    headers = token_for(make_user("440203001", "viewer").username)
+    body = client.get("/api/v1/units/440203001/contacts", headers=headers).get_json()
+    assert [c["real_name"] for c in body["unit"]] == [supervisor.real_name]
+    village = body["children"]["440203001002"]
+    assert [(c["real_name"], c["phone"]) for c in village] == [(director.real_name, "13711112222")]
+    sibling = make_user("440204", "staff").username
+    assert client.get("/api/v1/units/440203001/contacts", headers=token_for(sibling)).status_code == 404

@@ -3,9 +3,11 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 
 from tenant_app.db import db
+from tenant_app.errors import NotFound
 from tenant_app.security import api_login_required
-from tenant_app.units.schemas import PageArgsSchema, UnitPageSchema, UnitSchema
+from tenant_app.units.schemas import ContactsSchema, PageArgsSchema, UnitPageSchema, UnitSchema
 from tenant_app.units.services import child_units, descendant_counts, visible_unit
+from tenant_app.users.services import contacts_of
 
 blp = Blueprint("units_api", __name__, description="The administrative tree")
 
@@ -42,8 +44,22 @@ class UnitChildrenResource(MethodView):
         """Direct children of a unit in the caller's subtree, paginated."""
         view = visible_unit(db.session, current_user, code)
         if not view.full:
-            from tenant_app.errors import NotFound
-
             raise NotFound("单位不存在 / No such unit")
         rows, total = child_units(db.session, code, page=args["page"], per_page=args["per_page"])
         return {"items": rows, "total": total, "page": args["page"], "per_page": args["per_page"]}
+
+
+@blp.route("/units/<code>/contacts")
+class UnitContactsResource(MethodView):
+    @api_login_required
+    @blp.arguments(PageArgsSchema, location="query")
+    @blp.response(200, ContactsSchema)
+    def get(self, args, code):
+        """Active staff of a unit and of its direct children (page of children as in /children):
+        a village's staff are its children's directors, a township's its supervisors."""
+        view = visible_unit(db.session, current_user, code)
+        if not view.full:
+            raise NotFound("单位不存在 / No such unit")
+        children, _total = child_units(db.session, code, page=args["page"], per_page=args["per_page"])
+        contacts = contacts_of(db.session, [code, *(c.code for c in children)])
+        return {"unit": contacts.pop(code, []), "children": contacts}

@@ -34,3 +34,15 @@ class UnitPageSchema(Schema):
 class PageArgsSchema(Schema):
     page = fields.Integer(load_default=1, validate=lambda n: n >= 1)
     per_page = fields.Integer(load_default=50, validate=lambda n: 1 <= n <= 500)
+
+
+class ContactSchema(Schema):
+    unit_code = fields.String(attribute="region_code")
+    real_name = fields.String()
+    phone = fields.String()
+    role = fields.String()
+
+
+class ContactsSchema(Schema):
+    unit = fields.List(fields.Nested(ContactSchema))
+    children = fields.Dict(keys=fields.String(), values=fields.List(fields.Nested(ContactSchema)))
