@@ -22,11 +22,12 @@ def create_app(config: dict | None = None) -> Flask:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
+    # Identity first, so every later hook (CSRF included) and its error pages run with the caller's scope.
+    _install_identity(app)
     csrf.init_app(app)
     api.init_app(app)
     i18n.init_app(app)
     register_error_handlers(app)
-    _install_identity(app)
     _register_blueprints(app)
 
     from tenant_app import cli
@@ -38,12 +39,13 @@ def create_app(config: dict | None = None) -> Flask:
 def _register_blueprints(app: Flask) -> None:
     from tenant_app.auth.api import blp as auth_api
     from tenant_app.auth.views import bp as auth_views
+    from tenant_app.children.api import blp as children_api
     from tenant_app.units.api import blp as units_api
     from tenant_app.units.views import bp as units_views
     from tenant_app.users.api import blp as users_api
     from tenant_app.users.views import bp as users_views
 
-    for blp in (auth_api, units_api, users_api):
+    for blp in (auth_api, units_api, users_api, children_api):
         api.register_blueprint(blp, url_prefix="/api/v1")
         # The API authenticates with bearer tokens only, never cookies, so CSRF does not apply to it.
         csrf.exempt(blp)

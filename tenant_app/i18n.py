@@ -53,6 +53,8 @@ EN: dict[str, str] = {
     "新建用户": "New user",
     "保存": "Save",
     "停用此用户": "Disable",
+    "启用此用户": "Enable",
+    "筛选": "Filter",
     "重置密码": "Reset password",
     "新密码": "New password",
     "已创建用户": "User created",
