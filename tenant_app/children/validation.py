@@ -1,0 +1,184 @@
+"""Domain rules for the child record, as pure functions returning {field: [messages]}.
+
+Every path that writes a record (pages, API, import) goes through `validate_child`. `data` is the whole
+record after the change (stored values merged with the submitted ones). `ref` is the reference date
+(default: today in China Standard Time).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from tenant_app.children import enums as E
+from tenant_app.children.idcard import birth_date_of, id_number_problems, normalize, sex_of
+
+CST = ZoneInfo("Asia/Shanghai")
+COMPULSORY_AGES = (6, 15)  # nine years of compulsory education, from 6 until 16
+NOT_IN_SCHOOL_AGES = (14, 16)
+REQUIRED = "此项必填 / Required"
+
+Errors = dict[str, list[str]]
+
+
+def today_cst() -> date:
+    return datetime.now(CST).date()
+
+
+def age_on(born: date, ref: date) -> int:
+    return ref.year - born.year - ((ref.month, ref.day) < (born.month, born.day))
+
+
+def _add(errors: Errors, field: str, message: str) -> None:
+    errors.setdefault(field, []).append(message)
+
+
+def check_enums(data: dict) -> Errors:
+    errors: Errors = {}
+    single = {"sex": E.SEXES, "health_status": E.HEALTH, "schooling": E.SCHOOLING,
+              "father_situation": E.PARENT_SITUATIONS, "mother_situation": E.PARENT_SITUATIONS,
+              "guardianship_type": E.GUARDIANSHIP_TYPES, "guardianship_assessment": E.ASSESSMENTS,
+              "difficulty_subcategory": E.DIFFICULTY_SUBCATEGORIES, "risk_level": E.RISK_LEVELS,
+              "status": E.STATUSES, "exit_reason": E.EXIT_REASONS}
+    for field, allowed in single.items():
+        value = data.get(field)
+        if value is not None and value not in allowed:
+            _add(errors, field, f"取值无效 / Not one of: {', '.join(allowed)}")
+    for field, allowed in (("income_sources", E.INCOME_SOURCES), ("assistance", E.ASSISTANCE)):
+        bad = [v for v in data.get(field) or [] if v not in allowed]
+        if bad:
+            _add(errors, field, f"取值无效 / Not one of: {', '.join(allowed)}")
+    return errors
+
+
+def check_identity(data: dict, ref: date) -> Errors:
+    """Name, birth date, the child's ID number (18 characters) agreeing with birth date and sex."""
+    errors: Errors = {}
+    if not (data.get("name") or "").strip():
+        _add(errors, "name", REQUIRED)
+    born = data.get("birth_date")
+    if born is None:
+        _add(errors, "birth_date", REQUIRED)
+    elif born > ref:
+        _add(errors, "birth_date", "出生日期不能晚于今天 / The birth date is in the future")
+    number = normalize(data.get("id_number"))
+    if not number:
+        if data.get("hukou_registered", True):
+            _add(errors, "id_number", "已登记户口的儿童须填写身份证号 / Required for a registered child")
+        return errors
+    problems = id_number_problems(number, legacy_allowed=False, today=ref)
+    if problems:
+        errors["id_number"] = problems
+        return errors
+    if born is not None and birth_date_of(number) != born:
+        _add(errors, "birth_date", "出生日期与身份证号不一致 / The birth date does not match the ID number")
+    if data.get("sex") in E.SEXES and sex_of(number) != data["sex"]:
+        _add(errors, "sex", "性别与身份证号不一致 / The sex does not match the ID number")
+    return errors
+
+
+def check_adult_ids(data: dict, ref: date) -> Errors:
+    """Parents' and the entrusted guardian's ID numbers: 18 characters or legacy 15 digits."""
+    errors: Errors = {}
+    for who in ("father", "mother", "guardian"):
+        number = normalize(data.get(f"{who}_id_number"))
+        if not number:
+            continue
+        problems = id_number_problems(number, legacy_allowed=True, today=ref)
+        if problems:
+            errors[f"{who}_id_number"] = problems
+            continue
+        born = data.get(f"{who}_birth_date")
+        if born is not None and birth_date_of(number) != born:
+            _add(errors, f"{who}_birth_date",
+                 "出生日期与身份证号不一致 / The birth date does not match the ID number")
+    return errors
+
+
+def parents_away(data: dict) -> bool:
+    """Nobody of the parents at home and at least one away for work."""
+    situations = (data.get("father_situation") or "home", data.get("mother_situation") or "home")
+    return "home" not in situations and "away" in situations
+
+
+def left_behind_condition(data: dict) -> bool:
+    """Both parents away, or one away and the other without guardianship capacity."""
+    father, mother = data.get("father_situation"), data.get("mother_situation")
+    if father == "away" and mother == "away":
+        return True
+    return (father == "away" and mother in E.WITHOUT_CAPACITY) or (
+        mother == "away" and father in E.WITHOUT_CAPACITY)
+
+
+def check_categories(data: dict, ref: date) -> Errors:
+    errors: Errors = {}
+    born = data.get("birth_date")
+    age = age_on(born, ref) if born else None
+    if data.get("is_left_behind"):
+        if age is not None and age >= 16:
+            _add(errors, "is_left_behind", "留守儿童须未满16周岁 / A left-behind child is under 16")
+        if not data.get("hukou_rural", True):
+            _add(errors, "is_left_behind", "留守儿童须为农村户籍 / A left-behind child has a rural registration")
+        if not left_behind_condition(data):
+            _add(errors, "is_left_behind",
+                 "须父母双方外出，或一方外出另一方无监护能力 / Both parents must be away, "
+                 "or one away and the other unable")
+    if data.get("is_in_difficulty") and not data.get("difficulty_subcategory"):
+        _add(errors, "difficulty_subcategory", REQUIRED)
+    if data.get("is_de_facto_unsupported") and age is not None and age >= 18:
+        _add(errors, "is_de_facto_unsupported",
+             "事实无人抚养儿童须未满18周岁 / A de-facto unsupported child is under 18")
+    return errors
+
+
+def check_schooling(data: dict, ref: date) -> Errors:
+    errors: Errors = {}
+    born, schooling = data.get("birth_date"), data.get("schooling")
+    if born is None or schooling is None:
+        return errors
+    age = age_on(born, ref)
+    if schooling == "dropout" and not COMPULSORY_AGES[0] <= age <= COMPULSORY_AGES[1]:
+        _add(errors, "schooling", "辍学仅适用于义务教育年龄（6-15周岁）/ Dropout applies to ages 6-15 only")
+    if schooling == "not_in_school" and not NOT_IN_SCHOOL_AGES[0] <= age <= NOT_IN_SCHOOL_AGES[1]:
+        _add(errors, "schooling", "不在学仅适用于14-16周岁 / Not in school applies to ages 14-16 only")
+    return errors
+
+
+def check_health_and_status(data: dict) -> Errors:
+    errors: Errors = {}
+    if data.get("health_status") == "disabled" and data.get("disability_grade") is None:
+        _add(errors, "disability_grade", "残疾儿童须填写残疾等级 / Required for a disabled child")
+    grade = data.get("disability_grade")
+    if grade is not None and not 1 <= grade <= 4:
+        _add(errors, "disability_grade", "残疾等级为1-4级 / The grade is 1 to 4")
+    if data.get("status") == "exited" and not data.get("exit_reason"):
+        _add(errors, "exit_reason", "退出须填写原因 / An exit needs a reason")
+    if data.get("status") == "active" and data.get("exit_reason"):
+        _add(errors, "exit_reason", "在册儿童不应有退出原因 / An active record has no exit reason")
+    return errors
+
+
+def is_unattended(data: dict) -> bool:
+    """Parents away and no entrusted guardian (无人监护): accepted, but a red flag."""
+    if data.get("guardianship_type") == "unattended":
+        return True
+    return parents_away(data) and not (data.get("guardian_name") or "").strip()
+
+
+def derive(data: dict) -> dict:
+    """Derived values: the unattended flag, which forces high risk and the unattended guardianship type."""
+    derived = {"unattended": is_unattended(data)}
+    if derived["unattended"]:
+        derived["risk_level"] = "high"
+        derived["guardianship_type"] = "unattended"
+    return derived
+
+
+def validate_child(data: dict, ref: date | None = None) -> Errors:
+    ref = ref or today_cst()
+    errors: Errors = {}
+    for check in (check_enums(data), check_identity(data, ref), check_adult_ids(data, ref),
+                  check_categories(data, ref), check_schooling(data, ref), check_health_and_status(data)):
+        for field, messages in check.items():
+            errors.setdefault(field, []).extend(messages)
+    return errors
