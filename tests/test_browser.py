@@ -35,6 +35,7 @@ def browser():
                     "--no-first-run", f"--user-data-dir={profile}", "--window-size=1280,900"):
             options.add_argument(arg)
         driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+        driver.implicitly_wait(5)  # find_element waits for the next page after a click
         driver.set_page_load_timeout(30)
         try:
             yield driver
@@ -110,8 +111,10 @@ def test_logout_from_the_browser(browser, live_server, live_users):
 
     log_in(browser, live_server, live_users["township"])
     assert "新华街道" in browser.find_element(By.ID, "unit").text
+    from selenium.webdriver.support.ui import WebDriverWait
+
     browser.find_element(By.ID, "logout").click()
-    assert "/login" in browser.current_url
+    WebDriverWait(browser, 10).until(lambda d: "/login" in d.current_url)
     browser.get(live_server + "/")
     assert "/login" in browser.current_url
 

@@ -19,11 +19,11 @@ from hierarchy.models import Base, Unit
 from hierarchy.synthetic import build_synthetic_province
 
 POSTGRES_ADMIN_URL = os.environ.get(
-    "SHOUHU_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@localhost/postgres"
+    "SHOUHU_TEST_PG_URL", "postgresql+psycopg://postgres@localhost/postgres"
 )
+# The official Shaoguan and Liesan CSVs ship with the package (hierarchy/data).
 SHARED_REGIONS = Path(
-    os.environ.get("SHOUHU_SHARED_REGIONS")
-    or Path(__file__).resolve().parents[2] / "shared" / "data" / "regions"
+    os.environ.get("SHOUHU_SHARED_REGIONS") or Path(__file__).resolve().parents[1] / "hierarchy" / "data"
 )
 SHAOGUAN = SHARED_REGIONS / "shaoguan"
 LIESAN = SHARED_REGIONS / "liesan"
