@@ -44,8 +44,9 @@ def _register_blueprints(app: Flask) -> None:
     from tenant_app.units.views import bp as units_views
     from tenant_app.users.api import blp as users_api
     from tenant_app.users.views import bp as users_views
+    from tenant_app.visits.api import blp as visits_api
 
-    for blp in (auth_api, units_api, users_api, children_api):
+    for blp in (auth_api, units_api, users_api, children_api, visits_api):
         api.register_blueprint(blp, url_prefix="/api/v1")
         # The API authenticates with bearer tokens only, never cookies, so CSRF does not apply to it.
         csrf.exempt(blp)
