@@ -40,6 +40,7 @@ def _register_blueprints(app: Flask) -> None:
     from tenant_app.auth.api import blp as auth_api
     from tenant_app.auth.views import bp as auth_views
     from tenant_app.children.api import blp as children_api
+    from tenant_app.children.views import bp as children_views
     from tenant_app.units.api import blp as units_api
     from tenant_app.units.views import bp as units_views
     from tenant_app.users.api import blp as users_api
@@ -50,7 +51,7 @@ def _register_blueprints(app: Flask) -> None:
         api.register_blueprint(blp, url_prefix="/api/v1")
         # The API authenticates with bearer tokens only, never cookies, so CSRF does not apply to it.
         csrf.exempt(blp)
-    for bp in (auth_views, units_views, users_views):
+    for bp in (auth_views, units_views, users_views, children_views):
         app.register_blueprint(bp)
 
 

@@ -76,6 +76,56 @@ EN: dict[str, str] = {
     "登录后可查看本单位及下级单位": "Log in to see your unit and the units below it",
 }
 
+# Child record pages (tenant_app/children/views.py and its templates): labels, sections, coded values.
+EN.update({
+    "儿童档案": "Child records", "新建儿童档案": "New child record", "修改儿童档案": "Edit child record",
+    "无人监护儿童": "Unattended children", "无人监护": "Unattended", "修改": "Edit", "修改记录": "Change history",
+    "暂无修改记录": "No changes yet", "新建": "Created", "迁移": "Transferred", "版本": "Version",
+    "返回档案": "Back to the record", "载入最新档案": "Load the latest record", "请选择": "Choose…",
+    "档案未保存，请更正标出的项目": "The record was not saved; correct the marked fields",
+    "系统判定为无人监护（父母均外出且无受托监护人）":
+        "Derived as unattended (parents away and no entrusted guardian)",
+    "没有符合条件的儿童档案": "No child records match", "全部": "All", "是": "Yes", "否": "No",
+    "儿童类别": "Category", "基本信息": "Identity", "户籍与住址": "Household registration and address",
+    "健康状况": "Health", "就学情况": "Schooling", "父母情况": "Parents", "监护情况": "Guardianship",
+    "家庭收入来源": "Family income", "救助帮扶": "Assistance", "儿童类别与风险": "Category and risk",
+    "档案状态": "Record status", "填报信息": "Form details",
+    "性别": "Sex", "民族": "Ethnicity", "出生日期": "Birth date", "身份证号": "ID number",
+    "已登记户口": "Household registered (hukou)", "农村户籍": "Rural hukou", "户籍地": "Hukou place",
+    "现住址": "Current address", "残疾类别": "Disability type", "残疾等级": "Disability grade",
+    "就学状态": "Schooling", "学校名称": "School", "寄宿": "Boards at school",
+    "父亲姓名": "Father's name", "父亲出生日期": "Father's birth date", "父亲身份证号": "Father's ID number",
+    "父亲状况": "Father's situation", "父亲务工省份": "Father's work province", "父亲务工城市": "Father's work city",
+    "父亲联系电话": "Father's phone", "母亲姓名": "Mother's name", "母亲出生日期": "Mother's birth date",
+    "母亲身份证号": "Mother's ID number", "母亲状况": "Mother's situation", "母亲务工省份": "Mother's work province",
+    "母亲务工城市": "Mother's work city", "母亲联系电话": "Mother's phone",
+    "受托监护人姓名": "Entrusted guardian's name", "与儿童关系": "Relationship to the child",
+    "受托监护人电话": "Guardian's phone", "受托监护人身份证号": "Guardian's ID number",
+    "受托监护人住址": "Guardian's address", "监护类型": "Guardianship type", "监护评估": "Guardianship assessment",
+    "收入来源": "Income sources", "已享受救助": "Assistance received", "留守儿童": "Left-behind child",
+    "困境儿童": "Child in difficulty", "困境类别": "Difficulty category",
+    "事实无人抚养儿童": "De-facto unsupported child", "风险等级": "Risk level", "退出原因": "Exit reason",
+    "退出日期": "Exit date", "填表人": "Form filled by", "审核人": "Reviewed by", "填报日期": "Report date",
+    "男": "Male", "女": "Female", "健康": "Healthy", "残疾": "Disabled", "重病": "Serious illness",
+    "慢性病": "Chronic illness", "在园": "In kindergarten", "未入园": "Not in kindergarten", "小学": "Primary",
+    "初中": "Junior secondary", "高中": "Senior secondary", "中职": "Vocational", "辍学": "Dropped out",
+    "不在学": "Not in school", "在家": "At home", "外出务工": "Away for work", "无监护能力": "Unable to care",
+    "已故": "Deceased", "失联": "Missing", "父母无监护能力": "Parents unable to care",
+    "受托监护人无监护能力": "Entrusted guardian unable to care", "一般": "Fair", "较好": "Good", "好": "Good",
+    "差": "Poor", "务工": "Migrant work", "务农": "Farming", "政府救助": "Government aid",
+    "亲友资助": "Relatives' support", "其他": "Other", "低保": "Minimum living allowance (dibao)",
+    "临时救助": "Temporary assistance", "医疗救助": "Medical assistance", "住房救助": "Housing assistance",
+    "特困供养": "Extreme-poverty support (tekun)", "建档立卡": "Registered poor household", "孤儿": "Orphan",
+    "事实无人抚养": "De-facto unsupported", "贫困家庭": "Poor family", "重病重残": "Serious illness or disability",
+    "低": "Low", "中": "Medium", "高": "High", "在册": "Active", "已退出": "Exited",
+    "年满16周岁": "Turned 16", "父母返乡": "Parents returned", "迁出": "Moved away", "死亡": "Deceased",
+    "一级": "Grade 1", "二级": "Grade 2", "三级": "Grade 3", "四级": "Grade 4",
+    "走访": "Visits", "走访已逾期": "Visit overdue", "7天内应走访": "Visit due within 7 days",
+    "应走访日期": "Visit due on",
+    "按走访筛选时只看在册儿童，按应走访日期排序，不用其他条件":
+        "With a visit filter the list shows active children by due date; the other filters do not apply",
+})
+
 
 def current_locale() -> str:
     if "locale" in g:
