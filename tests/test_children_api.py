@@ -221,3 +221,17 @@ def test_naming_a_guardian_clears_unattended(client, director, create):
                          headers=director[1]).get_json()
     assert fixed["unattended"] is False and fixed["risk_level"] == "medium"
     assert fixed["guardianship_type"] is None
+
+
+def test_patch_sending_back_the_derived_unattended_type_still_clears_it(client, director, create):
+    """A client that PATCHes the record back whole (guardianship_type "unattended" included) after naming a
+    guardian sees the unattended flag cleared: the type is derived from the facts, not kept."""
+    body = create(guardian_name="", guardian_relationship="", guardian_phone="")
+    assert body["unattended"] is True and body["guardianship_type"] == "unattended"
+    record = client.get(f"/api/v1/children/{body['id']}", headers=director[1]).get_json()
+    patch = {"version": record["version"], "guardianship_type": "unattended", "guardian_name": "王奶奶",
+             "guardian_relationship": "祖母", "guardian_phone": "13800001111"}
+    response = client.patch(f"/api/v1/children/{body['id']}", json=patch, headers=director[1])
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["unattended"] is False
+    assert response.get_json()["guardianship_type"] != "unattended"

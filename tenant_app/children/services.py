@@ -139,8 +139,9 @@ def update_child(session, actor, child_id: int, data: dict, *, ref: date | None 
     submitted = _clean(data)
     before = _values(child)
     merged = {**before, **submitted}
-    if "guardianship_type" not in submitted and before.get("guardianship_type") == "unattended":
-        merged["guardianship_type"] = None  # derived earlier: derive it again from the facts below
+    if merged.get("guardianship_type") == "unattended":
+        # Derived, not entered: a record sent back whole still carries it, so derive it again from the facts.
+        merged["guardianship_type"] = None
     merged.update(_check(session, actor, merged, child.province_code, child.id, ref))
     if merged.get("status") == "exited" and before.get("status") != "exited" and not merged.get("exited_at"):
         merged["exited_at"] = today_cst()
