@@ -240,5 +240,57 @@ def bench_regions_cmd(directory, villages):
         bench_regions(db.engine, directory)
 
 
+# --- child records: demo data and the scale benchmark ------------------------------------------------
+
+@demo_group.command("generate")
+@click.option("--children", "n", required=True, type=click.IntRange(min=1), help="how many children")
+@click.option("--unit", "unit_code", default=None, help="division code: spread over its active villages "
+              "(default: every loaded village)")
+@click.option("--seed", default=20161, type=int, help="random seed (same seed, same data on an empty table)")
+@with_appcontext
+def demo_generate(n, unit_code, seed):
+    """Create N realistic synthetic child records (valid ID numbers, national mix), set-based."""
+    import time
+
+    from tenant_app.children.demo import generate_children
+
+    started = time.perf_counter()
+    try:
+        with db.engine.begin() as connection:
+            count = generate_children(connection, n, unit_code, seed)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    seconds = time.perf_counter() - started
+    click.echo(f"generated {count:,} children under {unit_code or 'all units'} in {seconds:.1f} s "
+               f"({count / seconds:,.0f} rows/s)")
+
+
+@bench_group.command("children")
+@click.option("--children", "n", default=1_000_000, type=click.IntRange(min=0),
+              help="children generated over the synthetic province (0: skip)")
+@click.option("--county-children", default=50_000, type=click.IntRange(min=1),
+              help="children of the county whose list is timed (topped up there when short)")
+@click.option("--villages", default=52000, help="size of the synthetic province when it is not loaded")
+@click.option("--seed", default=2016, type=int)
+@click.option("--allow-other-data", is_flag=True, help="run even if the database holds other provinces")
+@with_appcontext
+def bench_children_cmd(n, county_children, villages, seed, allow_other_data):
+    """Time `demo generate` of N children and the first page of a county's list (PostgreSQL).
+
+    WRITES AND COMMITS: run it on a dedicated database given by SHOUHU_DATABASE_URL, e.g.
+    createdb shouhu_bench_children; SHOUHU_DATABASE_URL=postgresql://postgres@localhost/shouhu_bench_children
+    shouhu db upgrade && ... shouhu bench children. It loads the synthetic province 41 (~52,000 villages)
+    when absent, keeps everything it generates (drop the database afterwards), and refuses a database that
+    holds other provinces unless --allow-other-data.
+    """
+    from tenant_app.children.bench import bench_children
+
+    try:
+        bench_children(db, children=n, county_children=county_children, villages=villages, seed=seed,
+                       allow_other_data=allow_other_data, echo=click.echo)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 if __name__ == "__main__":
     main()
