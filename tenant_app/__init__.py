@@ -46,12 +46,13 @@ def _register_blueprints(app: Flask) -> None:
     from tenant_app.users.api import blp as users_api
     from tenant_app.users.views import bp as users_views
     from tenant_app.visits.api import blp as visits_api
+    from tenant_app.visits.views import bp as visits_views
 
     for blp in (auth_api, units_api, users_api, children_api, visits_api):
         api.register_blueprint(blp, url_prefix="/api/v1")
         # The API authenticates with bearer tokens only, never cookies, so CSRF does not apply to it.
         csrf.exempt(blp)
-    for bp in (auth_views, units_views, users_views, children_views):
+    for bp in (auth_views, units_views, users_views, children_views, visits_views):
         app.register_blueprint(bp)
 
 

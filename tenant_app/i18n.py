@@ -78,6 +78,13 @@ EN: dict[str, str] = {
 
 # Child record pages (tenant_app/children/views.py and its templates): labels, sections, coded values.
 EN.update({
+    # visits
+    "走访记录": "Visits", "登记走访": "Record a visit", "走访日期": "Visit date", "走访人": "Visitor",
+    "见到的人": "Who was met", "走访情况": "Findings", "后续措施": "Follow-up",
+    "不变": "Unchanged", "暂无走访记录": "No visits yet",
+    "应走访儿童": "Visits due", "已逾期": "Overdue", "上次走访": "Last visit",
+    "逾期天数": "Days overdue", "从未走访": "Never visited", "没有应走访的儿童": "No visits due",
+    "儿童本人": "Child", "父亲": "Father", "母亲": "Mother", "受托监护人": "Entrusted guardian",
     "儿童档案": "Child records", "新建儿童档案": "New child record", "修改儿童档案": "Edit child record",
     "无人监护儿童": "Unattended children", "无人监护": "Unattended", "修改": "Edit", "修改记录": "Change history",
     "暂无修改记录": "No changes yet", "新建": "Created", "迁移": "Transferred", "版本": "Version",
