@@ -40,6 +40,8 @@ def _register_blueprints(app: Flask) -> None:
     from tenant_app.auth.api import blp as auth_api
     from tenant_app.auth.views import bp as auth_views
     from tenant_app.children.api import blp as children_api
+    from tenant_app.children.import_api import blp as children_import_api
+    from tenant_app.children.import_views import bp as children_import_views
     from tenant_app.children.views import bp as children_views
     from tenant_app.units.api import blp as units_api
     from tenant_app.units.views import bp as units_views
@@ -48,11 +50,11 @@ def _register_blueprints(app: Flask) -> None:
     from tenant_app.visits.api import blp as visits_api
     from tenant_app.visits.views import bp as visits_views
 
-    for blp in (auth_api, units_api, users_api, children_api, visits_api):
+    for blp in (auth_api, units_api, users_api, children_api, children_import_api, visits_api):
         api.register_blueprint(blp, url_prefix="/api/v1")
         # The API authenticates with bearer tokens only, never cookies, so CSRF does not apply to it.
         csrf.exempt(blp)
-    for bp in (auth_views, units_views, users_views, children_views, visits_views):
+    for bp in (auth_views, units_views, users_views, children_views, children_import_views, visits_views):
         app.register_blueprint(bp)
 
 

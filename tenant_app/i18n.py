@@ -78,6 +78,7 @@ EN: dict[str, str] = {
 
 # Child record pages (tenant_app/children/views.py and its templates): labels, sections, coded values.
 EN.update({
+    "导出Excel": "Export to Excel", "Excel导入": "Import from Excel",
     # visits
     "走访记录": "Visits", "登记走访": "Record a visit", "走访日期": "Visit date", "走访人": "Visitor",
     "见到的人": "Who was met", "走访情况": "Findings", "后续措施": "Follow-up",
@@ -131,6 +132,24 @@ EN.update({
     "应走访日期": "Visit due on",
     "按走访筛选时只看在册儿童，按应走访日期排序，不用其他条件":
         "With a visit filter the list shows active children by due date; the other filters do not apply",
+})
+
+# Child record import and export (tenant_app/children/import_views.py and its templates).
+EN.update({
+    "导入导出": "Import and export", "从Excel导入": "Import from Excel", "下载导入模板": "Download the template",
+    "先下载模板，按模板填写后上传。系统先试运行校验，不写入任何数据；确认后才导入有效行。":
+        "Download the template, fill it in and upload it. A dry run checks every row and writes nothing; "
+        "the valid rows are imported only after you confirm.",
+    "选择文件": "Choose a file", "上传并试运行": "Upload and dry run", "导出为Excel": "Export to Excel",
+    "类别": "Category", "导出完整身份证号（将记录审计日志）": "Export full ID numbers (audited)", "导出": "Export",
+    "导入进度": "Import progress", "已上传": "Uploaded", "校验中": "Checking", "校验完成": "Checked",
+    "导入中": "Importing", "已导入": "Imported", "失败": "Failed", "进度": "Progress", "行": "rows",
+    "有效行": "Valid rows", "下载错误清单": "Download the error sheet", "行号": "Row", "列": "Column",
+    "错误说明": "Error", "确认导入 {n} 条有效记录": "Import the {n} valid records",
+    "返回导入导出": "Back to import and export", "筛选条件无效": "Invalid filter",
+    "村(居)代码": "Village code", "是否登记户口": "Household registered", "是否农村户籍": "Rural registration",
+    "是否寄宿": "Boards at school", "就学状况": "Schooling", "父亲电话": "Father's phone",
+    "母亲电话": "Mother's phone", "享受救助": "Assistance received",
 })
 
 

@@ -2,5 +2,6 @@
 
 from hierarchy.models import Base, Unit  # noqa: F401
 from tenant_app.auth.models import ApiToken, LoginThrottle, User  # noqa: F401
+from tenant_app.children.imports import ChildImport  # noqa: F401
 from tenant_app.children.models import AuditEvent, Child, ChildChange, ChildTransfer  # noqa: F401
 from tenant_app.visits.models import Visit, VisitPolicy  # noqa: F401

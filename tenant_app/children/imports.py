@@ -1,0 +1,311 @@
+"""Importing child records from Excel: a dry run (a job) that writes nothing but the error list, then, on
+confirmation, a job that re-validates and inserts the valid rows in one transaction, set-based."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, insert, select, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hierarchy.models import Base, code_column_type, utcnow
+from hierarchy.scope import current_scope
+from sync import queues
+from sync.jobs import enqueue
+from tenant_app.children import access, excel, services
+from tenant_app.children.models import Child, ChildChange
+from tenant_app.children.validation import derive, today_cst, validate_child
+from tenant_app.errors import Conflict, NotFound, ValidationFailed
+
+STATUSES = ("uploaded", "validating", "validated", "applying", "applied", "failed")
+MAX_ROWS = 50_000
+PROGRESS_EVERY = 200
+ERRORS_SHOWN = 50
+
+
+class ChildImport(Base):
+    """One uploaded workbook and its dry run / apply progress; region_code is the importer's unit."""
+
+    __tablename__ = "child_imports"
+    __scope_column__ = "region_code"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    region_code: Mapped[str] = mapped_column(code_column_type(), ForeignKey("units.code"))
+    user_id: Mapped[int] = mapped_column(Integer)
+    filename: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(12), default="uploaded")
+    total_rows: Mapped[int] = mapped_column(Integer, default=0)
+    rows_done: Mapped[int] = mapped_column(Integer, default=0)
+    error_count: Mapped[int] = mapped_column(Integer, default=0)
+    valid_count: Mapped[int] = mapped_column(Integer, default=0)
+    applied_count: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[list] = mapped_column(JSON, default=list)
+    message: Mapped[str] = mapped_column(String(500), default="")
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    rows: Mapped[list | None] = mapped_column(JSON)  # the parsed rows, stored by the dry run for the apply
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ix_child_imports_region_code_created_at", "region_code", "created_at"),)
+
+
+def summary(imp: ChildImport) -> dict:
+    return {"id": imp.id, "status": imp.status, "filename": imp.filename, "total_rows": imp.total_rows,
+            "rows_done": imp.rows_done, "error_count": imp.error_count, "valid_count": imp.valid_count,
+            "applied_count": imp.applied_count, "message": imp.message,
+            "errors": (imp.errors or [])[:ERRORS_SHOWN], "created_at": imp.created_at}
+
+
+# --- request side -----------------------------------------------------------------------------------
+
+def start_dry_run(session, actor, filename: str, content: bytes) -> ChildImport:
+    """Store the upload (the caller commits, then calls `enqueue_validate`)."""
+    access.require_create(actor)
+    try:
+        declared = excel.inspect(content)
+    except excel.BadWorkbook as exc:
+        raise ValidationFailed(str(exc), errors={"file": [str(exc)]}) from None
+    if declared == 0:
+        raise ValidationFailed("文件中没有数据行 / The file has no data rows", errors={"file": ["empty"]})
+    if declared > MAX_ROWS:
+        raise ValidationFailed(f"每次最多导入{MAX_ROWS}行 / At most {MAX_ROWS} rows per import",
+                               errors={"file": ["too many rows"]})
+    imp = ChildImport(region_code=actor.region_code, user_id=actor.id, filename=(filename or "")[:200],
+                      status="uploaded", total_rows=declared, rows_done=0, errors=[], content=content)
+    session.add(imp)
+    session.flush()
+    return imp
+
+
+def get_import(session, actor, import_id: int) -> ChildImport:
+    imp = session.scalars(select(ChildImport).where(ChildImport.id == import_id)).first()
+    if imp is None or imp.user_id != actor.id:
+        raise NotFound("没有该导入记录 / No such import")
+    return imp
+
+
+def request_confirm(session, actor, import_id: int) -> ChildImport:
+    """Mark a validated import for applying (the caller commits, then calls `enqueue_apply`)."""
+    access.require_create(actor)
+    imp = get_import(session, actor, import_id)
+    if imp.status != "validated":
+        raise Conflict("该导入当前不能确认 / This import cannot be confirmed in its current state",
+                       status_now=imp.status)
+    if imp.valid_count == 0:
+        raise Conflict("没有可导入的有效行 / There are no valid rows to import")
+    # Conditional, so two confirmations at once apply the import once.
+    claimed = session.execute(update(ChildImport).where(ChildImport.id == imp.id, ChildImport.status == "validated")
+                              .values(status="applying", rows_done=0, updated_at=utcnow())
+                              .execution_options(synchronize_session=False))
+    if claimed.rowcount != 1:
+        raise Conflict("该导入当前不能确认 / This import cannot be confirmed in its current state")
+    session.refresh(imp)
+    return imp
+
+
+def enqueue_validate(imp_id: int, unit_code: str, redis_url: str | None):
+    return enqueue("tenant_app.children.imports.validate_import", imp_id, job_id=f"child-import-validate-{imp_id}",
+                   scope_code=unit_code, queue=queues.IMPORTS, redis_url=redis_url)
+
+
+def enqueue_apply(imp_id: int, unit_code: str, redis_url: str | None):
+    return enqueue("tenant_app.children.imports.apply_import", imp_id, job_id=f"child-import-apply-{imp_id}",
+                   scope_code=unit_code, queue=queues.IMPORTS, redis_url=redis_url)
+
+
+# --- checking rows ----------------------------------------------------------------------------------
+
+def _error(row: int, field: str, message: str) -> dict:
+    column = excel.FIELD_HEADER.get(field, field)
+    return {"row": row, "column": column, "field": field, "message": message}
+
+
+def _existing_ids(session, province: str, numbers: list[str]) -> dict[str, str]:
+    """{id_number: message} for numbers already registered in the province (any village)."""
+    found: dict[str, str] = {}
+    if not numbers:
+        return found
+    hits = []
+    with access.narrow_scope(session, province):
+        for start in range(0, len(numbers), 1000):
+            chunk = numbers[start:start + 1000]
+            hits += session.execute(select(Child.id_number).where(
+                Child.province_code == province, Child.id_number.in_(chunk))).scalars().all()
+    for number in hits:
+        found[number] = services.duplicate_message(session, None, province, number)
+    return found
+
+
+def check_rows(session, actor, raw_rows: list[dict], progress=None, ref: date | None = None):
+    """Validate every row like the API's create. Returns (valid [(row, values)], errors [dict])."""
+    ref = ref or today_cst()
+    errors: list[dict] = []
+    candidates: list[tuple[int, dict]] = []
+    seen: dict[str, int] = {}
+    total = len(raw_rows)
+    for index, raw in enumerate(raw_rows, start=1):
+        number = raw["_row"]
+        parsed, cell_errors = excel.parse_row(raw)
+        row_errors = [_error(number, f, m) for f, ms in cell_errors.items() for m in ms]
+        village = (parsed.pop("village_code", None) or actor.region_code).strip()
+        if village != actor.region_code:
+            row_errors.append(_error(number, "village_code",
+                                     "只能在本村建档 / Records are created in your own village"))
+        values = {**services.DEFAULTS, **services._clean(parsed)}
+        for field, messages in validate_child(values, ref).items():
+            if field in cell_errors:
+                continue
+            row_errors += [_error(number, field, m) for m in messages]
+        id_number = values.get("id_number")
+        if id_number and not any(e["field"] == "id_number" for e in row_errors):
+            if id_number in seen:
+                row_errors.append(_error(number, "id_number",
+                                         f"与第{seen[id_number]}行身份证号重复 / Same ID number as row "
+                                         f"{seen[id_number]}"))
+            else:
+                seen[id_number] = number
+        if row_errors:
+            errors += row_errors
+        else:
+            values.update(derive(values))
+            candidates.append((number, values))
+        if progress is not None and (index % PROGRESS_EVERY == 0 or index == total):
+            progress(index)
+    province = actor.region_code[:2]
+    existing = _existing_ids(session, province, [v["id_number"] for _, v in candidates if v.get("id_number")])
+    valid = []
+    for number, values in candidates:
+        if values.get("id_number") in existing:
+            errors.append(_error(number, "id_number", existing[values["id_number"]]))
+        else:
+            valid.append((number, values))
+    errors.sort(key=lambda e: (e["row"], list(excel.FIELD_HEADER).index(e["field"])
+                               if e["field"] in excel.FIELD_HEADER else 999))
+    return valid, errors
+
+
+# --- jobs -------------------------------------------------------------------------------------------
+
+def _set(import_id: int, **values) -> None:
+    """Update the import in its own short transaction, so progress is visible while the job runs."""
+    from tenant_app.db import db
+
+    values.setdefault("updated_at", utcnow())
+    with db.session_scope() as s:
+        s.execute(update(ChildImport).where(ChildImport.id == import_id).values(**values))
+
+
+def _load(session, import_id: int):
+    from tenant_app.auth.models import User
+
+    imp = session.get(ChildImport, import_id)
+    if imp is None:
+        raise NotFound(f"child import {import_id} not found in scope {current_scope()}")
+    actor = session.get(User, imp.user_id)
+    return imp, actor
+
+
+def validate_import(import_id: int) -> dict:
+    """The dry run: every row checked, the errors stored; nothing written to children."""
+    from tenant_app.db import db
+
+    _set(import_id, status="validating", rows_done=0)
+    try:
+        with db.session_scope(commit=False) as session:
+            imp, actor = _load(session, import_id)
+            raw_rows = excel.read_rows(imp.content)
+            _set(import_id, total_rows=len(raw_rows))
+            valid, errors = check_rows(session, actor, raw_rows,
+                                       progress=lambda done: _set(import_id, rows_done=done))
+    except Exception as exc:
+        _set(import_id, status="failed", message=f"校验失败 / Validation failed: {exc}"[:500])
+        raise
+    _set(import_id, status="validated", rows_done=len(raw_rows), total_rows=len(raw_rows), errors=errors,
+         error_count=len(errors), valid_count=len(valid), rows=raw_rows, message="")
+    return {"valid": len(valid), "errors": len(errors)}
+
+
+def _snapshot(values: dict) -> dict:
+    return {c.key: services._jsonable(values.get(c.key)) for c in Child.__table__.columns}
+
+
+def apply_import(import_id: int) -> dict:
+    """Re-validate and insert the valid rows in ONE transaction; anything wrong, nothing written."""
+    from tenant_app.db import db
+
+    try:
+        with db.session_scope() as session:
+            imp, actor = _load(session, import_id)
+            if imp.status != "applying":  # a retry after the import was applied or failed: nothing to do
+                return {"applied": 0, "status": imp.status}
+            access.require_create(actor)
+            raw_rows = imp.rows if imp.rows is not None else excel.read_rows(imp.content)
+            valid, errors = check_rows(session, actor, raw_rows,
+                                       progress=lambda done: _set(import_id, rows_done=done))
+            if len(errors) != imp.error_count or len(valid) != imp.valid_count:
+                raise ChangedSinceDryRun(errors)
+            count = insert_children(session, actor, [values for _, values in valid])
+            session.execute(update(ChildImport).where(ChildImport.id == import_id).values(
+                status="applied", applied_count=count, rows_done=len(raw_rows), message="",
+                updated_at=utcnow()))
+    except ChangedSinceDryRun as exc:
+        _set(import_id, status="failed", errors=exc.errors, error_count=len(exc.errors),
+             message="数据在试运行后发生变化，未导入任何记录，请重新上传 / The data changed since the dry run; "
+                     "nothing was imported, upload again")
+        return {"applied": 0}
+    except IntegrityError:
+        _set(import_id, status="failed",
+             message="有身份证号已被他人登记，未导入任何记录，请重新上传 / An ID number was registered "
+                     "meanwhile; nothing was imported, upload again")
+        return {"applied": 0}
+    except Exception as exc:
+        _set(import_id, status="failed", message=f"导入失败，未导入任何记录 / Import failed: {exc}"[:500])
+        raise
+    return {"applied": count}
+
+
+class ChangedSinceDryRun(Exception):
+    def __init__(self, errors):
+        super().__init__("changed since the dry run")
+        self.errors = errors
+
+
+def insert_children(session, actor, rows: list[dict]) -> int:
+    """Bulk insert of children and their first history rows: executemany, not an ORM flush loop.
+
+    The ids are drawn from the sequence first, so neither insert needs RETURNING (on PostgreSQL a plain
+    executemany is pipelined and its statement prepared once).
+    """
+    if not rows:
+        return 0
+    now = utcnow()
+    village = actor.region_code
+    columns = [c.key for c in Child.__table__.columns]
+    if session.get_bind().dialect.name == "postgresql":
+        ids = session.scalars(text("SELECT nextval(pg_get_serial_sequence('children', 'id')) "
+                                   "FROM generate_series(1, :n)"), {"n": len(rows)}).all()
+    else:  # pragma: no cover - the application runs on PostgreSQL
+        ids = [None] * len(rows)
+    records = []
+    for child_id, values in zip(ids, rows, strict=True):
+        record = {**values, "id": child_id, "region_code": village, "province_code": village[:2], "version": 1,
+                  "created_by_id": actor.id, "updated_by_id": actor.id, "created_at": now, "updated_at": now}
+        records.append({key: record.get(key, services.DEFAULTS.get(key)) for key in columns})
+    if ids[0] is None:  # pragma: no cover
+        ids = session.scalars(insert(Child).returning(Child.id, sort_by_parameter_order=True),
+                              [{k: v for k, v in r.items() if k != "id"} for r in records]).all()
+        for child_id, record in zip(ids, records, strict=True):
+            record["id"] = child_id
+    else:
+        session.execute(Child.__table__.insert(), records)
+    changes = []
+    for record, values in zip(records, rows, strict=True):
+        changes.append({
+            "child_id": record["id"], "region_code": village, "version": 1, "action": "create",
+            "changed_by_id": actor.id, "changed_at": now,
+            "changes": {k: [None, services._jsonable(v)] for k, v in values.items()
+                        if v not in (None, "", [], False)},
+            "snapshot": _snapshot(record)})
+    session.execute(ChildChange.__table__.insert(), changes)
+    return len(records)
