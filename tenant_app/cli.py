@@ -169,6 +169,27 @@ def demo_setup():
     click.echo(f"demo users (password {DEMO_PASSWORD}):")
     for username, role, code, name in create_demo_users():
         click.echo(f"  {username:16} {role:6} {code:12} {name}")
+    _generate_demo_children()
+
+
+DEMO_CHILDREN = 600
+DEMO_CHILDREN_UNIT = "440203001"  # the demo township: its villages get records to browse
+
+
+def _generate_demo_children() -> None:
+    """Give the demo township some child records, once."""
+    from sqlalchemy import func
+
+    from tenant_app.children.demo import generate_children
+    from tenant_app.children.models import Child
+
+    with db.session_scope(Scope(all_tenants=True), commit=False) as session:
+        existing = session.scalar(select(func.count()).select_from(Child))
+    if existing:
+        return
+    with db.engine.begin() as connection:
+        count = generate_children(connection, DEMO_CHILDREN, DEMO_CHILDREN_UNIT)
+    click.echo(f"demo children: {count} synthetic records under {DEMO_CHILDREN_UNIT}")
 
 
 @demo_group.command("up")
@@ -178,9 +199,12 @@ def demo_setup():
 def demo_up(ctx, host, port):
     """Set up the demo (as `demo setup`) and serve it."""
     ctx.invoke(demo_setup)
+    from werkzeug.serving import run_simple
+
     app = current_app._get_current_object()
     click.echo(f"Shouhu is running at http://{host}:{port}/  (Ctrl-C stops it)")
-    app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
+    # Flask's app.run() refuses to start under the `flask`-style CLI, so serve with werkzeug directly.
+    run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
 
 
 # --- serving ---------------------------------------------------------------------------------------

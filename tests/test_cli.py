@@ -46,3 +46,36 @@ def test_demo_setup_users_create_and_bad_regions(tmp_path):
     refused = shouhu(tmp_path, "regions", "load", str(bad_dir))
     assert refused.returncode == 1
     assert "cities.csv:3" in refused.stderr
+
+
+def test_demo_up_serves_the_quick_start(tmp_path):
+    """The README's first command: `demo up` sets everything up and answers on its port."""
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "SHOUHU_INSTANCE_DIR": str(tmp_path / "instance")}
+    env.pop("SHOUHU_DATABASE_URL", None)
+    env.pop("SHOUHU_REDIS_URL", None)
+    server = subprocess.Popen([sys.executable, "-m", "tenant_app.cli", "demo", "up", "--port", str(port)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 90
+        status = None
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2) as response:
+                    status = response.status
+                    body = response.read().decode()
+                break
+            except OSError:
+                time.sleep(0.5)
+        assert status == 200, f"demo did not serve (exit code {server.poll()})"
+        assert "登录" in body
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=20)[0]
+    assert "village_staff" in output and "demo children:" in output
