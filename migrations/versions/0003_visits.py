@@ -8,15 +8,12 @@ import sqlalchemy as sa
 from alembic import op
 
 from hierarchy import rls
+from hierarchy.models import code_column_type as code
 
 revision = "0003_visits"
 down_revision = "0002_children"
 branch_labels = None
 depends_on = None
-
-
-def code(length: int = 12):
-    return sa.String(length).with_variant(sa.String(length, collation="C"), "postgresql")
 
 
 def ts():
