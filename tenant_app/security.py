@@ -33,3 +33,8 @@ def role_required(*roles: str):
         return wrapper
 
     return decorator
+
+
+def current_actor():
+    """The signed-in user as a plain object, to hand to the services."""
+    return current_user._get_current_object()

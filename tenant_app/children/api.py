@@ -1,7 +1,6 @@
 """Child records over HTTP. Services flush; this layer commits once per request."""
 
 from flask.views import MethodView
-from flask_login import current_user
 from flask_smorest import Blueprint
 
 from tenant_app.children import services, transfers
@@ -23,13 +22,9 @@ from tenant_app.children.schemas import (
     VersionSchema,
 )
 from tenant_app.db import db
-from tenant_app.security import api_login_required
+from tenant_app.security import api_login_required, current_actor
 
 blp = Blueprint("children_api", __name__, description="Child records (一人一档), history, transfers, audit")
-
-
-def _actor():
-    return current_user._get_current_object()
 
 
 def _page(rows, total, args, item=lambda row: row):
@@ -44,7 +39,7 @@ class ChildrenResource(MethodView):
     def get(self, args):
         """Children of the caller's subtree (or of one unit within it); ID numbers masked."""
         filters = {k: args[k] for k in ("unit", "category", "risk_level", "status", "unattended", "q")}
-        rows, total = services.list_children(db.session, _actor(), **filters, page=args["page"],
+        rows, total = services.list_children(db.session, current_actor(), **filters, page=args["page"],
                                              per_page=args["per_page"])
         return _page(rows, total, args, services.list_item)
 
@@ -53,7 +48,7 @@ class ChildrenResource(MethodView):
     @blp.response(201, ChildSchema)
     def post(self, data):
         """Create a record in the caller's village (village staff)."""
-        child = services.create_child(db.session, _actor(), data)
+        child = services.create_child(db.session, current_actor(), data)
         db.session.commit()
         return child
 
@@ -65,7 +60,7 @@ class ChildResource(MethodView):
     @blp.response(200, ChildSchema)
     def get(self, args, child_id):
         """The full record with ID numbers and version; the read is audited (purpose from ?purpose=)."""
-        child = services.get_child_for_read(db.session, _actor(), child_id, args["purpose"])
+        child = services.get_child_for_read(db.session, current_actor(), child_id, args["purpose"])
         db.session.commit()
         return child
 
@@ -74,7 +69,7 @@ class ChildResource(MethodView):
     @blp.response(200, ChildSchema)
     def patch(self, data, child_id):
         """Change fields; `version` must be the version read, else 409 and nothing changes."""
-        child = services.update_child(db.session, _actor(), child_id, data)
+        child = services.update_child(db.session, current_actor(), child_id, data)
         db.session.commit()
         return child
 
@@ -85,7 +80,7 @@ class ChildHistoryResource(MethodView):
     @blp.response(200, HistoryEntrySchema(many=True))
     def get(self, child_id):
         """Every version: who, when, which fields (old, new); ID numbers masked."""
-        return services.history(db.session, _actor(), child_id)
+        return services.history(db.session, current_actor(), child_id)
 
 
 @blp.route("/children/<int:child_id>/history/<int:version>")
@@ -95,7 +90,7 @@ class ChildVersionResource(MethodView):
     @blp.response(200, VersionSchema)
     def get(self, args, child_id, version):
         """The full record as it was at one version (audited)."""
-        result = services.version_snapshot(db.session, _actor(), child_id, version, args["purpose"])
+        result = services.version_snapshot(db.session, current_actor(), child_id, version, args["purpose"])
         db.session.commit()
         return result
 
@@ -107,7 +102,7 @@ class ChildTransferResource(MethodView):
     @blp.response(201, TransferSchema)
     def post(self, data, child_id):
         """The child's village asks another village to take the child over."""
-        transfer = transfers.request_transfer(db.session, _actor(), child_id, data["to_village"], data["reason"])
+        transfer = transfers.request_transfer(db.session, current_actor(), child_id, data["to_village"], data["reason"])
         db.session.commit()
         return transfer
 
@@ -118,12 +113,12 @@ class TransfersResource(MethodView):
     @blp.arguments(TransferListArgs, location="query")
     @blp.response(200, TransferListSchema)
     def get(self, args):
-        return {"items": transfers.list_transfers(db.session, _actor(), args["direction"], args["status"])}
+        return {"items": transfers.list_transfers(db.session, current_actor(), args["direction"], args["status"])}
 
 
 def _decide(action):
     def post(self, transfer_id):
-        transfer = action(db.session, _actor(), transfer_id)
+        transfer = action(db.session, current_actor(), transfer_id)
         db.session.commit()
         return transfer
 
@@ -162,7 +157,7 @@ class UnattendedResource(MethodView):
     @blp.response(200, ChildPageSchema)
     def get(self, args):
         """Unattended children (无人监护) of a township's or county's subtree."""
-        rows, total = services.list_unattended(db.session, _actor(), args["unit"], args["page"],
+        rows, total = services.list_unattended(db.session, current_actor(), args["unit"], args["page"],
                                                args["per_page"])
         return _page(rows, total, args, services.list_item)
 
@@ -174,6 +169,6 @@ class AuditResource(MethodView):
     @blp.response(200, AuditPageSchema)
     def get(self, args):
         """Full reads of child records in the admin's subtree."""
-        rows, total = services.list_audit(db.session, _actor(), unit=args["unit"], child_id=args["child_id"],
+        rows, total = services.list_audit(db.session, current_actor(), unit=args["unit"], child_id=args["child_id"],
                                           page=args["page"], per_page=args["per_page"])
         return _page(rows, total, args)

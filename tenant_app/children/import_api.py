@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import current_app, request, send_file
 from flask.views import MethodView
-from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 from sqlalchemy import insert
@@ -14,16 +13,12 @@ from tenant_app.children.models import AuditEvent
 from tenant_app.children.schemas import ChildListArgs
 from tenant_app.db import db
 from tenant_app.errors import ValidationFailed
-from tenant_app.security import api_login_required
+from tenant_app.security import api_login_required, current_actor
 
 blp = Blueprint("children_import_api", __name__, description="Child records: Excel template, import, export")
 
 EXPORT_LIMIT = 100_000
 EXPORT_PURPOSE = "导出"
-
-
-def _actor():
-    return current_user._get_current_object()
 
 
 def redis_url():
@@ -109,7 +104,7 @@ class ImportsResource(MethodView):
     @blp.response(202, ImportSchema)
     def post(self):
         """Upload a workbook (multipart field `file`): a dry run that writes nothing but its error list."""
-        imp = start_import(_actor(), request.files.get("file"))
+        imp = start_import(current_actor(), request.files.get("file"))
         return imports.summary(imp)
 
 
@@ -119,7 +114,7 @@ class ImportResource(MethodView):
     @blp.response(200, ImportSchema)
     def get(self, import_id):
         """Progress (rows done of total), counts and the first errors."""
-        return imports.summary(imports.get_import(db.session, _actor(), import_id))
+        return imports.summary(imports.get_import(db.session, current_actor(), import_id))
 
 
 @blp.route("/children/imports/<int:import_id>/errors.xlsx")
@@ -128,7 +123,7 @@ class ImportErrorsResource(MethodView):
     @blp.response(200, content_type=excel.XLSX_MIMETYPE)
     def get(self, import_id):
         """Every error of the dry run by row and column, as a sheet."""
-        imp = imports.get_import(db.session, _actor(), import_id)
+        imp = imports.get_import(db.session, current_actor(), import_id)
         return xlsx(excel.errors_workbook(imp.errors or []), f"导入错误_{imp.id}.xlsx")
 
 
@@ -138,7 +133,7 @@ class ImportConfirmResource(MethodView):
     @blp.response(202, ImportSchema)
     def post(self, import_id):
         """Apply the valid rows of a validated import, in one transaction (a job)."""
-        return imports.summary(confirm(_actor(), import_id))
+        return imports.summary(confirm(current_actor(), import_id))
 
 
 @blp.route("/children/export.xlsx")
@@ -148,4 +143,4 @@ class ExportResource(MethodView):
     @blp.response(200, content_type=excel.XLSX_MIMETYPE)
     def get(self, args):
         """The filtered list (same filters as GET /children) as .xlsx; `full_ids=1` for staff (audited)."""
-        return export(_actor(), args)
+        return export(current_actor(), args)

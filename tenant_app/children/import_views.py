@@ -11,6 +11,7 @@ from tenant_app.db import db
 from tenant_app.errors import DomainError
 from tenant_app.extensions import login_manager
 from tenant_app.i18n import gettext
+from tenant_app.security import current_actor
 
 bp = Blueprint("children_import", __name__, template_folder="templates")
 
@@ -21,13 +22,9 @@ def _require_login():
         return login_manager.unauthorized()
 
 
-def _actor():
-    return current_user._get_current_object()
-
-
 @bp.route("/children/import", methods=["GET", "POST"])
 def import_page():
-    actor = _actor()
+    actor = current_actor()
     error = None
     if request.method == "POST":
         try:
@@ -48,13 +45,13 @@ def template_download():
 
 @bp.route("/children/imports/<int:import_id>")
 def progress_page(import_id):
-    imp = imports.get_import(db.session, _actor(), import_id)
+    imp = imports.get_import(db.session, current_actor(), import_id)
     return render_template("children/import_progress.html", imp=imports.summary(imp))
 
 
 @bp.route("/children/imports/<int:import_id>/status")
 def progress_json(import_id):
-    summary = imports.summary(imports.get_import(db.session, _actor(), import_id))
+    summary = imports.summary(imports.get_import(db.session, current_actor(), import_id))
     summary.pop("errors")
     summary["created_at"] = summary["created_at"].isoformat() if summary["created_at"] else None
     return jsonify(summary)
@@ -62,14 +59,14 @@ def progress_json(import_id):
 
 @bp.route("/children/imports/<int:import_id>/errors.xlsx")
 def errors_download(import_id):
-    imp = imports.get_import(db.session, _actor(), import_id)
+    imp = imports.get_import(db.session, current_actor(), import_id)
     return import_api.xlsx(excel.errors_workbook(imp.errors or []), f"导入错误_{imp.id}.xlsx")
 
 
 @bp.route("/children/imports/<int:import_id>/confirm", methods=["POST"])
 def confirm(import_id):
     try:
-        import_api.confirm(_actor(), import_id)
+        import_api.confirm(current_actor(), import_id)
     except DomainError as exc:
         db.session.rollback()
         flash(exc.detail, "error")
@@ -86,4 +83,4 @@ def export():
     unattended = request.args.get("unattended")
     args["unattended"] = True if unattended in ("1", "true") else None
     args["full_ids"] = request.args.get("full_ids") in ("1", "true", "on")
-    return import_api.export(_actor(), args)
+    return import_api.export(current_actor(), args)

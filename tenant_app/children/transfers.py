@@ -66,6 +66,13 @@ def get_transfer(session, transfer_id: int) -> ChildTransfer:
     return transfer
 
 
+def _decide(session, transfer: ChildTransfer, actor, status: str) -> None:
+    transfer.status = status
+    transfer.decided_by_id = actor.id
+    transfer.decided_at = utcnow()
+    session.flush()
+
+
 def _pending_for_receiver(session, actor, transfer_id: int) -> ChildTransfer:
     _require_village_staff(actor)
     transfer = get_transfer(session, transfer_id)
@@ -91,19 +98,13 @@ def accept_transfer(session, actor, transfer_id: int) -> ChildTransfer:
                         .values(region_code=transfer.to_village).execution_options(synchronize_session=False))
         session.flush()
         _record_change(session, actor, child, "transfer", {"region_code": [old_village, transfer.to_village]})
-        transfer.status = "accepted"
-        transfer.decided_by_id = actor.id
-        transfer.decided_at = utcnow()
-        session.flush()
+        _decide(session, transfer, actor, "accepted")
     return transfer
 
 
 def reject_transfer(session, actor, transfer_id: int) -> ChildTransfer:
     transfer = _pending_for_receiver(session, actor, transfer_id)
-    transfer.status = "rejected"
-    transfer.decided_by_id = actor.id
-    transfer.decided_at = utcnow()
-    session.flush()
+    _decide(session, transfer, actor, "rejected")
     return transfer
 
 
@@ -114,10 +115,7 @@ def cancel_transfer(session, actor, transfer_id: int) -> ChildTransfer:
         raise Forbidden("只能由申请村撤回 / Only the sending village cancels")
     if transfer.status != "requested":
         raise Conflict("该申请已处理 / The transfer was already decided")
-    transfer.status = "cancelled"
-    transfer.decided_by_id = actor.id
-    transfer.decided_at = utcnow()
-    session.flush()
+    _decide(session, transfer, actor, "cancelled")
     return transfer
 
 

@@ -22,6 +22,7 @@ from tenant_app.db import db
 from tenant_app.errors import Conflict, NotFound, ValidationFailed
 from tenant_app.extensions import login_manager
 from tenant_app.i18n import gettext
+from tenant_app.security import current_actor
 from tenant_app.units.views import page_arg
 
 try:  # the visit-due filter, where the visits module is installed
@@ -139,10 +140,6 @@ def _login_first():
     return None
 
 
-def _actor():
-    return current_user._get_current_object()
-
-
 # --- form values: strings in, typed values out -------------------------------------------------------
 
 def parse_form(form) -> tuple[dict, dict[str, list[str]]]:
@@ -250,7 +247,7 @@ def _choice(value: str | None, allowed) -> str | None:
 
 def _list(template: str, *, unattended_only: bool = False):
     session = db.session
-    actor = _actor()
+    actor = current_actor()
     args = request.args
     filters = {
         "unit": (args.get("unit") or "").strip() or None,
@@ -305,7 +302,7 @@ def unattended_page():
 
 @bp.route("/children/new", methods=["GET", "POST"])
 def new_page():
-    actor = _actor()
+    actor = current_actor()
     access.require_create(actor)  # Forbidden -> the 403 page
     if request.method == "GET":
         values = {**services.DEFAULTS, "report_date": None}
@@ -326,7 +323,7 @@ def new_page():
 
 @bp.route("/children/<int:child_id>/edit", methods=["GET", "POST"])
 def edit_page(child_id: int):
-    actor = _actor()
+    actor = current_actor()
     session = db.session
     child = services.get_child(session, child_id)  # NotFound (or outside the subtree) -> 404
     access.require_edit(actor)
@@ -372,7 +369,7 @@ def _user_names(session, ids) -> dict[int, str]:
 @bp.route("/children/<int:child_id>")
 def view_page(child_id: int):
     session = db.session
-    actor = _actor()
+    actor = current_actor()
     child = services.get_child_for_read(session, actor, child_id, READ_PURPOSE)
     changes = services.history(session, actor, child_id)
     session.commit()

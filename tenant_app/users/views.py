@@ -12,6 +12,7 @@ from tenant_app.auth.views import is_safe_next
 from tenant_app.db import db
 from tenant_app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from tenant_app.extensions import login_manager
+from tenant_app.security import current_actor
 from tenant_app.units.views import page_arg
 from tenant_app.users.services import (
     ROLE_RANK,
@@ -38,10 +39,6 @@ def _admins_only():
     return None
 
 
-def _actor():
-    return current_user._get_current_object()
-
-
 def _back_to_list():
     target = request.form.get("next")
     return redirect(target if is_safe_next(target) else url_for("users.list_page"))
@@ -58,7 +55,7 @@ def list_page():
     page = page_arg()
     filter_error = None
     try:
-        users, total = list_users(session, _actor(), unit_code or None, page=page, per_page=PER_PAGE)
+        users, total = list_users(session, current_actor(), unit_code or None, page=page, per_page=PER_PAGE)
     except NotFound:
         filter_error = "单位不在管辖范围内 / Unit outside your subtree"
         users, total = [], 0
@@ -78,7 +75,7 @@ def new_page():
         data = {field: request.form.get(field, "") for field in FORM_FIELDS}
         data["password"] = request.form.get("password", "")
         try:
-            user = create_user(db.session, _actor(), data)
+            user = create_user(db.session, current_actor(), data)
         except ValidationFailed as exc:
             errors = exc.errors or {"_form": [exc.detail]}
             status = 422
@@ -95,7 +92,7 @@ def new_page():
 
 def _user_action(action, user_id: int, message: str):
     try:
-        action(db.session, _actor(), user_id)
+        action(db.session, current_actor(), user_id)
     except (Conflict, Forbidden) as exc:
         db.session.rollback()
         flash(exc.detail, "error")
@@ -118,12 +115,12 @@ def enable(user_id: int):
 @bp.route("/users/<int:user_id>/password", methods=["GET", "POST"])
 def password_page(user_id: int):
     session = db.session
-    user = get_managed_user(session, _actor(), user_id)
+    user = get_managed_user(session, current_actor(), user_id)
     errors: dict[str, list[str]] = {}
     status = 200
     if request.method == "POST":
         try:
-            reset_password(session, _actor(), user_id, request.form.get("password", ""))
+            reset_password(session, current_actor(), user_id, request.form.get("password", ""))
         except ValidationFailed as exc:
             errors = exc.errors or {"password": [exc.detail]}
             status = 422

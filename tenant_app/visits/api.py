@@ -1,11 +1,10 @@
 """Visits over HTTP. Services flush; this layer commits once per request."""
 
 from flask.views import MethodView
-from flask_login import current_user
 from flask_smorest import Blueprint
 
 from tenant_app.db import db
-from tenant_app.security import api_login_required
+from tenant_app.security import api_login_required, current_actor
 from tenant_app.visits import services
 from tenant_app.visits.schemas import (
     DueArgs,
@@ -21,10 +20,6 @@ from tenant_app.visits.schemas import (
 blp = Blueprint("visits_api", __name__, description="Home visits (走访), visit intervals, due and overdue visits")
 
 
-def _actor():
-    return current_user._get_current_object()
-
-
 @blp.route("/children/<int:child_id>/visits")
 class ChildVisitsResource(MethodView):
     @api_login_required
@@ -32,7 +27,7 @@ class ChildVisitsResource(MethodView):
     @blp.response(200, VisitPageSchema)
     def get(self, args, child_id):
         """A child's visits, newest first."""
-        rows, total = services.list_visits(db.session, _actor(), child_id, args["page"], args["per_page"])
+        rows, total = services.list_visits(db.session, current_actor(), child_id, args["page"], args["per_page"])
         return {"items": rows, "total": total, "page": args["page"], "per_page": args["per_page"]}
 
     @api_login_required
@@ -41,7 +36,7 @@ class ChildVisitsResource(MethodView):
     def post(self, data, child_id):
         """Record a visit (village staff; township and county staff for supervisor visits). A risk level or
         guardianship assessment given here updates the child's record (and its history)."""
-        visit = services.record_visit(db.session, _actor(), child_id, data)
+        visit = services.record_visit(db.session, current_actor(), child_id, data)
         db.session.commit()
         return visit
 
@@ -54,7 +49,7 @@ class DueVisitsResource(MethodView):
     def get(self, args):
         """Active children of a unit with their next visit due date, most overdue first
         (status: overdue, due_soon = due within 7 days, all)."""
-        items, total = services.due_visits(db.session, _actor(), unit=args["unit"], status=args["status"],
+        items, total = services.due_visits(db.session, current_actor(), unit=args["unit"], status=args["status"],
                                            page=args["page"], per_page=args["per_page"])
         return {"items": items, "total": total, "page": args["page"], "per_page": args["per_page"]}
 
@@ -65,13 +60,13 @@ class VisitPolicyResource(MethodView):
     @blp.response(200, PolicySchema)
     def get(self):
         """The caller's province's visit intervals in days (defaults 30 / 90 / 180)."""
-        return services.get_policy(db.session, _actor())
+        return services.get_policy(db.session, current_actor())
 
     @api_login_required
     @blp.arguments(PolicyInputSchema)
     @blp.response(200, PolicySchema)
     def put(self, data):
         """Set the province's intervals (province staff only)."""
-        result = services.set_policy(db.session, _actor(), data)
+        result = services.set_policy(db.session, current_actor(), data)
         db.session.commit()
         return result
