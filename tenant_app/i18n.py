@@ -153,6 +153,23 @@ EN.update({
 })
 
 
+# Features keep their own English strings in `<feature>/i18n_en.py` (a dict named EN).
+FEATURE_CATALOGS = ("tenant_app.campaigns.i18n_en", "tenant_app.tasks.i18n_en", "tenant_app.stats.i18n_en")
+
+
+def _load_feature_catalogs() -> None:
+    import importlib
+
+    for name in FEATURE_CATALOGS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not (name == exc.name or name.startswith(exc.name + ".")):
+                raise
+            continue
+        EN.update(module.EN)
+
+
 def current_locale() -> str:
     if "locale" in g:
         return g.locale
@@ -175,6 +192,7 @@ def role_name(role: str) -> str:
 
 
 def init_app(app) -> None:
+    _load_feature_catalogs()
     app.jinja_env.globals.update(_=gettext, level_name=level_name, role_name=role_name,
                                  current_locale=current_locale)
 

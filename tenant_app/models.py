@@ -2,6 +2,15 @@
 
 from hierarchy.models import Base, Unit  # noqa: F401
 from tenant_app.auth.models import ApiToken, LoginThrottle, User  # noqa: F401
+from tenant_app.campaigns.models import (  # noqa: F401
+    Campaign,
+    CampaignAttachment,
+    CampaignReceipt,
+    CensusCheck,
+    Notification,
+    Task,
+    TaskEvent,
+)
 from tenant_app.children.imports import ChildImport  # noqa: F401
 from tenant_app.children.models import AuditEvent, Child, ChildChange, ChildTransfer  # noqa: F401
 from tenant_app.visits.models import Visit, VisitPolicy  # noqa: F401

@@ -7,13 +7,13 @@ record after the change (stored values merged with the submitted ones). `ref` is
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
+from tenant_app import clock
 from tenant_app.children import enums as E
 from tenant_app.children.idcard import birth_date_of, id_number_problems, normalize, sex_of
 
-CST = ZoneInfo("Asia/Shanghai")
+CST = clock.CST
 COMPULSORY_AGES = (6, 15)  # nine years of compulsory education, from 6 until 16
 NOT_IN_SCHOOL_AGES = (14, 16)
 REQUIRED = "此项必填 / Required"
@@ -22,7 +22,7 @@ Errors = dict[str, list[str]]
 
 
 def today_cst() -> date:
-    return datetime.now(CST).date()
+    return clock.today_cst()
 
 
 def age_on(born: date, ref: date) -> int:
