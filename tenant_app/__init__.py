@@ -39,10 +39,16 @@ def create_app(config: dict | None = None) -> Flask:
 def _register_blueprints(app: Flask) -> None:
     from tenant_app.auth.api import blp as auth_api
     from tenant_app.auth.views import bp as auth_views
+    from tenant_app.campaigns.api import blp as campaigns_api
+    from tenant_app.campaigns.views import bp as campaigns_views
     from tenant_app.children.api import blp as children_api
     from tenant_app.children.import_api import blp as children_import_api
     from tenant_app.children.import_views import bp as children_import_views
     from tenant_app.children.views import bp as children_views
+    from tenant_app.stats.api import blp as stats_api
+    from tenant_app.stats.views import bp as stats_views
+    from tenant_app.tasks.api import blp as tasks_api
+    from tenant_app.tasks.views import bp as tasks_views
     from tenant_app.units.api import blp as units_api
     from tenant_app.units.views import bp as units_views
     from tenant_app.users.api import blp as users_api
@@ -50,11 +56,13 @@ def _register_blueprints(app: Flask) -> None:
     from tenant_app.visits.api import blp as visits_api
     from tenant_app.visits.views import bp as visits_views
 
-    for blp in (auth_api, units_api, users_api, children_api, children_import_api, visits_api):
+    for blp in (auth_api, units_api, users_api, children_api, children_import_api, visits_api, tasks_api,
+                stats_api, campaigns_api):
         api.register_blueprint(blp, url_prefix="/api/v1")
         # The API authenticates with bearer tokens only, never cookies, so CSRF does not apply to it.
         csrf.exempt(blp)
-    for bp in (auth_views, units_views, users_views, children_views, children_import_views, visits_views):
+    for bp in (auth_views, units_views, users_views, children_views, children_import_views, visits_views,
+               stats_views, tasks_views, campaigns_views):
         app.register_blueprint(bp)
 
 

@@ -1,0 +1,66 @@
+"""Files attached to a campaign's directive: added by the issuer's staff (also after publishing, not once
+closed), readable wherever the campaign is."""
+
+from __future__ import annotations
+
+import os
+
+from sqlalchemy import select
+
+from tenant_app import clock
+from tenant_app.campaigns.models import CampaignAttachment
+from tenant_app.campaigns.services import get_campaign, require_issuer
+from tenant_app.errors import Conflict, NotFound, ValidationFailed
+
+MAX_BYTES = 10 * 1024 * 1024
+CONTENT_TYPES = {
+    ".pdf": "application/pdf",
+    ".doc": "application/msword",
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".xls": "application/vnd.ms-excel",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+}
+
+
+def _clean_name(filename: str) -> str:
+    # Browsers may send a path; keep the last part, without control characters.
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    return "".join(ch for ch in name if ch.isprintable()).strip()[:200]
+
+
+def add_attachment(session, actor, campaign_id: int, filename: str | None, content: bytes | None
+                   ) -> CampaignAttachment:
+    campaign = get_campaign(session, actor, campaign_id)
+    require_issuer(actor, campaign)
+    if campaign.status == "closed":
+        raise Conflict("工作部署已结束 / The campaign is closed")
+    name = _clean_name(filename or "")
+    extension = os.path.splitext(name)[1].lower()
+    if not name or content is None:
+        raise ValidationFailed("附件有误 / Invalid attachment", errors={"file": ["请选择文件 / Choose a file"]})
+    if extension not in CONTENT_TYPES:
+        raise ValidationFailed("附件有误 / Invalid attachment", errors={"file": [
+            "仅支持 pdf、doc、docx、xls、xlsx、jpg、png / Only pdf, doc, docx, xls, xlsx, jpg, png"]})
+    if len(content) > MAX_BYTES:
+        raise ValidationFailed("附件有误 / Invalid attachment", errors={"file": [
+            "文件不能超过10MB / The file is larger than 10 MB"]})
+    if not content:
+        raise ValidationFailed("附件有误 / Invalid attachment", errors={"file": ["文件为空 / The file is empty"]})
+    attachment = CampaignAttachment(campaign_id=campaign.id, issuer_code=campaign.issuer_code, filename=name,
+                                    content_type=CONTENT_TYPES[extension], size=len(content), content=content,
+                                    uploaded_by_id=actor.id, uploaded_at=clock.now())
+    session.add(attachment)
+    session.flush()
+    return attachment
+
+
+def get_attachment(session, actor, campaign_id: int, attachment_id: int) -> CampaignAttachment:
+    campaign = get_campaign(session, actor, campaign_id)
+    attachment = session.execute(select(CampaignAttachment).where(
+        CampaignAttachment.id == attachment_id, CampaignAttachment.campaign_id == campaign.id)).scalar_one_or_none()
+    if attachment is None:
+        raise NotFound("未找到附件 / Attachment not found")
+    return attachment

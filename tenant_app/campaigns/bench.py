@@ -1,0 +1,196 @@
+"""Benchmark of the campaign fan-out at province scale (PostgreSQL), on a dedicated database.
+
+1. Loads the synthetic province 41 (~52,000 villages, hierarchy.synthetic) unless present.
+2. Creates a campaign at the province (status publishing) and times the fan-out job function
+   (`fan_out_campaign`: lock, tasks, receipts, counts, commit) under the province's scope.
+3. Times a bare `INSERT … SELECT` of the same task rows into a TEMP copy of `tasks` (same columns,
+   defaults, unique constraint and indexes; no foreign keys, no row-level security on the copy) as the
+   application role under the province's scope, commit included; and, for reference, the same into a
+   regular scratch table as the tables' owner, where row-level security does not filter the read of units.
+4. Times publishing again: the same job, which inserts nothing.
+5. ANALYZE tasks (what autovacuum does after a bulk insert), then the median of several runs of the
+   province's progress (`progress.progress`, one GROUP BY) and of a village's task list
+   (`tenant_app.tasks.services.list_tasks`), each under its unit's scope in a fresh session.
+Everything it creates (the campaign, its tasks and receipts, the scratch table) is removed at the end; the
+synthetic province stays.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from types import SimpleNamespace
+
+from sqlalchemy import text
+
+from hierarchy.codes import CODE_LENGTHS, Level
+from hierarchy.scope import Scope, apply_db_scope, job_scope, scoped
+from tenant_app import clock
+from tenant_app.campaigns import fanout
+from tenant_app.campaigns import progress as tracking
+from tenant_app.campaigns.models import Campaign
+from tenant_app.children.bench import PROVINCE, ensure_province
+
+SCRATCH = "bench_scratch_tasks"
+
+
+def _say(echo, key: str, value) -> None:
+    echo(f"{key:<34} {value}")
+
+
+def _median_ms(fn, runs: int) -> tuple[float, float]:
+    timings = []
+    for _ in range(runs + 1):
+        started = time.perf_counter()
+        fn()
+        timings.append((time.perf_counter() - started) * 1000)
+    return timings[0], statistics.median(timings[1:])
+
+
+def _owner_sql(db, statements: list[str], echo) -> bool:
+    engine = db.owner_engine().execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            for statement in statements:
+                connection.execute(text(statement))
+        return True
+    except Exception as exc:  # noqa: BLE001 - only the tables' owner may; reported
+        _say(echo, "owner statement skipped", f"{type(exc).__name__}: {str(exc).splitlines()[0][:80]}")
+        return False
+    finally:
+        engine.dispose()
+
+
+def _create_campaign(db, due) -> int:
+    with db.engine.begin() as connection:
+        apply_db_scope(connection, Scope.unit(PROVINCE))
+        return connection.execute(text(
+            "INSERT INTO campaigns (issuer_code, title, directive, kind, target_level, reviewer_level, starts_on, "
+            "due_on, questions, status, task_count, receipt_count, created_at, published_at, version) VALUES "
+            "(:p, '扇出基准', '', 'census', 5, 4, :d, :d, :q, 'publishing', 0, 0, :now, :now, 1) RETURNING id"),
+            {"p": PROVINCE, "d": due, "now": clock.now(),
+             "q": '[{"key": "children_rechecked", "label": "已核实", "type": "integer", "required": true}]'}
+        ).scalar_one()
+
+
+def _bare_params(campaign_id: int, due) -> dict:
+    return {"cid": campaign_id, "lo": PROVINCE, "hi": PROVINCE + ":", "target": int(Level.village),
+            "reviewer_length": CODE_LENGTHS[Level.township], "due_on": due}
+
+
+_BARE_SQL = (f"INSERT INTO {SCRATCH} (campaign_id, region_code, reviewer_code, due_on) {fanout.TASKS_SELECT}"
+             "\nON CONFLICT (campaign_id, region_code) DO NOTHING")
+
+
+def _bare_as_app(db, campaign_id: int, due) -> tuple[float, int]:
+    """The same rows into a TEMP copy of tasks (same defaults, constraints, indexes), as the application role
+    under the province's scope (the read of units pays the same row-level security), commit included."""
+    with db.engine.connect() as connection:
+        with connection.begin():
+            connection.execute(text(f"CREATE TEMP TABLE {SCRATCH} (LIKE tasks INCLUDING DEFAULTS "
+                                    "INCLUDING CONSTRAINTS INCLUDING INDEXES)"))
+        try:
+            started = time.perf_counter()
+            with connection.begin():
+                apply_db_scope(connection, Scope.unit(PROVINCE))
+                rows = connection.execute(text(_BARE_SQL), _bare_params(campaign_id, due)).rowcount
+            return time.perf_counter() - started, rows
+        finally:
+            with connection.begin():
+                connection.execute(text(f"DROP TABLE {SCRATCH}"))
+
+
+def _bare_as_owner(db, campaign_id: int, due) -> tuple[float, int] | None:
+    """The same rows into a regular scratch table as the tables' owner (no row-level security on units)."""
+    engine = db.owner_engine()
+    try:
+        with engine.connect() as connection:
+            with connection.begin():
+                connection.execute(text(f"DROP TABLE IF EXISTS {SCRATCH}"))
+                connection.execute(text(f"CREATE TABLE {SCRATCH} (LIKE tasks INCLUDING DEFAULTS "
+                                        "INCLUDING CONSTRAINTS INCLUDING INDEXES)"))
+            try:
+                started = time.perf_counter()
+                with connection.begin():
+                    rows = connection.execute(text(_BARE_SQL), _bare_params(campaign_id, due)).rowcount
+                return time.perf_counter() - started, rows
+            finally:
+                with connection.begin():
+                    connection.execute(text(f"DROP TABLE IF EXISTS {SCRATCH}"))
+    except Exception:  # noqa: BLE001 - the login may not own the tables; the app-role baseline stands
+        return None
+    finally:
+        engine.dispose()
+
+
+def bench_fanout(db, villages: int = 52_000, runs: int = 7, echo=print) -> dict:
+    if db.engine.dialect.name != "postgresql":
+        raise RuntimeError("bench fanout needs PostgreSQL")
+    present = ensure_province(db, villages, echo)
+    _say(echo, "villages in the province", f"{present:,}")
+    due = clock.today_cst()
+    campaign_id = _create_campaign(db, due)
+    figures: dict = {}
+    try:
+        with job_scope(PROVINCE):
+            started = time.perf_counter()
+            result = fanout.fan_out_campaign(campaign_id)
+            figures["fanout_s"] = time.perf_counter() - started
+        _say(echo, "fan-out (job, commit included)",
+             f"{figures['fanout_s']:.3f} s: {result['tasks']:,} tasks, {result['receipts']:,} receipts")
+        figures["bare_s"], rows = _bare_as_app(db, campaign_id, due)
+        figures["ratio"] = figures["fanout_s"] / figures["bare_s"]
+        _say(echo, "bare INSERT … SELECT (app role)", f"{figures['bare_s']:.3f} s: {rows:,} rows into a TEMP copy")
+        _say(echo, "fan-out / bare", f"{figures['ratio']:.2f}x")
+        owner = _bare_as_owner(db, campaign_id, due)
+        if owner is not None:
+            figures["bare_owner_s"] = owner[0]
+            _say(echo, "bare INSERT … SELECT (owner, no RLS)", f"{owner[0]:.3f} s: {owner[1]:,} rows")
+        with job_scope(PROVINCE):
+            started = time.perf_counter()
+            again = fanout.fan_out_campaign(campaign_id)
+            figures["republish_s"] = time.perf_counter() - started
+        _say(echo, "publish again (no-op)", f"{figures['republish_s']:.3f} s: {again['tasks']} new tasks")
+        _owner_sql(db, ["ANALYZE tasks", "ANALYZE campaign_receipts"], echo)
+
+        def province_progress():
+            with scoped(Scope.unit(PROVINCE)):
+                session = db.new_session()
+                try:
+                    figures["progress"] = tracking.progress(session, session.get(Campaign, campaign_id), PROVINCE)
+                finally:
+                    session.rollback()
+                    session.close()
+
+        first, median = _median_ms(province_progress, runs)
+        figures["progress_ms"] = median
+        _say(echo, "progress, whole province", f"median {median:.1f} ms (first {first:.1f} ms, "
+             f"{figures['progress']['total']:,} tasks, {len(figures['progress']['children'])} cities)")
+
+        with db.engine.connect() as connection:
+            apply_db_scope(connection, Scope.unit(PROVINCE))
+            village = connection.execute(text("SELECT min(region_code) FROM tasks WHERE campaign_id = :c"),
+                                         {"c": campaign_id}).scalar()
+
+        def village_list():
+            from tenant_app.tasks.services import list_tasks
+
+            actor = SimpleNamespace(id=None, region_code=village, role="staff")
+            with scoped(Scope.unit(village)):
+                session = db.new_session()
+                try:
+                    figures["village_rows"] = list_tasks(session, actor)[1]
+                finally:
+                    session.rollback()
+                    session.close()
+
+        first, median = _median_ms(village_list, runs)
+        figures["village_list_ms"] = median
+        _say(echo, "a village's task list (list_tasks)", f"median {median:.1f} ms (first {first:.1f} ms, "
+             f"{figures['village_rows']} task(s), {village})")
+    finally:
+        with db.engine.begin() as connection:
+            apply_db_scope(connection, Scope.unit(PROVINCE))
+            connection.execute(text("DELETE FROM campaigns WHERE id = :c"), {"c": campaign_id})
+    figures.pop("progress", None)
+    return figures

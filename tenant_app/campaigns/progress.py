@@ -1,0 +1,241 @@
+"""Tracking a campaign: progress of a unit and of each child unit, the overdue list, the answers summed.
+
+Definitions (China Standard Time, `today` from `tenant_app.clock`, passed into SQL so tests control it):
+- completed = submitted + approved; completion_rate = completed / total;
+- overdue = not started, draft or returned, and today is after the task's due date;
+- on time = completed and submitted before the end of the due date in CST (its CST date <= due date);
+  on_time_rate = on time / completed, null when nothing is completed.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+from types import SimpleNamespace
+
+from sqlalchemy import Float, and_, case, cast, func, literal, select
+
+from hierarchy.codes import CODE_LENGTHS, Level
+from hierarchy.models import Unit
+from tenant_app import clock
+from tenant_app.auth.models import User
+from tenant_app.campaigns.models import DONE_STATUSES, OPEN_STATUSES, Campaign, CampaignReceipt, Task
+from tenant_app.campaigns.services import unit_names
+from tenant_app.visits.services import cst_date
+
+COUNTED = ("pending", "draft", "submitted", "approved", "returned")
+STATUS_KEYS = {"pending": "not_started", "draft": "draft", "submitted": "submitted", "approved": "approved",
+               "returned": "returned"}
+
+
+def _child_length(unit: str, campaign: Campaign) -> int | None:
+    """Code length of the unit's children down the campaign's tree; None at the target level."""
+    lengths = sorted(CODE_LENGTHS.values())
+    target_length = CODE_LENGTHS[Level(campaign.target_level)]
+    if len(unit) >= target_length:
+        return None
+    return lengths[lengths.index(len(unit)) + 1]
+
+
+def _sum_if(condition):
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _figures(row) -> dict:
+    total = int(row.total or 0)
+    figures = {"total": total}
+    for status, key in STATUS_KEYS.items():
+        figures[key] = int(getattr(row, status) or 0)
+    completed = figures["submitted"] + figures["approved"]
+    on_time = int(row.on_time or 0)
+    figures.update(completed=completed, overdue=int(row.overdue or 0), on_time=on_time,
+                   completion_rate=round(completed / total, 4) if total else 0.0,
+                   on_time_rate=round(on_time / completed, 4) if completed else None)
+    return figures
+
+
+def progress(session, campaign: Campaign, unit: str, today: date | None = None) -> dict:
+    """One GROUP BY over the tasks of `unit`'s subtree by child unit, plus one over its receipts."""
+    today = today or clock.today_cst()
+    child_length = _child_length(unit, campaign) or len(unit)
+    group = func.substr(Task.region_code, 1, child_length)
+    overdue = and_(Task.status.in_(OPEN_STATUSES), Task.due_on < literal(today))
+    on_time = and_(Task.status.in_(DONE_STATUSES), cst_date(Task.submitted_at) <= Task.due_on)
+    grouped = (select(group.label("code"), func.count().label("total"),
+                      *(_sum_if(Task.status == s).label(s) for s in COUNTED),
+                      _sum_if(overdue).label("overdue"), _sum_if(on_time).label("on_time"))
+               .where(Task.campaign_id == campaign.id, Task.region_code >= unit, Task.region_code < unit + ":")
+               .group_by(group))
+    rows = session.execute(grouped).all()
+    names = unit_names(session, [r.code for r in rows] + [unit])
+    receipts = _receipts(session, campaign, unit, child_length)
+    children = []
+    for row in rows:
+        child = {"code": row.code, "name": names.get(row.code, ""), **_figures(row)}
+        if len(row.code) < CODE_LENGTHS[Level(campaign.target_level)]:
+            child.update(receipts.get(row.code, {"receipts_total": 0, "receipts_acknowledged": 0}))
+        children.append(child)
+    children.sort(key=lambda c: (c["completion_rate"], -c["overdue"], c["code"]))
+
+    # The unit's own figures are its children's summed: no second pass over the tasks.
+    totals = SimpleNamespace(total=sum(c["total"] for c in children), on_time=sum(c["on_time"] for c in children),
+                             overdue=sum(c["overdue"] for c in children),
+                             **{status: sum(c[key] for c in children) for status, key in STATUS_KEYS.items()})
+    result = {"campaign_id": campaign.id, "unit": unit, "name": names.get(unit, ""), "today": today,
+              **_figures(totals)}
+    own = receipts.get("__all__", {"receipts_total": 0, "receipts_acknowledged": 0})
+    result.update(own)
+    result["children"] = children if child_length != len(unit) else []
+    return result
+
+
+def _receipts(session, campaign: Campaign, unit: str, child_length: int) -> dict:
+    """Receipts acknowledged / total below `unit`, per child unit and in all ("__all__")."""
+    group = func.substr(CampaignReceipt.region_code, 1, child_length)
+    rows = session.execute(
+        select(group.label("code"), func.count().label("n"), func.count(CampaignReceipt.acknowledged_at).label("ack"))
+        .where(CampaignReceipt.campaign_id == campaign.id, CampaignReceipt.region_code > unit,
+               CampaignReceipt.region_code < unit + ":")
+        .group_by(group)).all()
+    out = {r.code: {"receipts_total": int(r.n), "receipts_acknowledged": int(r.ack)} for r in rows}
+    out["__all__"] = {"receipts_total": sum(int(r.n) for r in rows),
+                      "receipts_acknowledged": sum(int(r.ack) for r in rows)}
+    return out
+
+
+def overdue_list(session, campaign: Campaign, unit: str, page: int = 1, per_page: int = 50,
+                 today: date | None = None) -> tuple[list[dict], int]:
+    """Overdue tasks under `unit`, longest overdue first, with the unit's name and its directors (the active
+    staff users of the target unit: real name and phone)."""
+    today = today or clock.today_cst()
+    query = (select(Task.id, Task.region_code, Task.status, Task.due_on, Unit.name)
+             .join(Unit, Unit.code == Task.region_code)
+             .where(Task.campaign_id == campaign.id, Task.region_code >= unit, Task.region_code < unit + ":",
+                    Task.status.in_(OPEN_STATUSES), Task.due_on < literal(today)))
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = session.execute(query.order_by(Task.due_on, Task.region_code)
+                           .limit(per_page).offset((page - 1) * per_page)).all()
+    directors: dict[str, list[dict]] = {}
+    codes = [r.region_code for r in rows]
+    if codes:
+        for user in session.execute(select(User.region_code, User.real_name, User.phone)
+                                    .where(User.region_code.in_(codes), User.role == "staff",
+                                           User.active.is_(True)).order_by(User.id)):
+            directors.setdefault(user.region_code, []).append({"name": user.real_name, "phone": user.phone})
+    items = [{"task_id": r.id, "code": r.region_code, "name": r.name, "status": r.status, "due_on": r.due_on,
+              "days_overdue": (today - r.due_on).days, "directors": directors.get(r.region_code, [])}
+             for r in rows]
+    return items, total
+
+
+# --- answers summed --------------------------------------------------------------------------------------
+
+def _empty_summary(q: dict) -> dict:
+    item = {"key": q["key"], "label": q.get("label", ""), "type": q["type"], "answered": 0}
+    if q["type"] in ("integer", "number"):
+        item["sum"] = 0
+    elif q["type"] == "yes_no":
+        item.update(yes=0, no=0)
+    elif q["type"] in ("choice", "multi_choice"):
+        item["counts"] = {option: 0 for option in q.get("options", [])}
+    return item
+
+
+def _number(value, qtype: str):
+    if value is None:
+        return 0
+    value = float(value)
+    return int(value) if qtype == "integer" or value.is_integer() else round(value, 6)
+
+
+def summarize_rows(questions: list[dict], answers_list) -> list[dict]:
+    """Python aggregation of answer dicts: the portable path (and the reference the SQL path must match)."""
+    out = []
+    for q in questions:
+        item = _empty_summary(q)
+        key, qtype = q["key"], q["type"]
+        total = 0.0
+        counts: Counter = Counter()
+        for answers in answers_list:
+            value = (answers or {}).get(key)
+            if value is None or value == "" or value == []:
+                continue
+            item["answered"] += 1
+            if qtype in ("integer", "number") and isinstance(value, (int, float)) and not isinstance(value, bool):
+                total += value
+            elif qtype == "yes_no":
+                item["yes" if value is True else "no"] += 1 if isinstance(value, bool) else 0
+            elif qtype == "choice":
+                counts[value] += 1
+            elif qtype == "multi_choice" and isinstance(value, list):
+                counts.update(set(value))
+        if "sum" in item:
+            item["sum"] = _number(total, qtype)
+        if "counts" in item:
+            item["counts"] = {option: counts.get(option, 0) for option in item["counts"]}
+        out.append(item)
+    return out
+
+
+def _summarize_sql(session, campaign: Campaign, where) -> list[dict]:
+    """PostgreSQL: one aggregate row, a few columns per question (JSON operators on the answers)."""
+    answers = Task.answers
+    columns, plan = [], []
+    for i, q in enumerate(campaign.questions):
+        key, qtype = q["key"], q["type"]
+        text_value = answers[key].as_string()
+        if qtype == "multi_choice":
+            # CASE guards the length: a stored JSON null is not an array.
+            answered = case((func.json_typeof(answers[key]) == "array", func.json_array_length(answers[key])),
+                            else_=0) > 0
+        else:
+            answered = func.coalesce(text_value, "") != ""
+        columns.append(_sum_if(answered).label(f"a{i}"))
+        if qtype in ("integer", "number"):
+            columns.append(func.sum(cast(text_value, Float)).label(f"s{i}"))
+        elif qtype == "yes_no":
+            columns += [_sum_if(text_value == "true").label(f"y{i}"), _sum_if(text_value == "false").label(f"n{i}")]
+        elif qtype in ("choice", "multi_choice"):
+            for j, option in enumerate(q.get("options", [])):
+                if qtype == "choice":
+                    hit = text_value == option
+                else:
+                    hit = cast(answers[key], _jsonb()).op("@>")(func.jsonb_build_array(option))
+                columns.append(_sum_if(hit).label(f"c{i}_{j}"))
+        plan.append(q)
+    if not columns:
+        return []
+    row = session.execute(select(*columns).where(*where)).one()
+    out = []
+    for i, q in enumerate(plan):
+        item = _empty_summary(q)
+        item["answered"] = int(getattr(row, f"a{i}") or 0)
+        if q["type"] in ("integer", "number"):
+            item["sum"] = _number(getattr(row, f"s{i}"), q["type"])
+        elif q["type"] == "yes_no":
+            item.update(yes=int(getattr(row, f"y{i}") or 0), no=int(getattr(row, f"n{i}") or 0))
+        elif q["type"] in ("choice", "multi_choice"):
+            item["counts"] = {o: int(getattr(row, f"c{i}_{j}") or 0) for j, o in enumerate(q.get("options", []))}
+        out.append(item)
+    return out
+
+
+def _jsonb():
+    from sqlalchemy.dialects.postgresql import JSONB
+
+    return JSONB()
+
+
+def answers_summary(session, campaign: Campaign, unit: str, *, use_sql: bool | None = None) -> dict:
+    """Answers of the completed tasks under `unit` summed per question: numbers summed, yes/no and options
+    counted, text and dates counted as answered."""
+    where = (Task.campaign_id == campaign.id, Task.region_code >= unit, Task.region_code < unit + ":",
+             Task.status.in_(DONE_STATUSES))
+    completed = session.scalar(select(func.count()).select_from(Task).where(*where))
+    if use_sql is None:
+        use_sql = session.get_bind().dialect.name == "postgresql"
+    if use_sql:
+        questions = _summarize_sql(session, campaign, where)
+    else:
+        questions = summarize_rows(campaign.questions, session.scalars(select(Task.answers).where(*where)).all())
+    return {"campaign_id": campaign.id, "unit": unit, "completed": completed, "questions": questions}

@@ -1,0 +1,224 @@
+"""Marshmallow schemas of the campaign API: types only; the rules are the services'."""
+
+from marshmallow import Schema, fields, validate
+
+from tenant_app.campaigns.services import BOXES
+
+
+class PageArgs(Schema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+class CampaignInputSchema(Schema):
+    title = fields.String(load_default=None, allow_none=True)
+    directive = fields.String(load_default=None, allow_none=True)
+    kind = fields.String(load_default=None, allow_none=True)
+    # A level's number (1 province .. 5 village) or name ("village").
+    target_level = fields.Raw(load_default=None, allow_none=True)
+    reviewer_level = fields.Raw(load_default=None, allow_none=True)
+    starts_on = fields.Date(load_default=None, allow_none=True)
+    due_on = fields.Date(load_default=None, allow_none=True)
+    questions = fields.List(fields.Raw(), load_default=None, allow_none=True)
+
+
+class CampaignCreateSchema(CampaignInputSchema):
+    template = fields.String(load_default=None, allow_none=True,
+                             metadata={"description": "a shipped template's name: prefills what is not given"})
+
+
+class CampaignUpdateSchema(CampaignInputSchema):
+    version = fields.Integer(load_default=None, allow_none=True)
+
+
+class CampaignAttachmentSchema(Schema):
+    id = fields.Integer()
+    filename = fields.String()
+    content_type = fields.String()
+    size = fields.Integer()
+    uploaded_at = fields.DateTime()
+
+
+class ReceiptSchema(Schema):
+    campaign_id = fields.Integer()
+    region_code = fields.String()
+    acknowledged = fields.Boolean()
+    acknowledged_at = fields.DateTime(allow_none=True)
+    acknowledged_by_id = fields.Integer(allow_none=True)
+    note = fields.String()
+    note_at = fields.DateTime(allow_none=True)
+    due_on = fields.Date(allow_none=True)
+
+
+class ReceiptNoteSchema(Schema):
+    code = fields.String()
+    name = fields.String()
+    note = fields.String()
+    note_at = fields.DateTime(allow_none=True)
+    acknowledged_at = fields.DateTime(allow_none=True)
+    due_on = fields.Date(allow_none=True)
+
+
+class CampaignSchema(Schema):
+    id = fields.Integer()
+    issuer_code = fields.String()
+    title = fields.String()
+    directive = fields.String()
+    kind = fields.String()
+    template = fields.String(allow_none=True)
+    target_level = fields.String()
+    reviewer_level = fields.String()
+    starts_on = fields.Date()
+    due_on = fields.Date()
+    questions = fields.List(fields.Dict())
+    status = fields.String()
+    task_count = fields.Integer()
+    receipt_count = fields.Integer()
+    created_at = fields.DateTime()
+    published_at = fields.DateTime(allow_none=True)
+    closed_at = fields.DateTime(allow_none=True)
+    version = fields.Integer()
+
+
+class CampaignDetailSchema(CampaignSchema):
+    issuer_name = fields.String()
+    attachments = fields.List(fields.Nested(CampaignAttachmentSchema))
+    receipt_notes = fields.List(fields.Nested(ReceiptNoteSchema))
+    my_receipt = fields.Nested(ReceiptSchema, allow_none=True)
+    my_task_id = fields.Integer(allow_none=True)
+    my_due_on = fields.Date()
+
+
+class CampaignListArgs(PageArgs):
+    box = fields.String(load_default="issued", validate=validate.OneOf(list(BOXES)))
+
+
+class CampaignPageSchema(Schema):
+    items = fields.List(fields.Nested(CampaignSchema))
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+
+
+class CampaignVersionSchema(Schema):
+    version = fields.Integer(load_default=None, allow_none=True)
+
+
+class ExtendSchema(CampaignVersionSchema):
+    due_on = fields.Date(required=True)
+
+
+class ExtendResultSchema(Schema):
+    campaign_id = fields.Integer()
+    unit = fields.String()
+    due_on = fields.Date()
+    tasks_moved = fields.Integer()
+
+
+class ReceiptInputSchema(Schema):
+    note = fields.String(load_default=None, allow_none=True)
+
+
+class UnitArgs(Schema):
+    unit = fields.String(load_default=None, metadata={"description": "a unit code (default: yours)"})
+
+
+class FiguresSchema(Schema):
+    total = fields.Integer()
+    not_started = fields.Integer()
+    draft = fields.Integer()
+    submitted = fields.Integer()
+    approved = fields.Integer()
+    returned = fields.Integer()
+    completed = fields.Integer()
+    overdue = fields.Integer()
+    on_time = fields.Integer()
+    completion_rate = fields.Float()
+    on_time_rate = fields.Float(allow_none=True)
+    receipts_total = fields.Integer()
+    receipts_acknowledged = fields.Integer()
+
+
+class ChildProgressSchema(FiguresSchema):
+    code = fields.String()
+    name = fields.String()
+
+
+class ProgressSchema(FiguresSchema):
+    campaign_id = fields.Integer()
+    unit = fields.String()
+    name = fields.String()
+    today = fields.Date()
+    children = fields.List(fields.Nested(ChildProgressSchema))
+
+
+class OverdueArgs(UnitArgs, PageArgs):
+    pass
+
+
+class DirectorSchema(Schema):
+    name = fields.String()
+    phone = fields.String()
+
+
+class OverdueItemSchema(Schema):
+    task_id = fields.Integer()
+    code = fields.String()
+    name = fields.String()
+    status = fields.String()
+    due_on = fields.Date()
+    days_overdue = fields.Integer()
+    directors = fields.List(fields.Nested(DirectorSchema))
+
+
+class OverduePageSchema(CampaignPageSchema):
+    items = fields.List(fields.Nested(OverdueItemSchema))
+
+
+class SummarySchema(Schema):
+    campaign_id = fields.Integer()
+    unit = fields.String()
+    completed = fields.Integer()
+    questions = fields.List(fields.Dict(), metadata={
+        "description": "per question: key, label, type, answered; sum (numbers), yes/no, counts per option"})
+
+
+class RemindSchema(Schema):
+    units = fields.List(fields.String(), required=True)
+    subtree = fields.Boolean(load_default=False)
+    message = fields.String(load_default=None, allow_none=True)
+
+
+class RemindResultSchema(Schema):
+    campaign_id = fields.Integer()
+    notified = fields.Integer()
+    tasks_reminded = fields.Integer()
+
+
+class NotificationArgs(PageArgs):
+    unread = fields.Boolean(load_default=False)
+
+
+class NotificationSchema(Schema):
+    id = fields.Integer()
+    region_code = fields.String()
+    kind = fields.String()
+    campaign_id = fields.Integer(allow_none=True)
+    task_id = fields.Integer(allow_none=True)
+    message = fields.String()
+    sender_code = fields.String(allow_none=True)
+    sender_name = fields.String()
+    created_at = fields.DateTime()
+    read_at = fields.DateTime(allow_none=True)
+
+
+class NotificationPageSchema(CampaignPageSchema):
+    items = fields.List(fields.Nested(NotificationSchema))
+
+
+class TemplateSchema(Schema):
+    name = fields.String()
+    kind = fields.String()
+    title = fields.String()
+    directive = fields.String()
+    questions = fields.List(fields.Dict())

@@ -1,0 +1,94 @@
+"""Loading one task, who may do what with it, and the bookkeeping every step shares (events, versions).
+
+Reading follows the tenant scope: a task is visible to its target unit and every unit above it (anything
+else is 404). Writing is narrower: only the target unit's `staff` answers, only the staff of the unit named
+by `task.reviewer_code` reviews (403 for any other caller who can see the task). A closed campaign or an
+approved task is read-only: both are state conflicts, reported as 409.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+
+from tenant_app import clock
+from tenant_app.campaigns.models import OPEN_STATUSES, Campaign, Task, TaskEvent
+from tenant_app.errors import Conflict, Forbidden, NotFound
+
+# A task may be written (draft, submit, census confirmation) only in these states.
+EDITABLE = OPEN_STATUSES
+STALE = "任务已被他人修改，请刷新后重试 / The task changed since you read it; reload and retry"
+CLOSED = "该工作部署已结束，任务只读 / The campaign is closed; its tasks are read-only"
+
+
+def get_task(session, task_id: int) -> tuple[Task, Campaign]:
+    """The task and its campaign, under the caller's scope; 404 when not visible."""
+    row = session.execute(
+        select(Task, Campaign).join(Campaign, Campaign.id == Task.campaign_id)
+        .where(Task.id == task_id, Campaign.status != "draft")
+    ).first()
+    if row is None:
+        raise NotFound("任务不存在 / No such task")
+    return row[0], row[1]
+
+
+def is_overdue(task: Task, today=None) -> bool:
+    """Open and its due date has ended in China Standard Time."""
+    return task.status in OPEN_STATUSES and (today or clock.today_cst()) > task.due_on
+
+
+def can_answer(actor, task: Task) -> bool:
+    return getattr(actor, "role", None) == "staff" and actor.region_code == task.region_code
+
+
+def can_review(actor, task: Task) -> bool:
+    return getattr(actor, "role", None) == "staff" and actor.region_code == task.reviewer_code
+
+
+def is_editable(task: Task, campaign: Campaign) -> bool:
+    return campaign.status == "open" and task.status in EDITABLE
+
+
+def require_answer(actor, task: Task) -> None:
+    if not can_answer(actor, task):
+        raise Forbidden("只有本单位工作人员可以填报此任务 / Only the staff of the task's unit answer it")
+
+
+def require_review(actor, task: Task) -> None:
+    if not can_review(actor, task):
+        raise Forbidden("只有审核单位的工作人员可以审核此任务 / Only the staff of the reviewing unit review it")
+
+
+def require_open_campaign(campaign: Campaign) -> None:
+    if campaign.status != "open":
+        raise Conflict(CLOSED)
+
+
+def require_editable(task: Task, campaign: Campaign) -> None:
+    require_open_campaign(campaign)
+    if task.status == "approved":
+        raise Conflict("任务已审核通过，不能再修改 / The task is approved and can no longer change")
+    if task.status not in EDITABLE:
+        raise Conflict("任务已提交，等待审核 / The task is submitted and awaits review")
+
+
+def check_version(task: Task, version: int | None) -> None:
+    """An optional `version` from the caller: 409 when the task changed since it was read."""
+    if version is not None and version != task.version:
+        raise Conflict(STALE, current_version=task.version)
+
+
+def record_event(session, task: Task, actor, kind: str, note: str = "") -> TaskEvent:
+    event = TaskEvent(task_id=task.id, region_code=task.region_code, kind=kind, actor_user_id=actor.id,
+                      actor_name=(actor.real_name or actor.username or "")[:64], actor_unit_code=actor.region_code,
+                      note=note, at=clock.now())
+    session.add(event)
+    return event
+
+
+def flush(session) -> None:
+    """Flush; a concurrent writer that bumped the task's version first makes this a 409."""
+    try:
+        session.flush()
+    except StaleDataError:
+        raise Conflict(STALE) from None

@@ -1,0 +1,141 @@
+"""Tasks over HTTP: the caller's list and review queue, one task, draft, submit, review, census
+confirmation. Services flush; this layer commits once per request.
+
+A closed campaign's tasks and approved tasks are read-only: writing to them is 409 Conflict (a state
+conflict, like a stale `version`), never 403, which is kept for callers without the right."""
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from tenant_app.db import db
+from tenant_app.security import api_login_required, current_actor
+from tenant_app.tasks import census, review, services
+from tenant_app.tasks.schemas import (
+    ApproveSchema,
+    CensusArgs,
+    CensusCheckResultSchema,
+    CensusPageSchema,
+    DraftSchema,
+    ReturnSchema,
+    SubmitSchema,
+    TaskDetailSchema,
+    TaskListArgs,
+    TaskPageSchema,
+)
+
+blp = Blueprint("tasks_api", __name__, description="Tasks: answering, census confirmation, review, timeline")
+
+
+def _detail(task_id: int):
+    return services.task_detail(db.session, current_actor(), task_id)
+
+
+@blp.route("/tasks")
+class TasksResource(MethodView):
+    @api_login_required
+    @blp.arguments(TaskListArgs, location="query")
+    @blp.response(200, TaskPageSchema)
+    def get(self, args):
+        """The caller's unit's tasks: open first, overdue first (open and its due date ended in China Standard
+        Time), then by due date. Filters: `status`, `campaign`, `overdue`, `open=1` (pending, draft,
+        returned). `review=1`: the tasks the caller's unit reviews (submitted ones unless `status` is given)."""
+        items, total = services.list_tasks(
+            db.session, current_actor(), status=args["status"], campaign_id=args["campaign"],
+            overdue=args["overdue"], open_only=args["open"], review=args["review"], page=args["page"],
+            per_page=args["per_page"])
+        return {"items": items, "total": total, "page": args["page"], "per_page": args["per_page"]}
+
+
+@blp.route("/tasks/<int:task_id>")
+class TaskResource(MethodView):
+    @api_login_required
+    @blp.response(200, TaskDetailSchema)
+    def get(self, task_id):
+        """The task with its campaign (directive, form), the notes of the units above, the attachments and the
+        timeline (the campaign's publication first, then every step: who, which unit, when)."""
+        return _detail(task_id)
+
+
+@blp.route("/tasks/<int:task_id>/draft")
+class DraftResource(MethodView):
+    @api_login_required
+    @blp.arguments(DraftSchema)
+    @blp.response(200, TaskDetailSchema)
+    def put(self, data, task_id):
+        """Save the answers as a draft (replacing the saved ones): types are checked, required answers may be
+        missing. The task's unit's staff only; `version` (optional) must match."""
+        services.save_draft(db.session, current_actor(), task_id, data["answers"], version=data["version"])
+        db.session.commit()
+        return _detail(task_id)
+
+
+@blp.route("/tasks/<int:task_id>/submit")
+class SubmitResource(MethodView):
+    @api_login_required
+    @blp.arguments(SubmitSchema)
+    @blp.response(200, TaskDetailSchema)
+    def post(self, data, task_id):
+        """Submit for review, validated against the whole form (422 with `errors: {question_key: [...]}`,
+        and nothing saved). Without `answers`, the saved draft is submitted. A census task needs every active
+        child confirmed (`errors.census`); its count questions default to the confirmation's counts."""
+        services.submit(db.session, current_actor(), task_id, data["answers"], version=data["version"])
+        db.session.commit()
+        return _detail(task_id)
+
+
+@blp.route("/tasks/<int:task_id>/approve")
+class ApproveResource(MethodView):
+    @api_login_required
+    @blp.arguments(ApproveSchema)
+    @blp.response(200, TaskDetailSchema)
+    def post(self, data, task_id):
+        """Approve a submitted task (staff of the reviewing unit)."""
+        review.approve(db.session, current_actor(), task_id, version=data["version"])
+        db.session.commit()
+        return _detail(task_id)
+
+
+@blp.route("/tasks/<int:task_id>/return")
+class ReturnResource(MethodView):
+    @api_login_required
+    @blp.arguments(ReturnSchema)
+    @blp.response(200, TaskDetailSchema)
+    def post(self, data, task_id):
+        """Return a submitted task to its unit with a reason (1-500 characters)."""
+        review.return_task(db.session, current_actor(), task_id, data["reason"], version=data["version"])
+        db.session.commit()
+        return _detail(task_id)
+
+
+@blp.route("/tasks/<int:task_id>/census")
+class CensusResource(MethodView):
+    @api_login_required
+    @blp.arguments(CensusArgs, location="query")
+    @blp.response(200, CensusPageSchema)
+    def get(self, args, task_id):
+        """A census task's child records (active, and exited since publication), ID numbers masked,
+        unconfirmed first; with the counts (confirmed, added, exited, total_active, unconfirmed)."""
+        items, total, counts = census.list_children(db.session, current_actor(), task_id,
+                                                    confirmed=args["confirmed"], q=args["q"],
+                                                    page=args["page"], per_page=args["per_page"])
+        return {"items": items, "total": total, "page": args["page"], "per_page": args["per_page"],
+                "counts": counts}
+
+
+@blp.route("/tasks/<int:task_id>/census/<int:child_id>")
+class CensusCheckResource(MethodView):
+    @api_login_required
+    @blp.response(200, CensusCheckResultSchema)
+    def post(self, task_id, child_id):
+        """Confirm one child record (idempotent; while the task is editable)."""
+        result = census.confirm(db.session, current_actor(), task_id, child_id)
+        db.session.commit()
+        return result
+
+    @api_login_required
+    @blp.response(200, CensusCheckResultSchema)
+    def delete(self, task_id, child_id):
+        """Withdraw a confirmation (while the task is editable)."""
+        result = census.unconfirm(db.session, current_actor(), task_id, child_id)
+        db.session.commit()
+        return result

@@ -1,0 +1,26 @@
+"""English for the task pages (tenant_app/tasks/views.py and its templates)."""
+
+EN = {
+    "我的任务": "My tasks", "待审核": "To review", "待办任务": "Open tasks", "截止": "due",
+    "查看全部任务": "All tasks", "待办": "Open", "已提交": "Submitted", "已通过": "Approved", "全部": "All",
+    "只看逾期": "Overdue only", "任务": "Task", "类型": "Kind", "截止日期": "Due date", "状态": "Status",
+    "已退回": "Returned", "已结束": "Closed", "没有任务": "No tasks", "单位": "Unit", "提交时间": "Submitted at",
+    "没有待审核的任务": "Nothing to review", "未开始": "Not started", "草稿": "Draft", "已逾期": "Overdue",
+    "摸底排查": "Census", "问卷调查": "Questionnaire", "专项行动": "Special action",
+    "已发布": "Published", "已保存草稿": "Draft saved", "已审核通过": "Approved", "已催办": "Reminded",
+    "已延期": "Due date extended", "已重新打开": "Reopened", "保存草稿": "Save draft", "审核通过": "Approve",
+    "任务被退回，请修改后重新提交": "The task was returned: correct it and submit again",
+    "该工作部署已结束，任务只读": "The campaign is closed; the task is read-only",
+    "发布单位": "Issued by", "上级说明": "Notes from the units above", "附件": "Attachments",
+    "儿童档案核对": "Child record check", "已确认": "Confirmed", "未确认": "Not confirmed", "新增": "Added",
+    "逐一确认儿童档案": "Confirm the child records one by one", "填报内容": "Answers",
+    "未保存，请更正标出的项目": "Nothing was saved; correct the marked fields",
+    "此任务没有需要填写的问题": "This task has no questions", "提交审核": "Submit for review", "审核": "Review",
+    "退回原因": "Reason for returning", "退回修改": "Return for correction", "办理过程": "Timeline",
+    "返回任务": "Back to the task", "核对情况": "Check status", "儿童姓名": "Name", "身份证号": "ID number",
+    "儿童类别": "Category", "档案状态": "Record status", "核对": "Check", "无需确认": "No confirmation needed",
+    "撤销": "Undo", "确认": "Confirm", "没有儿童档案": "No child records", "在册": "Active",
+    "是": "Yes", "否": "No", "请选择": "Choose…", "筛选": "Filter", "共": "Total",
+    "留守儿童": "Left-behind child", "困境儿童": "Child in difficulty",
+    "事实无人抚养儿童": "De-facto unsupported child",
+}

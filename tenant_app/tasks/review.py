@@ -1,0 +1,55 @@
+"""Review by the unit named in `task.reviewer_code` (usually the township's supervisor): approve, or return
+to the village with a reason. Services flush; the caller commits."""
+
+from __future__ import annotations
+
+from tenant_app import clock
+from tenant_app.campaigns.models import Task
+from tenant_app.errors import Conflict, ValidationFailed
+from tenant_app.tasks import access
+
+MAX_REASON = 500
+
+
+def _reviewable(session, actor, task_id: int, version: int | None) -> Task:
+    task, campaign = access.get_task(session, task_id)
+    access.require_review(actor, task)
+    access.check_version(task, version)
+    access.require_open_campaign(campaign)
+    if task.status != "submitted":
+        raise Conflict("只有已提交的任务可以审核 / Only a submitted task can be reviewed")
+    return task
+
+
+def approve(session, actor, task_id: int, *, version: int | None = None) -> Task:
+    task = _reviewable(session, actor, task_id, version)
+    now = clock.now()
+    task.status = "approved"
+    task.reviewed_at = now
+    task.reviewed_by_id = actor.id
+    task.updated_at = now
+    access.record_event(session, task, actor, "approved")
+    access.flush(session)
+    return task
+
+
+def return_task(session, actor, task_id: int, reason, *, version: int | None = None) -> Task:
+    """Send the task back to its unit; the reason stays on the task until it is resubmitted, and in the
+    timeline for good."""
+    task = _reviewable(session, actor, task_id, version)
+    reason = reason.strip() if isinstance(reason, str) else ""
+    if not reason:
+        raise ValidationFailed("须填写退回原因 / A reason is required",
+                               errors={"reason": ["此项必填 / Required"]})
+    if len(reason) > MAX_REASON:
+        raise ValidationFailed("退回原因过长 / The reason is too long",
+                               errors={"reason": [f"最多 {MAX_REASON} 字 / At most {MAX_REASON} characters"]})
+    now = clock.now()
+    task.status = "returned"
+    task.return_reason = reason
+    task.reviewed_at = now
+    task.reviewed_by_id = actor.id
+    task.updated_at = now
+    access.record_event(session, task, actor, "returned", reason)
+    access.flush(session)
+    return task
