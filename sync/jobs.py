@@ -45,10 +45,11 @@ def redis_connection(url: str):
 
 
 def enqueue(func_path: str, *args, job_id: str, scope_code: str | None = None, all_tenants: bool = False,
-            queue: str = queues.DEFAULT, redis_url: str | None = None, **kwargs):
+            queue: str = queues.DEFAULT, redis_url: str | None = None, connection=None, **kwargs):
     """Enqueue `func_path(*args, **kwargs)` under a deterministic job id; inline when there is no Redis.
 
-    Call only after the transaction that produced the work has committed.
+    Call only after the transaction that produced the work has committed. `connection`: a Redis client to
+    use instead of one made from `redis_url`.
     """
     if scope_code is None and not all_tenants:
         raise ValueError("a job needs a scope: a unit code or all_tenants=True")
@@ -56,6 +57,6 @@ def enqueue(func_path: str, *args, job_id: str, scope_code: str | None = None, a
         return run_scoped(func_path, scope_code, all_tenants, *args, **kwargs)
     from rq import Queue, Retry
 
-    q = Queue(queue, connection=redis_connection(redis_url))
+    q = Queue(queue, connection=connection if connection is not None else redis_connection(redis_url))
     return q.enqueue(run_scoped, func_path, scope_code, all_tenants, *args, job_id=job_id,
                      retry=Retry(max=3, interval=[1, 5, 30]), failure_ttl=7 * 24 * 3600, **kwargs)

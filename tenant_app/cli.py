@@ -63,10 +63,14 @@ def regions_group():
 def load_region_dirs(directories: list[Path]):
     from hierarchy.loader import load_regions
     from hierarchy.scope import apply_db_scope
+    from tenant_app.campaigns.fanout import join_open_campaigns
 
     with db.engine.begin() as connection, job_scope(all_tenants=True) as scope:
         apply_db_scope(connection, scope)
-        return load_regions(connection, directories)
+        report = load_regions(connection, directories)
+        # Units that appeared in this load receive the open campaigns of the units above them.
+        join_open_campaigns(connection)
+        return report
 
 
 @regions_group.command("load")
@@ -189,6 +193,7 @@ def _generate_demo_children() -> None:
         return
     with db.engine.begin() as connection:
         count = generate_children(connection, DEMO_CHILDREN, DEMO_CHILDREN_UNIT)
+    _request_drain()
     click.echo(f"demo children: {count} synthetic records under {DEMO_CHILDREN_UNIT}")
 
 
@@ -224,19 +229,94 @@ def serve(gunicorn_args):
 @main.command("worker")
 @click.option("--queues", "queue_names", default=",".join(job_queues.ALL))
 @click.option("--burst", is_flag=True, help="stop when the queues are empty")
+@click.option("--catch-up-seconds", default=30.0, type=click.FloatRange(min=0.5),
+              help="how often to look for outbox rows that no drain was queued for")
 @with_appcontext
-def worker(queue_names, burst):
-    """Start an RQ worker (with its scheduler) on SHOUHU_REDIS_URL."""
-    from rq import Queue, Worker
-
-    from sync.jobs import redis_connection
+def worker(queue_names, burst, catch_up_seconds):
+    """Start an RQ worker (with its scheduler) on SHOUHU_REDIS_URL; it also drains the outbox left by
+    outages (at start, then every 30 s) and queues the nightly rebuild after 00:05 CST."""
+    from sync.worker import run_worker
 
     url = current_app.config["SHOUHU_REDIS_URL"]
     if not url:
         raise click.ClickException("SHOUHU_REDIS_URL is not set: without Redis, jobs run inline")
-    connection = redis_connection(url)
-    queues = [Queue(name, connection=connection) for name in queue_names.split(",")]
-    Worker(queues, connection=connection).work(with_scheduler=True, burst=burst)
+    run_worker(url, queue_names.split(","), database_url=current_app.config["SHOUHU_DATABASE_URL"],
+               app_role=current_app.config.get("SHOUHU_DB_APP_ROLE"), burst=burst, interval=catch_up_seconds)
+
+
+# --- upward sync -----------------------------------------------------------------------------------
+
+@main.group("sync")
+def sync_group():
+    """Upward sync: the outbox, roll-up jobs and their state."""
+
+
+def _request_drain() -> None:
+    """After a bulk write committed on a bare connection: recompute its figures (inline without Redis)."""
+    from sync.outbox import request_drain
+
+    request_drain()
+
+
+@sync_group.command("status")
+@with_appcontext
+def sync_status():
+    """Pending outbox rows, queue depths, failed jobs and the last roll-up per level."""
+    from sync.status import gather, render
+
+    url = current_app.config.get("SHOUHU_REDIS_URL")
+    with job_scope(all_tenants=True), db.session_scope(commit=False) as session:
+        status = gather(session.connection(), url)
+    for line in render(status, url):
+        click.echo(line)
+
+
+@sync_group.command("drain")
+@with_appcontext
+def sync_drain():
+    """Drain the outbox now, in this process (recompute the figures of every unit waiting in it)."""
+    from sync.outbox import drain_outbox
+
+    with job_scope(all_tenants=True):
+        report = drain_outbox()
+    click.echo(f"drained {report['events']} outbox rows in {report['batches']} batches: "
+               f"{report['units']} unit figures written in {report['seconds']:.2f} s")
+
+
+@sync_group.command("rebuild")
+@click.option("--unit", "unit_code", default=None, help="only this unit's subtree (and the units above it)")
+@with_appcontext
+def sync_rebuild(unit_code):
+    """Recompute every unit's figures from the source rows (children, visits, tasks, users)."""
+    import time
+
+    from sync.rollup import rebuild
+
+    started = time.perf_counter()
+    with job_scope(all_tenants=True), db.session_scope() as session:
+        report = rebuild(session.connection(), unit_code)
+    units = ", ".join(f"{level} {count}" for level, count in report["units"].items())
+    click.echo(f"rebuilt {units} in {time.perf_counter() - started:.2f} s (as of {report['as_of']:%Y-%m-%d %H:%M:%S})")
+
+
+@sync_group.command("verify")
+@click.option("--unit", "unit_code", default=None, help="only this unit's subtree")
+@click.option("--limit", default=50, show_default=True, help="differences to list")
+@with_appcontext
+def sync_verify(unit_code, limit):
+    """Recompute in memory and list every unit whose stored figures differ; exit code 1 when any do."""
+    from sync.rollup import verify
+
+    with job_scope(all_tenants=True), db.session_scope(commit=False) as session:
+        problems = verify(session.connection(), unit_code)
+    if not problems:
+        click.echo("stored figures match the source rows")
+        return
+    units = sorted({code for code, *_ in problems})
+    click.echo(f"{len(units)} units differ ({len(problems)} figures): {' '.join(units[:limit])}", err=True)
+    for code, key, have, want in problems[:limit]:
+        click.echo(f"{code} {key}: stored {have}, expected {want}", err=True)
+    sys.exit(1)
 
 
 # --- benchmarks ------------------------------------------------------------------------------------
@@ -285,6 +365,7 @@ def demo_generate(n, unit_code, seed):
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     seconds = time.perf_counter() - started
+    _request_drain()
     click.echo(f"generated {count:,} children under {unit_code or 'all units'} in {seconds:.1f} s "
                f"({count / seconds:,.0f} rows/s)")
 
@@ -312,6 +393,26 @@ def bench_children_cmd(n, county_children, villages, seed, allow_other_data):
     try:
         bench_children(db, children=n, county_children=county_children, villages=villages, seed=seed,
                        allow_other_data=allow_other_data, echo=click.echo)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@bench_group.command("fanout")
+@click.option("--villages", default=52000, help="size of the synthetic province when it is not loaded")
+@click.option("--runs", default=7, type=click.IntRange(min=1), help="timed runs of the read queries (median)")
+@with_appcontext
+def bench_fanout_cmd(villages, runs):
+    """Time publishing a campaign to the synthetic province (~52,000 villages) against a bare INSERT … SELECT,
+    publishing again, the province's progress and a village's task list (PostgreSQL).
+
+    Run it on a dedicated database (SHOUHU_DATABASE_URL), e.g. createdb shouhu_bench_fanout, then
+    `shouhu db upgrade` and `shouhu bench fanout`. It loads the synthetic province 41 when absent (and keeps
+    it); the campaign, its tasks and the scratch table are removed at the end.
+    """
+    from tenant_app.campaigns.bench import bench_fanout
+
+    try:
+        bench_fanout(db, villages=villages, runs=runs, echo=click.echo)
     except RuntimeError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -389,6 +490,22 @@ def bench_import_cmd(n, village, seq_base):
             click.echo(f"apply: {applied:.1f} s ({imp.applied_count:,} children, status {imp.status})")
     click.echo(f"import of {n:,} rows (dry run + apply): {dry + applied:.1f} s")
 
+
+
+@bench_group.command("rollup")
+@click.option("--children", "n", default=1_000_000, show_default=True, type=click.IntRange(min=0))
+@click.option("--villages", default=52_000, show_default=True, help="target villages of the synthetic province")
+@click.option("--seed", default=2016, type=int)
+@with_appcontext
+def bench_rollup_cmd(n, villages, seed):
+    """Full rebuild vs a bare GROUP BY, the province's stats API call and, with SHOUHU_REDIS_URL and a worker
+    process, one village's change until the province shows it (dedicated PostgreSQL database: it commits)."""
+    from sync.bench import bench_rollup
+
+    try:
+        bench_rollup(current_app, db, children=n, villages=villages, seed=seed, echo=click.echo)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from None
 
 if __name__ == "__main__":
     main()

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from hierarchy.scope import Scope, install_scoping, scoped
+from sync.outbox import install_outbox
 
 
 class ShouhuSession(Session):
@@ -21,6 +22,7 @@ class ShouhuSession(Session):
 
 
 install_scoping(ShouhuSession)
+install_outbox(ShouhuSession)  # here, like the scoping hooks: every process that writes imports this module
 
 
 def _make_engine(url: str, **kwargs) -> Engine:

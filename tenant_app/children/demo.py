@@ -34,6 +34,7 @@ from sqlalchemy import and_, func, or_, select
 from hierarchy.codes import Level, is_valid_code
 from hierarchy.models import Unit
 from hierarchy.scope import apply_db_scope, job_scope
+from sync.outbox import record_bulk
 from tenant_app.children.idcard import CHECK_CHARS, WEIGHTS
 from tenant_app.children.models import Child
 from tenant_app.children.validation import age_on, today_cst
@@ -648,6 +649,8 @@ def generate_children(connection, n: int, unit_code: str | None = None, seed: in
                 _write_postgresql(connection, maker, chunk_rows)
             else:
                 _write_generic(connection, maker, SQLITE_BATCH)
+            # The caller requests the drain after its commit (sync.outbox.request_drain).
+            record_bulk(connection, [v[0] for v in villages], "children")
         finally:
             _restore_scope(connection, saved)
     return n

@@ -13,6 +13,7 @@ from hierarchy.models import Base, code_column_type, utcnow
 from hierarchy.scope import current_scope
 from sync import queues
 from sync.jobs import enqueue
+from sync.outbox import record_bulk
 from tenant_app.children import access, excel, services
 from tenant_app.children.models import Child, ChildChange
 from tenant_app.children.validation import derive, today_cst, validate_child
@@ -308,4 +309,5 @@ def insert_children(session, actor, rows: list[dict]) -> int:
                         if v not in (None, "", [], False)},
             "snapshot": _snapshot(record)})
     session.execute(ChildChange.__table__.insert(), changes)
+    record_bulk(session, [village], "children")
     return len(records)

@@ -1,0 +1,131 @@
+"""Reading the stored figures: a unit with its child units, its monthly history, and an Excel export.
+
+Reads only stored rows (the roll-up job writes them): the unit's own row, its direct children's rows and its
+open campaigns' rows, so a province's figures cost the same as a village's. A code outside the caller's
+subtree is 404, ancestors included (their figures hold the caller's siblings').
+"""
+
+from __future__ import annotations
+
+import io
+
+from sqlalchemy import select
+
+from hierarchy.codes import is_valid_code
+from hierarchy.models import Unit
+from sync.indicators import CAMPAIGN_FIELDS, GROUPS, INDICATORS, KEYS, zeros
+from tenant_app.campaigns.models import Campaign
+from tenant_app.errors import NotFound
+from tenant_app.stats.models import UnitCampaignStats, UnitStats, UnitStatsMonthly
+
+__all__ = ["INDICATORS", "GROUPS", "get_stats", "get_history", "export_stats_xlsx", "visible_unit"]
+
+DEFAULT_MONTHS = 24
+MAX_MONTHS = 120
+_STAT_COLUMNS = [getattr(UnitStats, key) for key in KEYS]
+
+
+def visible_unit(session, actor, code: str) -> Unit:
+    """The unit `code` when it is the caller's unit or below it; NotFound otherwise."""
+    code = (code or "").strip()
+    if not is_valid_code(code) or not code.startswith(actor.region_code):
+        raise NotFound("单位不在管辖范围内 / Unit outside your subtree")
+    unit = session.execute(select(Unit).where(Unit.code == code)).scalar_one_or_none()
+    if unit is None:
+        raise NotFound("单位不在管辖范围内 / Unit outside your subtree")
+    return unit
+
+
+def _figures(row) -> dict[str, int]:
+    if row is None:
+        return zeros()
+    return {key: int(getattr(row, key) or 0) for key in KEYS}
+
+
+def _rate(numerator: int, denominator: int) -> float | None:
+    return round(numerator / denominator, 4) if denominator else None
+
+
+def _campaigns(session, code: str) -> list[dict]:
+    rows = session.execute(
+        select(UnitCampaignStats, Campaign.title, Campaign.due_on)
+        .join(Campaign, Campaign.id == UnitCampaignStats.campaign_id)
+        .where(UnitCampaignStats.unit_code == code, Campaign.status == "open")
+        .order_by(Campaign.due_on, Campaign.id)
+    ).all()
+    result = []
+    for stats, title, due_on in rows:
+        item = {"id": stats.campaign_id, "title": title, "due_on": due_on, **stats.figures()}
+        completed = item["submitted"] + item["approved"]
+        # Completion: tasks submitted or approved among all; on time: those done by their due date among done.
+        item["completion_rate"] = _rate(completed, item["total"])
+        item["on_time_rate"] = _rate(item["completed_on_time"], completed)
+        result.append(item)
+    return result
+
+
+def get_stats(session, actor, code: str) -> dict:
+    """{code, name, level, as_of, indicators, children: [{code, name, level, as_of, indicators}], campaigns}.
+
+    `as_of` is None (and the figures zero) for a unit the roll-up has not reached yet."""
+    unit = visible_unit(session, actor, code)
+    own = session.execute(select(UnitStats).where(UnitStats.unit_code == unit.code)).scalar_one_or_none()
+    rows = session.execute(
+        select(Unit.code, Unit.name, Unit.level, UnitStats.as_of, *_STAT_COLUMNS)
+        .outerjoin(UnitStats, UnitStats.unit_code == Unit.code)
+        .where(Unit.parent_code == unit.code, Unit.retired.is_(False))
+        .order_by(Unit.code)
+    ).all()
+    children = [{"code": r.code, "name": r.name, "level": r.level, "as_of": r.as_of, "indicators": _figures(r)}
+                for r in rows]
+    return {"code": unit.code, "name": unit.name, "level": unit.level,
+            "as_of": own.as_of if own is not None else None, "indicators": _figures(own),
+            "children": children, "campaigns": _campaigns(session, unit.code)}
+
+
+def get_history(session, actor, code: str, months: int = DEFAULT_MONTHS) -> dict:
+    """The last `months` monthly snapshots, oldest first: {code, name, points: [{month: 'YYYY-MM', indicators}]}."""
+    unit = visible_unit(session, actor, code)
+    months = max(1, min(int(months), MAX_MONTHS))
+    rows = session.execute(
+        select(UnitStatsMonthly).where(UnitStatsMonthly.unit_code == unit.code)
+        .order_by(UnitStatsMonthly.month.desc()).limit(months)
+    ).scalars().all()
+    points = [{"month": row.month.strftime("%Y-%m"), "indicators": row.figures()} for row in reversed(rows)]
+    return {"code": unit.code, "name": unit.name, "level": unit.level, "points": points}
+
+
+def export_stats_xlsx(session, actor, code: str, locale: str = "zh") -> bytes:
+    """One sheet: the unit's row then its child units', a column per indicator under its label; a second
+    sheet with the open campaigns' progress."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    stats = get_stats(session, actor, code)
+    en = locale == "en"
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Figures" if en else "统计"
+    head = ["Code", "Name"] if en else ["代码", "名称"]
+    ws.append(head + [i.label(locale) for i in INDICATORS])
+    for item in [stats, *stats["children"]]:
+        ws.append([item["code"], item["name"]] + [item["indicators"][key] for key in KEYS])
+    ws.append([])
+    as_of = stats["as_of"].isoformat(timespec="seconds") if stats["as_of"] else "-"
+    ws.append(["As of" if en else "统计时间", as_of])
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    ws.freeze_panes = "C2"
+    if stats["campaigns"]:
+        from sync.indicators import CAMPAIGN_LABELS
+
+        cs = wb.create_sheet("Campaigns" if en else "工作任务")
+        cs.append((["Campaign", "Due"] if en else ["任务名称", "截止日期"])
+                  + [CAMPAIGN_LABELS[f][1 if en else 0] for f in CAMPAIGN_FIELDS])
+        for c in stats["campaigns"]:
+            cs.append([c["title"], c["due_on"].isoformat()] + [c[f] for f in CAMPAIGN_FIELDS])
+        for cell in cs[1]:
+            cell.font = Font(bold=True)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
