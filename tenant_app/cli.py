@@ -69,8 +69,12 @@ def load_region_dirs(directories: list[Path]):
         apply_db_scope(connection, scope)
         report = load_regions(connection, directories)
         # Units that appeared in this load receive the open campaigns of the units above them.
-        join_open_campaigns(connection)
-        return report
+        joined = join_open_campaigns(connection)
+    if joined["tasks"]:
+        from sync.outbox import request_drain
+
+        request_drain()
+    return report
 
 
 @regions_group.command("load")

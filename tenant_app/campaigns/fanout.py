@@ -122,4 +122,10 @@ FROM (SELECT c.id,
              (SELECT count(*) FROM campaign_receipts r WHERE r.campaign_id = c.id) AS receipts
       FROM campaigns c WHERE c.status = 'open') AS n
 WHERE campaigns.id = n.id AND (campaigns.task_count <> n.tasks OR campaigns.receipt_count <> n.receipts)"""))
+    if tasks:
+        from sync.outbox import record_bulk
+
+        # New tasks change the campaign figures of each open campaign's issuer subtree.
+        record_bulk(connection, "SELECT DISTINCT issuer_code AS region_code FROM campaigns WHERE status = 'open'",
+                    "campaign")
     return {"tasks": tasks, "receipts": receipts}

@@ -112,6 +112,11 @@ def extend(session, actor, campaign_id: int, new_due, version: int | None = None
         campaign.due_on = new_due
     else:
         receipt.due_on = new_due
+    if moved:
+        from sync.outbox import record_bulk
+
+        # Overdue figures of the moved tasks change: the roll-up recomputes that subtree's campaign figures.
+        record_bulk(session, [lo], "campaign")
     session.flush()
     return {"campaign_id": campaign.id, "unit": code, "due_on": new_due, "tasks_moved": moved}
 
