@@ -61,7 +61,8 @@ END $$""",
 
 
 def in_scope(column: str) -> str:
-    return f"({column} >= shouhu_scope_lo() AND {column} < shouhu_scope_hi())"
+    # Scalar sub-selects: evaluated once per statement (an InitPlan), not once per row (see migration 0009).
+    return f"({column} >= (SELECT shouhu_scope_lo()) AND {column} < (SELECT shouhu_scope_hi()))"
 
 
 def enable_rls(table: str, predicate: str, *, role: str | None = None,
