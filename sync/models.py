@@ -17,6 +17,8 @@ class OutboxEvent(Base):
 
     __tablename__ = "sync_outbox"
     __scope_column__ = "region_code"
+    # Whether roll-ups are pending above a unit tells it its stored campaign figures are behind (migration 0010).
+    __scope_ancestors_visible__ = True
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     region_code: Mapped[str] = mapped_column(code_column_type())

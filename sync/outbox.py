@@ -20,7 +20,9 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from sqlalchemy import event, inspect, text
 from sqlalchemy.orm import Session
@@ -52,6 +54,7 @@ OUTAGE_BACKOFF = 5.0  # after a failed enqueue, skip Redis for this long: reques
 ROLLUP_LOCK = 7_214_305_001  # pg_advisory_xact_lock key: one roll-up transaction at a time
 
 _PENDING_FLAG = "shouhu_outbox_pending"
+_drains_held: ContextVar[bool] = ContextVar("shouhu_drains_held", default=False)
 _down_until: dict[str, float] = {}
 _clients: dict[str, object] = {}
 
@@ -102,8 +105,19 @@ def _after_flush(session: Session, flush_context) -> None:
 def _after_commit(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a SAVEPOINT was released: the enclosing transaction may still roll back
-    if session.info.pop(_PENDING_FLAG, False):
+    if session.info.pop(_PENDING_FLAG, False) and not _drains_held.get():
         request_drain()
+
+
+@contextmanager
+def drains_held() -> Iterator[None]:
+    """Commits inside do not request the drain: the outbox keeps their rows until the caller (or a worker)
+    drains it. For measuring a write without the roll-up it triggers."""
+    token = _drains_held.set(True)
+    try:
+        yield
+    finally:
+        _drains_held.reset(token)
 
 
 def _after_transaction_end(session: Session, transaction) -> None:

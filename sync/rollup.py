@@ -7,7 +7,9 @@ call twice gives the same rows, so a retried job is harmless. The current month'
 campaigns' progress are written for the same units.
 
 Campaign progress rows exist only for open campaigns and only for units with tasks in their subtree; rows of a
-campaign that is no longer open are dropped at the next recompute (the campaign's own pages read its tasks).
+campaign that is no longer open are dropped at the next recompute (a closed campaign's pages count its tasks).
+A campaign row's as_of is the oldest of its inputs, so campaign tracking can tell rows whose overdue counts all
+follow today's date and serve them in place of counting the tasks (tenant_app.campaigns.progress).
 
 Everything runs in the caller's transaction (all-tenants scope); the caller commits. PostgreSQL gets
 `count(*) FILTER` and array parameters; SQLite (quick start) the portable forms, with identical results.
@@ -260,19 +262,22 @@ def _campaigns(sql: _Sql, level: Level, spec: _Spec, as_of, today: date) -> None
     fields = ", ".join(CAMPAIGN_FIELDS)
     task_values = _task_values(sql)
     own = ", ".join(f"{task_values[f]} AS {f}" for f in CAMPAIGN_FIELDS)
-    parts = [f"""SELECT t.region_code AS code, t.campaign_id, {own}
+    # A unit's as_of is the oldest of its inputs: rows summed from child rows computed on an earlier day carry
+    # that day, so a reader can tell figures whose overdue counts all follow today's date (campaigns.progress).
+    stamp = "CAST(:as_of AS timestamptz)" if sql.pg else ":as_of"
+    parts = [f"""SELECT t.region_code AS code, t.campaign_id, {stamp} AS as_of, {own}
                  FROM tasks t JOIN campaigns cp ON cp.id = t.campaign_id AND cp.status = 'open'
                  WHERE length(t.region_code) = {n} AND {sql.filter('t.region_code', spec, name + 't')}"""]
     if level != Level.village:
         child_n = CODE_LENGTHS[Level(level + 1)]
-        parts.append(f"""SELECT substr(s.unit_code, 1, {n}) AS code, s.campaign_id, {fields}
+        parts.append(f"""SELECT substr(s.unit_code, 1, {n}) AS code, s.campaign_id, s.as_of, {fields}
                          FROM unit_campaign_stats s
                          WHERE length(s.unit_code) = {child_n}
                            AND {sql.filter('s.unit_code', spec, name + 's', prefix=n)}""")
     sums = ", ".join(f"sum({f})" for f in CAMPAIGN_FIELDS)
     sql.run(f"""
     INSERT INTO unit_campaign_stats (unit_code, campaign_id, as_of, {fields})
-    SELECT code, campaign_id, :as_of, {sums} FROM ({' UNION ALL '.join(parts)}) x
+    SELECT code, campaign_id, min(as_of), {sums} FROM ({' UNION ALL '.join(parts)}) x
     GROUP BY code, campaign_id""", as_of=as_of, **_date_params(sql, today))
 
 

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select, text, update
 
 from hierarchy.scope import Scope, scoped
+from sync.outbox import record_bulk
 from tenant_app import clock
 from tenant_app.campaigns.models import Campaign, CampaignReceipt, Task, TaskEvent
 from tenant_app.db import db
@@ -302,5 +303,7 @@ def set_tasks(campaign_id: int, codes, **values) -> None:
         session = db.new_session()
         session.execute(update(Task).where(Task.campaign_id == campaign_id, Task.region_code.in_(list(codes)))
                         .values(**values))
+        # As every write path does: the roll-up learns of the change (stored progress reads its figures).
+        record_bulk(session, list(codes), "tasks")
         session.commit()
         session.close()

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.committed import figures_preserved
 from tests.test_browser import browser, log_in  # noqa: F401  (the browser fixture)
 from tests.test_children_api import child_payload, make_id
 
@@ -18,7 +19,6 @@ pytestmark = pytest.mark.browser
 
 XINHUA, XILIAN = "440203001", "440203100"
 WUZULU, BIGUIYUAN = "440203001002", "440203100001"
-STATS_TABLES = ("unit_stats", "unit_stats_monthly", "unit_campaign_stats")
 
 
 @pytest.fixture
@@ -32,58 +32,50 @@ def committed_county(_app, pg_url, live_users):
     from sync import rollup
     from tenant_app.auth.models import User
     from tenant_app.db import db
-    from tenant_app.stats.models import UnitCampaignStats, UnitStats, UnitStatsMonthly
     from tests.conftest import PASSWORD, _hash
 
-    models = {"unit_stats": UnitStats, "unit_stats_monthly": UnitStatsMonthly,
-              "unit_campaign_stats": UnitCampaignStats}
     owner = create_engine(pg_url)
     tag = uuid.uuid4().hex[:6]
     director = f"dash_{tag}"
-    with owner.connect() as conn:
-        saved = {t: [dict(r._mapping) for r in conn.execute(text(f"SELECT * FROM {t}"))] for t in STATS_TABLES}
-        outbox_before = conn.execute(text("SELECT coalesce(max(id), 0) FROM sync_outbox")).scalar()
     try:
-        with _app.app_context(), db.session_scope(Scope(all_tenants=True)) as session:
-            session.add(User(region_code=BIGUIYUAN, username=director, role="staff", password_hash=_hash(PASSWORD),
-                             real_name="看板主任", phone="13900000001"))
-        client = _app.test_client()
+        with figures_preserved(owner):
+            try:
+                with _app.app_context(), db.session_scope(Scope(all_tenants=True)) as session:
+                    session.add(User(region_code=BIGUIYUAN, username=director, role="staff",
+                                     password_hash=_hash(PASSWORD), real_name="看板主任", phone="13900000001"))
+                client = _app.test_client()
 
-        def headers(username: str) -> dict:
-            response = client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD})
-            assert response.status_code == 201, response.get_json()
-            return {"Authorization": f"Bearer {response.get_json()['token']}"}
+                def headers(username: str) -> dict:
+                    response = client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD})
+                    assert response.status_code == 201, response.get_json()
+                    return {"Authorization": f"Bearer {response.get_json()['token']}"}
 
-        def add(auth: dict, n: int, **overrides) -> None:
-            born = date(2015, random.randint(1, 12), random.randint(1, 28))
-            # an odd sequence number: a boy, as in the payload
-            number = make_id(birth=born.strftime("%Y%m%d"), seq=f"{2 * random.randint(250, 499) + 1:03d}")
-            payload = child_payload(name=f"看板{tag}{n}", id_number=number, birth_date=born.isoformat(),
-                                    **overrides)
-            response = client.post("/api/v1/children", json=payload, headers=auth)
-            assert response.status_code == 201, response.get_json()
+                def add(auth: dict, n: int, **overrides) -> None:
+                    born = date(2015, random.randint(1, 12), random.randint(1, 28))
+                    # an odd sequence number: a boy, as in the payload
+                    number = make_id(birth=born.strftime("%Y%m%d"), seq=f"{2 * random.randint(250, 499) + 1:03d}")
+                    payload = child_payload(name=f"看板{tag}{n}", id_number=number, birth_date=born.isoformat(),
+                                            **overrides)
+                    response = client.post("/api/v1/children", json=payload, headers=auth)
+                    assert response.status_code == 201, response.get_json()
 
-        add(headers(live_users["village"]), 1)
-        xilian = headers(director)
-        add(xilian, 2)
-        add(xilian, 3, guardian_name="", guardian_relationship="", guardian_phone="")
-        with owner.begin() as conn:
-            apply_db_scope(conn, Scope(all_tenants=True))
-            rollup.rebuild(conn, "440203")
-        yield
+                add(headers(live_users["village"]), 1)
+                xilian = headers(director)
+                add(xilian, 2)
+                add(xilian, 3, guardian_name="", guardian_relationship="", guardian_phone="")
+                with owner.begin() as conn:
+                    apply_db_scope(conn, Scope(all_tenants=True))
+                    rollup.rebuild(conn, "440203")
+                yield
+            finally:
+                with owner.begin() as conn:
+                    ids = [r[0] for r in conn.execute(text("SELECT id FROM children WHERE name LIKE :n"),
+                                                      {"n": f"看板{tag}%"})]
+                    if ids:
+                        conn.execute(text("DELETE FROM audit_events WHERE child_id = ANY(:ids)"), {"ids": ids})
+                        conn.execute(text("DELETE FROM children WHERE id = ANY(:ids)"), {"ids": ids})
+                    conn.execute(text("DELETE FROM users WHERE username = :u"), {"u": director})
     finally:
-        with owner.begin() as conn:
-            ids = [r[0] for r in conn.execute(text("SELECT id FROM children WHERE name LIKE :n"), {"n": f"看板{tag}%"})]
-            if ids:
-                conn.execute(text("DELETE FROM audit_events WHERE child_id = ANY(:ids)"), {"ids": ids})
-                conn.execute(text("DELETE FROM children WHERE id = ANY(:ids)"), {"ids": ids})
-            conn.execute(text("DELETE FROM users WHERE username = :u"), {"u": director})
-            conn.execute(text("DELETE FROM sync_outbox WHERE id > :n"), {"n": outbox_before})
-            for table in reversed(STATS_TABLES):
-                conn.execute(text(f"DELETE FROM {table}"))
-            for table in STATS_TABLES:
-                if saved[table]:
-                    conn.execute(models[table].__table__.insert(), saved[table])
         owner.dispose()
 
 

@@ -149,6 +149,8 @@ class ProgressSchema(FiguresSchema):
     unit = fields.String()
     name = fields.String()
     today = fields.Date()
+    source = fields.String(metadata={"description": "stored: the roll-up's figures, served while exact (no roll-up "
+                                                    "pending, computed today); live: counted from the tasks"})
     children = fields.List(fields.Nested(ChildProgressSchema))
 
 
