@@ -14,6 +14,7 @@ import contextlib
 from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sqlalchemy import and_, event, false, or_, true
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
@@ -153,11 +154,16 @@ def _add_scope_criteria(state: ORMExecuteState) -> None:
     # Relationship loads get the scope current at load time, not the one their parent was loaded under.
     if not state.is_select or state.is_column_load:
         return
-    options = []
-    for model in tenant_models():
-        criteria = _criteria_for(model, scope)
-        options.append(with_loader_criteria(model, criteria, include_aliases=True, propagate_to_loaders=False))
-    state.statement = state.statement.options(*options)
+    state.statement = state.statement.options(*_scope_options(scope, len(Base.registry.mappers)))
+
+
+@lru_cache(maxsize=4096)
+def _scope_options(scope: Scope, mappers: int) -> tuple:
+    """The loader criteria of every tenant model for a scope. Built once per scope (scopes are immutable):
+    building them for some twenty models cost milliseconds on every ORM statement. `mappers` is part of the
+    key so that a model mapped later is never missing from a cached set."""
+    return tuple(with_loader_criteria(model, _criteria_for(model, scope), include_aliases=True,
+                                      propagate_to_loaders=False) for model in tenant_models())
 
 
 def _check_writes(session: Session, flush_context, instances) -> None:
