@@ -25,6 +25,13 @@ def today_cst() -> date:
     return now().astimezone(CST).date()
 
 
+def cst_day(moment: datetime) -> date:
+    """The CST calendar date of a moment (a naive one is UTC, as SQLite returns stored timestamps)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(CST).date()
+
+
 def end_of_day_cst(day: date) -> datetime:
     """The first instant after `day` ends in China Standard Time, in UTC."""
     return datetime.combine(day + timedelta(days=1), time(0), tzinfo=CST).astimezone(UTC)

@@ -12,6 +12,7 @@ import pytest
 
 from tests.committed import figures_preserved
 from tests.test_browser import browser, log_in  # noqa: F401  (the browser fixture)
+from tests.test_campaigns_api import count_units
 
 pytestmark = pytest.mark.browser
 
@@ -42,15 +43,6 @@ def count(driver, key: str) -> str:
     from selenium.webdriver.common.by import By
 
     return driver.find_element(By.CSS_SELECTOR, f'#progress-figures .count[data-key="{key}"] .count-n').text
-
-
-def villages_under(prefix: str) -> int:
-    from sqlalchemy import text
-
-    from tests.test_campaigns_api import run
-
-    return run("scalar", text("SELECT count(*) FROM units WHERE code >= :lo AND code < :hi AND level = 5 "
-                              "AND NOT retired"), {"lo": prefix, "hi": prefix + ":"})
 
 
 def test_province_issues_a_village_answers_the_county_sees_it(browser, live_server, live_users,  # noqa: F811
@@ -84,7 +76,7 @@ def test_province_issues_a_village_answers_the_county_sees_it(browser, live_serv
     publish.click()
     WebDriverWait(browser, 20).until(
         lambda d: d.find_element(By.ID, "fanout-progress").get_attribute("data-status") == "open")
-    villages = villages_under("44")
+    villages = count_units("44", 5)
     assert int(browser.find_element(By.ID, "task-count").text) == villages
     browser.save_screenshot(str(Path(tmp_path) / "campaign-published.png"))
     browser.delete_all_cookies()
@@ -117,7 +109,7 @@ def test_province_issues_a_village_answers_the_county_sees_it(browser, live_serv
     browser.find_element(By.LINK_TEXT, title).click()
     assert browser.current_url == campaign_url
     browser.find_element(By.ID, "track-link").click()
-    n = villages_under(COUNTY)
+    n = count_units(COUNTY, 5)
     assert browser.find_element(By.ID, "progress-summary").get_attribute("data-unit") == COUNTY
     assert (count(browser, "total"), count(browser, "submitted"), count(browser, "not_started")) == (
         str(n), "1", str(n - 1))
@@ -132,7 +124,7 @@ def test_province_issues_a_village_answers_the_county_sees_it(browser, live_serv
     # worst first: the village that answered comes last
     codes = [r.get_attribute("data-code") for r in
              browser.find_elements(By.CSS_SELECTOR, "#progress-table tr.progress-row")]
-    assert codes[-1] == VILLAGE and len(codes) == villages_under(TOWNSHIP)
+    assert codes[-1] == VILLAGE and len(codes) == count_units(TOWNSHIP, 5)
     summary = browser.find_element(By.CSS_SELECTOR, '#answer-summary tr[data-key="children_visited"]').text
     assert "12" in summary
     browser.save_screenshot(str(Path(tmp_path) / "campaign-county-tracking.png"))

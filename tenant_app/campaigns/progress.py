@@ -16,12 +16,12 @@ Definitions (China Standard Time, `today` from `tenant_app.clock`, passed into S
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, date
+from datetime import date
 from types import SimpleNamespace
 
 from sqlalchemy import Float, and_, case, cast, func, literal, or_, select
 
-from hierarchy.codes import CODE_LENGTHS, Level, ancestors_of
+from hierarchy.codes import CODE_LENGTHS, LEVEL_BY_LENGTH, Level, ancestors_of
 from hierarchy.models import Unit
 from tenant_app import clock
 from tenant_app.auth.models import User
@@ -87,10 +87,10 @@ def _stored_rows(session, campaign: Campaign, unit: str, child_length: int, toda
     pending = session.scalar(select(OutboxEvent.id).where(
         OutboxEvent.kind.in_(PROGRESS_KINDS),
         or_(and_(OutboxEvent.region_code >= unit, OutboxEvent.region_code < unit + ":"),
-            OutboxEvent.region_code.in_(ancestors_of(unit)) if len(unit) > 2 else literal(False))).limit(1))
+            OutboxEvent.region_code.in_(ancestors_of(unit)))).limit(1))
     if pending is not None:
         return None
-    child_level = next(level for level, n in CODE_LENGTHS.items() if n == child_length)
+    child_level = LEVEL_BY_LENGTH[child_length]
     # The child units first, then their rows by primary key: a plan that does not hang on fresh statistics.
     codes = session.scalars(select(Unit.code).where(Unit.level == int(child_level), Unit.code >= unit,
                                                     Unit.code < unit + ":")).all()
@@ -99,15 +99,9 @@ def _stored_rows(session, campaign: Campaign, unit: str, child_length: int, toda
                Stored.draft, Stored.submitted, Stored.approved, Stored.returned, Stored.overdue,
                Stored.completed_on_time.label("on_time"))
         .where(Stored.unit_code.in_(codes), Stored.campaign_id == campaign.id)).all() if codes else []
-    if not rows or any(cst_day(row.as_of) != today for row in rows):
+    if not rows or any(clock.cst_day(row.as_of) != today for row in rows):
         return None  # not rolled up yet, or summed from figures of an earlier day
     return rows
-
-
-def cst_day(moment) -> date:
-    if moment.tzinfo is None:  # stored as UTC without an offset
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(clock.CST).date()
 
 
 def progress_live(session, campaign: Campaign, unit: str, today: date | None = None) -> dict:
