@@ -6,7 +6,7 @@ from flask import Flask, g, request
 from flask_login import current_user
 
 from hierarchy.scope import NO_SCOPE, Scope, reset_scope, set_scope
-from tenant_app import i18n
+from tenant_app import headers, i18n, input_guard
 from tenant_app.config import from_environment
 from tenant_app.errors import register_error_handlers
 from tenant_app.extensions import api, csrf, db, login_manager
@@ -24,6 +24,9 @@ def create_app(config: dict | None = None) -> Flask:
     login_manager.login_message = None
     # Identity first, so every later hook (CSRF included) and its error pages run with the caller's scope.
     _install_identity(app)
+    # Before the blueprints: URL rules bind the bounded id converter when they are added.
+    input_guard.init_app(app)
+    headers.init_app(app)
     csrf.init_app(app)
     api.init_app(app)
     i18n.init_app(app)

@@ -15,6 +15,10 @@ from hierarchy.scope import ScopeViolation
 
 log = logging.getLogger(__name__)
 
+PROBLEM_JSON = "application/problem+json"
+# Headers of an HTTP error that a client needs (405 says which methods are allowed).
+_KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate")
+
 
 class DomainError(Exception):
     status = 400
@@ -71,7 +75,7 @@ def problem_response(status: int, title: str, detail: str | None = None, errors:
         body["errors"] = errors
     body.update(extra)
     response = current_app.response_class(
-        json.dumps(body, ensure_ascii=False), status=status, mimetype="application/problem+json"
+        json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM_JSON
     )
     for key, value in (headers or {}).items():
         response.headers[key] = value
@@ -92,8 +96,16 @@ def flatten_webargs_messages(messages) -> dict:
     return flat
 
 
-def _render_page_error(status: int, title: str, detail: str | None):
-    return render_template("error.html", status=status, title=title, detail=detail), status
+def _render_page_error(status: int, title: str, detail: str | None, headers=None, errors: dict | None = None):
+    if errors:
+        # Pages have no field to put the message next to when the request is refused before the view.
+        detail = "; ".join([detail or title] + [f"{field}: {' '.join(map(str, msgs))}"
+                                                for field, msgs in errors.items()])
+    return render_template("error.html", status=status, title=title, detail=detail), status, headers or {}
+
+
+def _kept_headers(error: HTTPException) -> dict:
+    return {key: value for key, value in error.get_headers() if key in _KEPT_HEADERS}
 
 
 def handle_http_exception(error: HTTPException):
@@ -103,16 +115,17 @@ def handle_http_exception(error: HTTPException):
     detail = data.get("message") or error.description
     if status == 422 and errors:
         detail = "请求数据有误 / The request data is invalid"
+    headers = {**_kept_headers(error), **(data.get("headers") or {})}
     if wants_problem_json():
-        return problem_response(status, error.name, detail, errors, headers=data.get("headers"))
-    return _render_page_error(status, error.name, detail)
+        return problem_response(status, error.name, detail, errors, headers=headers)
+    return _render_page_error(status, error.name, detail, headers)
 
 
 def handle_domain_error(error: DomainError):
     if wants_problem_json():
         return problem_response(error.status, error.title, error.detail, error.errors, error.headers,
                                 **error.extra)
-    return _render_page_error(error.status, error.title, error.detail)
+    return _render_page_error(error.status, error.title, error.detail, error.headers, error.errors)
 
 
 def handle_scope_violation(error: ScopeViolation):

@@ -1,4 +1,6 @@
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
+
+from tenant_app.schema_base import BoundedSchema as Schema
 
 
 class TokenRequestSchema(Schema):

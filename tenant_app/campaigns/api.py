@@ -187,8 +187,7 @@ class AttachmentResource(MethodView):
     def get(self, campaign_id, attachment_id):
         """Download an attachment."""
         a = attachments.get_attachment(db.session, current_actor(), campaign_id, attachment_id)
-        return send_file(io.BytesIO(a.content), mimetype=a.content_type, as_attachment=True,
-                         download_name=a.filename)
+        return attachments.download_response(a)
 
 
 def _tracked(campaign_id: int, unit: str | None):

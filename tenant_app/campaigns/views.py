@@ -252,7 +252,7 @@ def attach_action(campaign_id: int):
 @login_required
 def attachment_download(campaign_id: int, attachment_id: int):
     a = attachments.get_attachment(db.session, current_user, campaign_id, attachment_id)
-    return send_file(io.BytesIO(a.content), mimetype=a.content_type, as_attachment=True, download_name=a.filename)
+    return attachments.download_response(a)
 
 
 @bp.route("/campaigns/<int:campaign_id>/track")

@@ -5,14 +5,16 @@ from __future__ import annotations
 from flask import current_app, request, send_file
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from marshmallow import fields
 from sqlalchemy import insert
 
+from tenant_app import uploads
 from tenant_app.children import access, excel, imports, services
 from tenant_app.children.models import AuditEvent
 from tenant_app.children.schemas import ChildListArgs
 from tenant_app.db import db
 from tenant_app.errors import ValidationFailed
+from tenant_app.schema_base import BoundedSchema as Schema
 from tenant_app.security import api_login_required, current_actor
 
 blp = Blueprint("children_import_api", __name__, description="Child records: Excel template, import, export")
@@ -60,7 +62,11 @@ def start_import(actor, upload) -> imports.ChildImport:
     """Shared by the API and the page: store the upload, commit, then run the dry run job."""
     if upload is None or not upload.filename:
         raise ValidationFailed("请选择要上传的文件 / Choose a file", errors={"file": ["required"]})
-    imp = imports.start_dry_run(db.session, actor, upload.filename, upload.read())
+    content = upload.read()
+    if not uploads.content_is("xlsx", content):  # by content, whatever the name says
+        raise ValidationFailed("请上传 .xlsx 文件 / Upload an .xlsx file",
+                               errors={"file": ["不是 .xlsx 文件 / Not an .xlsx workbook"]})
+    imp = imports.start_dry_run(db.session, actor, upload.filename, content)
     db.session.commit()
     imports.enqueue_validate(imp.id, actor.region_code, redis_url())
     db.session.expire_all()

@@ -1,6 +1,8 @@
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from tenant_app.children import enums as E
+from tenant_app.schema_base import BoundedSchema as Schema
+from tenant_app.schema_base import page_field, per_page_field
 
 
 def _one_of(values, allow_none: bool = True, **kw):
@@ -109,8 +111,8 @@ class ChildPageSchema(Schema):
 
 class PageArgs(Schema):
     unit = fields.String(load_default=None)
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    page = page_field()
+    per_page = per_page_field()
 
 
 class ChildListArgs(PageArgs):

@@ -1,8 +1,9 @@
 """Marshmallow schemas of the stats API (one integer field per indicator, described by its labels)."""
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from sync.indicators import INDICATORS
+from tenant_app.schema_base import BoundedSchema as Schema
 
 IndicatorsSchema = Schema.from_dict(
     {i.key: fields.Integer(required=True, metadata={"description": f"{i.label_zh} / {i.label_en}"})

@@ -1,13 +1,15 @@
 """Task API bodies and responses (types only; the rules are the services')."""
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from tenant_app.campaigns.models import TASK_STATUSES
+from tenant_app.schema_base import BoundedSchema as Schema
+from tenant_app.schema_base import page_field, per_page_field
 
 
 class PageArgs(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    page = page_field()
+    per_page = per_page_field()
 
 
 class TaskListArgs(PageArgs):

@@ -3,14 +3,13 @@ task's child records, the review queue; the home-page panel and the navigation l
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from hierarchy.codes import Level, level_of
 from tenant_app import clock
+from tenant_app.campaigns import attachments
 from tenant_app.campaigns.forms import coerce_form_value, validate_answers
 from tenant_app.campaigns.models import CampaignAttachment
 from tenant_app.db import db
@@ -230,6 +229,4 @@ def attachment(task_id: int, attachment_id: int):
         CampaignAttachment.id == attachment_id, CampaignAttachment.campaign_id == campaign.id)).scalar_one_or_none()
     if row is None:
         raise NotFound("附件不存在 / No such attachment")
-    response = Response(row.content, mimetype=row.content_type or "application/octet-stream")
-    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(row.filename)}"
-    return response
+    return attachments.download_response(row)

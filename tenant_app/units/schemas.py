@@ -1,4 +1,7 @@
-from marshmallow import Schema, fields
+from marshmallow import fields
+
+from tenant_app.schema_base import BoundedSchema as Schema
+from tenant_app.schema_base import page_field, per_page_field
 
 
 class UnitCountsSchema(Schema):
@@ -32,8 +35,8 @@ class UnitPageSchema(Schema):
 
 
 class PageArgsSchema(Schema):
-    page = fields.Integer(load_default=1, validate=lambda n: n >= 1)
-    per_page = fields.Integer(load_default=50, validate=lambda n: 1 <= n <= 500)
+    page = page_field()
+    per_page = per_page_field()
 
 
 class ContactSchema(Schema):

@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from hierarchy.codes import Level, parent_of
 from tenant_app.db import db
 from tenant_app.i18n import LEVEL_NAMES
+from tenant_app.schema_base import MAX_PAGE
 from tenant_app.units.services import (
     ancestor_units,
     child_counts,
@@ -24,7 +25,8 @@ PER_PAGE = 50
 
 def page_arg() -> int:
     try:
-        return max(1, int(request.args.get("page", "1")))
+        # Clamped: a page beyond any real list is simply empty, never an oversized OFFSET.
+        return min(max(1, int(request.args.get("page", "1"))), MAX_PAGE)
     except ValueError:
         return 1
 

@@ -1,5 +1,7 @@
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import EXCLUDE, fields, validate
 
+from tenant_app.schema_base import BoundedSchema as Schema
+from tenant_app.schema_base import page_field, per_page_field
 from tenant_app.visits.models import ASSESSMENTS, MET, RISK_LEVELS
 from tenant_app.visits.services import STATUSES
 
@@ -42,8 +44,8 @@ class VisitSchema(Schema):
 
 
 class PageArgs(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    page = page_field()
+    per_page = per_page_field()
 
 
 class VisitPageSchema(Schema):
