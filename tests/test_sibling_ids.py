@@ -1,0 +1,98 @@
+"""Every route that takes an id, API and pages, every method: an object of a sibling county answers 404.
+
+The routes are enumerated from the URL map, so a new route joins automatically; a route whose id parameter has
+no object in the mapping below fails the test until one is added."""
+
+from __future__ import annotations
+
+import re
+
+from hierarchy.scope import Scope, scoped
+from tenant_app.auth.services import issue_token
+from tenant_app.campaigns.models import CampaignAttachment, Notification
+from tenant_app.children.imports import ChildImport
+from tenant_app.children.models import ChildTransfer
+from tenant_app.db import db
+from tests import tasks_factories
+from tests.test_children_api import child_payload, make_id
+
+make_campaign = tasks_factories.make_campaign
+
+CALLER_COUNTY = "440203"
+SIBLING_COUNTY = "440204"
+SIBLING_VILLAGE = "440204001001"
+SIBLING_OTHER_VILLAGE = "440204001002"
+
+
+def _bearer(app, user) -> dict:
+    with app.app_context():
+        session = db.new_session()
+        try:
+            token, _ = issue_token(session, user)
+            session.commit()
+        finally:
+            session.close()
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _sibling_objects(app, client, make_user, make_campaign) -> dict[str, int]:
+    """One object of each kind in the sibling county: {url parameter name: id}."""
+    director = make_user(SIBLING_VILLAGE, "staff")
+    response = client.post("/api/v1/children", headers=_bearer(app, director),
+                           json=child_payload(id_number=make_id(area=SIBLING_COUNTY)))
+    assert response.status_code == 201, response.get_json()
+    child = response.get_json()
+    made = make_campaign(issuer=SIBLING_COUNTY, villages=(SIBLING_VILLAGE,),
+                         attachments=[("通知.pdf", b"%PDF-1.4 sibling")])
+    with scoped(Scope(all_tenants=True)):
+        session = db.new_session()
+        try:
+            attachment_id = session.query(CampaignAttachment.id).filter_by(campaign_id=made.id).scalar()
+            notification = Notification(region_code=SIBLING_VILLAGE, campaign_id=made.id,
+                                        task_id=made.tasks[SIBLING_VILLAGE], message="催办", sender_name="县")
+            transfer = ChildTransfer(child_id=child["id"], region_code=SIBLING_VILLAGE,
+                                     to_village=SIBLING_OTHER_VILLAGE, child_name=child["name"],
+                                     requested_by_id=director.id)
+            imp = ChildImport(region_code=SIBLING_VILLAGE, user_id=director.id, filename="名单.xlsx",
+                              status="validated", total_rows=1, rows_done=1, errors=[], content=b"")
+            session.add_all([notification, transfer, imp])
+            session.commit()
+            ids = {"notification_id": notification.id, "transfer_id": transfer.id, "import_id": imp.id}
+        finally:
+            session.close()
+    return {"child_id": child["id"], "version": child["version"], "campaign_id": made.id,
+            "task_id": made.tasks[SIBLING_VILLAGE], "attachment_id": attachment_id, "user_id": director.id, **ids}
+
+
+def test_every_id_route_answers_404_for_a_sibling_countys_object(app, client, make_user, make_campaign, login):
+    objects = _sibling_objects(app, client, make_user, make_campaign)
+    # An admin, so that no route refuses by role before the scope decides.
+    admin = make_user(CALLER_COUNTY, "admin")
+    api_headers = _bearer(app, admin)
+    page_client = app.test_client()
+    login(page_client, admin.username)
+
+    unmapped, leaks, tried = set(), [], 0
+    for rule in app.url_map.iter_rules():
+        names = [name for name, conv in rule._converters.items() if type(conv).__name__ == "IdConverter"]
+        if not names:
+            continue
+        path = rule.rule
+        for name in names:
+            if name not in objects:
+                unmapped.add(f"{rule.rule} ({name})")
+                continue
+            path = re.sub(rf"<[^>]*:{name}>", str(objects[name]), path)
+        # Any other parameter (a unit code) is the caller's own county.
+        path = re.sub(r"<(?:[^:>]+:)?[^>]+>", CALLER_COUNTY, path)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            if path.startswith("/api/"):
+                response = client.open(path, method=method, headers=api_headers, json={})
+            else:
+                response = page_client.open(path, method=method, data={})
+            tried += 1
+            if response.status_code != 404:
+                leaks.append((method, path, response.status_code))
+    assert unmapped == set(), "id routes without a sibling object in the test's mapping"
+    assert leaks == []
+    assert tried >= 60
