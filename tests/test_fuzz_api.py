@@ -23,7 +23,7 @@ from tenant_app.db import db
 from tests.tasks_factories import COUNTY, VILLAGE
 
 EXAMPLES_PER_OPERATION = 4
-BUDGET_SECONDS = 90
+BUDGET_SECONDS = 120
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
@@ -42,7 +42,9 @@ def _bearer(app, user) -> dict:
 def test_every_operation_as_a_real_user_gives_no_server_error_and_conforms(app, make_user, unit):
     headers = _bearer(app, make_user(unit, "staff"))
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
-    operations = [result.ok() for result in schema.get_all_operations()]
+    # The token endpoint is left to the auth tests: each call costs a deliberately slow password hash.
+    operations = [op for op in (result.ok() for result in schema.get_all_operations())
+                  if op.path != "/api/v1/auth/token"]
     assert len(operations) >= 50
     failures: list[str] = []
     started = time.monotonic()

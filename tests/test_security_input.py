@@ -65,16 +65,17 @@ def test_ids_beyond_the_database_range_are_404_on_every_route(app, client, beare
 
 
 def test_page_and_per_page_out_of_range_are_422_in_the_api(client, bearer):
-    headers = bearer(COUNTY)
+    staff, admin = bearer(COUNTY), bearer(COUNTY, "admin")
     for url in ("/api/v1/children", "/api/v1/units/440203/children", "/api/v1/users", "/api/v1/tasks",
                 "/api/v1/campaigns", "/api/v1/unattended", "/api/v1/visits/due"):
         for query in ("page=0", "page=-1", f"page={2**63}", "page=10001", "per_page=0", "per_page=-5",
                       "per_page=501", "page=" + "9" * 5000):
+            headers = admin if url == "/api/v1/users" else staff
             response = client.get(f"{url}?{query}", headers=headers)
             assert response.status_code == 422, (url, query[:20], response.status_code)
             assert response.mimetype == "application/problem+json"
             assert set(response.get_json()["errors"]) & {"page", "per_page"}, (url, query[:20])
-        assert client.get(f"{url}?page=10000&per_page=500", headers=headers).status_code == 200
+        assert client.get(f"{url}?page=10000&per_page=500", headers=headers).status_code == 200, url
 
 
 def test_page_numbers_on_pages_are_clamped(app, client, login, make_user):
