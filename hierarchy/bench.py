@@ -44,7 +44,7 @@ def bench_regions(database_url_or_engine: str | Engine, directory: Path, keep: b
     """
     directory = Path(directory)
     own_engine = not isinstance(database_url_or_engine, Engine)
-    engine = create_engine(database_url_or_engine) if own_engine else database_url_or_engine
+    engine = create_engine(database_url_or_engine, hide_parameters=True) if own_engine else database_url_or_engine
     try:
         # Warm up the connection pool and imports outside the measurements.
         with engine.connect() as connection:

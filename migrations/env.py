@@ -29,7 +29,7 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    engine = create_engine(_url())
+    engine = create_engine(_url(), hide_parameters=True)  # data migrations carry personal data too
     with engine.connect() as connection:
         _run(connection)
     engine.dispose()

@@ -26,6 +26,9 @@ install_outbox(ShouhuSession)  # here, like the scoping hooks: every process tha
 
 
 def _make_engine(url: str, **kwargs) -> Engine:
+    # A failing statement's parameters are a child's record (ID numbers, guardians): never put them in an
+    # exception's text or a log line.
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     if url.startswith("sqlite"):
@@ -99,6 +102,29 @@ class Database:
                 bind=self._bind_override, join_transaction_mode="create_savepoint", expire_on_commit=False
             )
         return self._sessionmaker()
+
+    @contextlib.contextmanager
+    def autonomous_scope(self, scope: Scope) -> Iterator[ShouhuSession]:
+        """A session on a connection of its own, committed whatever becomes of the caller's transaction: for
+        records that must outlive the refusal of the request that made them (audit of refused lookups).
+
+        On PostgreSQL it never joins the shared connection of `bind_override` (the caller's rollback would
+        undo it). SQLite has one writer at a time: there it is an ordinary `session_scope`.
+        """
+        if self.dialect != "postgresql":
+            with self.session_scope(scope) as session:
+                yield session
+            return
+        with scoped(scope):
+            session = self._sessionmaker()
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+            finally:
+                session.close()
 
     @property
     def session(self) -> ShouhuSession:

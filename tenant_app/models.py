@@ -13,6 +13,6 @@ from tenant_app.campaigns.models import (  # noqa: F401
     TaskEvent,
 )
 from tenant_app.children.imports import ChildImport  # noqa: F401
-from tenant_app.children.models import AuditEvent, Child, ChildChange, ChildTransfer  # noqa: F401
+from tenant_app.children.models import AuditEvent, Child, ChildChange, ChildTransfer, SecurityAlert  # noqa: F401
 from tenant_app.stats.models import UnitCampaignStats, UnitStats, UnitStatsMonthly  # noqa: F401
 from tenant_app.visits.models import Visit, VisitPolicy  # noqa: F401

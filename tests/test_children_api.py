@@ -140,14 +140,14 @@ def test_roles(client, director, create, make_user, token_for):
                        headers=township).status_code == 403
 
 
-def test_duplicate_in_province_names_the_unit(client, create, make_user, token_for):
+def test_duplicate_in_province_outside_the_subtree_does_not_say_where(client, create, make_user, token_for):
     create()
     sibling = token_for(make_user(SIBLING_VILLAGE, "staff").username)
     response = client.post("/api/v1/children", json=child_payload(), headers=sibling)
     assert response.status_code == 422
     message = " ".join(response.get_json()["errors"]["id_number"])
-    assert VILLAGE in message
-    assert "五祖路" not in message  # the sibling cannot see that village: its code only
+    assert "已在本省其他地区登记" in message
+    assert VILLAGE not in message and "五祖路" not in message  # the sibling cannot see that village: not where
     # Another province may hold the same number.
     liesan = token_for(make_user("340604001001", "staff").username)
     assert client.post("/api/v1/children", json=child_payload(), headers=liesan).status_code == 201

@@ -160,8 +160,8 @@ def test_insert_race_on_the_unique_constraint_writes_nothing(app, director, scop
         session.close()
     real = imports.check_rows
 
-    def blind(session, actor, rows, progress=None, ref=None):  # the check misses the duplicate (a race)
-        valid, errors = real(session, actor, rows, progress, ref)
+    def blind(session, actor, rows, progress=None, ref=None, **kwargs):  # the check misses the duplicate (a race)
+        valid, errors = real(session, actor, rows, progress, ref, **kwargs)
         return valid + [valid[0]], errors
 
     monkeypatch.setattr(imports, "check_rows", blind)

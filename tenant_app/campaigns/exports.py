@@ -10,6 +10,7 @@ from openpyxl import Workbook
 from sqlalchemy import select
 
 from hierarchy.models import Unit
+from tenant_app import excel_safe
 from tenant_app.campaigns import progress as tracking
 from tenant_app.campaigns.models import DONE_STATUSES, Campaign, Task
 from tenant_app.clock import CST
@@ -37,14 +38,15 @@ def export_workbook(session, campaign: Campaign, unit: str) -> bytes:
     figures = tracking.progress(session, campaign, unit)
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("进度")
-    ws.append(PROGRESS_HEADERS)
-    ws.append(_progress_row(figures["unit"], figures["name"], figures))
+    excel_safe.append(ws, PROGRESS_HEADERS)
+    excel_safe.append(ws, _progress_row(figures["unit"], figures["name"], figures))
     for child in figures["children"]:
-        ws.append(_progress_row(child["code"], child["name"], child))
+        excel_safe.append(ws, _progress_row(child["code"], child["name"], child))
 
     questions = campaign.questions or []
     ws = wb.create_sheet("填报结果")
-    ws.append(["单位代码", "单位名称", "状态", "提交时间"] + [q.get("label") or q["key"] for q in questions])
+    excel_safe.append(ws, ["单位代码", "单位名称", "状态", "提交时间"]
+                      + [q.get("label") or q["key"] for q in questions])
     rows = session.execute(
         select(Task.region_code, Unit.name, Task.status, Task.submitted_at, Task.answers)
         .join(Unit, Unit.code == Task.region_code)
@@ -54,11 +56,11 @@ def export_workbook(session, campaign: Campaign, unit: str) -> bytes:
     for row in rows:
         submitted = row.submitted_at.astimezone(CST).replace(tzinfo=None) if row.submitted_at else None
         answers = row.answers or {}
-        ws.append([row.region_code, row.name, STATUS_NAMES.get(row.status, row.status), submitted]
+        excel_safe.append(ws, [row.region_code, row.name, STATUS_NAMES.get(row.status, row.status), submitted]
                   + [_cell(answers.get(q["key"])) for q in questions])
 
     ws = wb.create_sheet("汇总")
-    ws.append(["问题", "类型", "填答数", "合计 / 计数"])
+    excel_safe.append(ws, ["问题", "类型", "填答数", "合计 / 计数"])
     for item in tracking.answers_summary(session, campaign, unit)["questions"]:
         if "sum" in item:
             detail = item["sum"]
@@ -68,7 +70,7 @@ def export_workbook(session, campaign: Campaign, unit: str) -> bytes:
             detail = "；".join(f"{k} {v}" for k, v in item["counts"].items())
         else:
             detail = ""
-        ws.append([item["label"] or item["key"], item["type"], item["answered"], detail])
+        excel_safe.append(ws, [item["label"] or item["key"], item["type"], item["answered"], detail])
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

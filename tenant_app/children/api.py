@@ -3,7 +3,7 @@
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from tenant_app.children import services, transfers
+from tenant_app.children import probes, services, transfers
 from tenant_app.children.schemas import (
     AuditArgs,
     AuditPageSchema,
@@ -15,6 +15,7 @@ from tenant_app.children.schemas import (
     HistoryEntrySchema,
     PageArgs,
     ReadArgs,
+    SecurityAlertPageSchema,
     TransferListArgs,
     TransferListSchema,
     TransferRequestSchema,
@@ -47,8 +48,10 @@ class ChildrenResource(MethodView):
     @blp.arguments(ChildCreateSchema)
     @blp.response(201, ChildSchema)
     def post(self, data):
-        """Create a record in the caller's village (village staff)."""
-        child = services.create_child(db.session, current_actor(), data)
+        """Create a record in the caller's village (village staff). The answer is the full record: audited."""
+        actor = current_actor()
+        child = services.create_child(db.session, actor, data)
+        services.audit(db.session, actor, child, "create", services.RETURNED_PURPOSE)
         db.session.commit()
         return child
 
@@ -68,8 +71,11 @@ class ChildResource(MethodView):
     @blp.arguments(ChildPatchSchema)
     @blp.response(200, ChildSchema)
     def patch(self, data, child_id):
-        """Change fields; `version` must be the version read, else 409 and nothing changes."""
-        child = services.update_child(db.session, current_actor(), child_id, data)
+        """Change fields; `version` must be the version read, else 409 and nothing changes. The answer is the
+        full record: audited like a read, also when nothing changed."""
+        actor = current_actor()
+        child = services.update_child(db.session, actor, child_id, data)
+        services.audit(db.session, actor, child, "update", services.RETURNED_PURPOSE)
         db.session.commit()
         return child
 
@@ -171,4 +177,16 @@ class AuditResource(MethodView):
         """Full reads of child records in the admin's subtree."""
         rows, total = services.list_audit(db.session, current_actor(), unit=args["unit"], child_id=args["child_id"],
                                           page=args["page"], per_page=args["per_page"])
+        return _page(rows, total, args)
+
+
+@blp.route("/security-alerts")
+class SecurityAlertsResource(MethodView):
+    @api_login_required
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, SecurityAlertPageSchema)
+    def get(self, args):
+        """Alerts addressed to the caller's unit (a province), newest first, e.g. a user who found many ID
+        numbers registered outside their area (administrators)."""
+        rows, total = probes.list_alerts(db.session, current_actor(), args["page"], args["per_page"])
         return _page(rows, total, args)

@@ -6,11 +6,13 @@ One column map, Chinese header <-> field, with coded values written and read as 
 from __future__ import annotations
 
 import io
+import zipfile
 from datetime import date, datetime
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font
 
+from tenant_app import excel_safe
 from tenant_app.children import enums as E
 from tenant_app.children.idcard import mask_id
 
@@ -76,10 +78,19 @@ YES_VALUES = {"是", "y", "yes", "true", "1", "√"}
 NO_VALUES = {"否", "n", "no", "false", "0", ""}
 MULTI_SEP = ("、", ",", "，", ";", "；")
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MAX_COLUMNS = 100  # columns read per row; the template has fewer than 50
+MAX_SHARED_STRINGS_BYTES = 64 * 1024 * 1024
+MAX_UNPACKED_BYTES = 512 * 1024 * 1024
+NOT_XLSX = "无法读取该文件，请上传 .xlsx 文件 / Not a readable .xlsx file"
+TOO_BIG = "文件解压后过大，请分批导入 / The file unpacks too large; split it into smaller files"
 
 
 class BadWorkbook(ValueError):
     """The upload is not a readable workbook or lacks the template's headers."""
+
+
+class TooManyRows(BadWorkbook):
+    """More data rows than an import takes."""
 
 
 def _save(wb: Workbook) -> bytes:
@@ -89,7 +100,7 @@ def _save(wb: Workbook) -> bytes:
 
 
 def _header_row(ws, headers) -> None:
-    ws.append(list(headers))
+    excel_safe.append(ws, headers)
     for cell in ws[1]:
         cell.font = Font(bold=True)
     ws.freeze_panes = "A2"
@@ -104,7 +115,7 @@ def template_workbook() -> bytes:
     for idx in range(1, len(HEADERS) + 1):
         ws.cell(row=1, column=idx).number_format = "@"
     notes = wb.create_sheet("填写说明")
-    notes.append(["列", "说明"])
+    excel_safe.append(notes, ["列", "说明"])
     for header, field, kind, choices in COLUMNS:
         if kind == "enum":
             hint = "可选：" + "、".join(choices.values())
@@ -120,15 +131,31 @@ def template_workbook() -> bytes:
             hint = "必填；" + hint
         if field == "village_code":
             hint = "12位村(居)代码；不填则为本人所在村"
-        notes.append([header, hint])
+        excel_safe.append(notes, [header, hint])
     return _save(wb)
 
 
+def check_container(data: bytes) -> None:
+    """What the web request checks before storing an upload: a zip holding a workbook, whose parts unpack to a
+    bounded size. Reads the zip's directory only; the rows are the job's (`read_rows`)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            parts = {info.filename: info.file_size for info in archive.infolist()}
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise BadWorkbook(NOT_XLSX) from exc
+    if "xl/workbook.xml" not in parts:
+        raise BadWorkbook(NOT_XLSX)
+    # The shared strings are read whole; a sheet is streamed, but one element of it may be held whole.
+    if parts.get("xl/sharedStrings.xml", 0) > MAX_SHARED_STRINGS_BYTES or sum(parts.values()) > MAX_UNPACKED_BYTES:
+        raise BadWorkbook(TOO_BIG)
+
+
 def _open(data: bytes):
+    check_container(data)
     try:
         return load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - any parse failure is the user's file
-        raise BadWorkbook("无法读取该文件，请上传 .xlsx 文件 / Not a readable .xlsx file") from exc
+        raise BadWorkbook(NOT_XLSX) from exc
 
 
 def _headers(rows) -> list[str]:
@@ -140,22 +167,6 @@ def _headers(rows) -> list[str]:
     return headers
 
 
-def inspect(file) -> int:
-    """Check the headers without reading the rows; returns the sheet's row count as it declares it."""
-    data = file.read() if hasattr(file, "read") else file
-    wb = _open(data)
-    try:
-        ws = wb.worksheets[0]
-        rows = ws.iter_rows(values_only=True)
-        _headers(rows)
-        declared = max((ws.max_row or 1) - 1, 0)
-        if declared == 0:  # no dimension in the file: look for one data row; the job counts them all
-            declared = int(any(any(v not in (None, "") for v in values) for values in rows))
-        return declared
-    finally:
-        wb.close()
-
-
 def _jsonable(value):
     if isinstance(value, datetime):
         value = value.date() if value.time() == datetime.min.time() else value
@@ -164,26 +175,50 @@ def _jsonable(value):
     return value
 
 
-def read_rows(file) -> list[dict]:
+def _blank(values) -> bool:
+    return values is None or all(v is None or (isinstance(v, str) and not v.strip()) for v in values)
+
+
+def read_rows(file, max_rows: int) -> list[dict]:
     """Rows of the first sheet as {header: cell value, "_row": sheet row number}; blank rows skipped.
 
-    Values are JSON-safe (dates as ISO text), so the rows can be stored between the dry run and the apply.
+    Streaming, and counting the rows actually read: the sheet's declared dimension is ignored (it may be
+    missing or false), reading stops at the first data row over `max_rows` (TooManyRows), and a sheet that
+    spends more than twice `max_rows` rows on blanks is refused the same way. Values are JSON-safe (dates as
+    ISO text), so the rows can be stored between the dry run and the apply.
     """
     data = file.read() if hasattr(file, "read") else file
     wb = _open(data)
     try:
-        rows = wb.worksheets[0].iter_rows(values_only=True)
+        ws = wb.worksheets[0]
+        ws.reset_dimensions()
+        rows = (values[:MAX_COLUMNS] for values in ws.iter_rows(values_only=True))
         headers = _headers(rows)
         out = []
         for number, values in enumerate(rows, start=2):
-            if values is None or all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
+            if number - 1 > 2 * max_rows:
+                raise TooManyRows(too_many_rows(max_rows))
+            if _blank(values):
                 continue
+            if len(out) >= max_rows:
+                raise TooManyRows(too_many_rows(max_rows))
             row = {h: _jsonable(v) for h, v in zip(headers, values, strict=False) if h in BY_HEADER}
             row["_row"] = number
             out.append(row)
+        if not out:
+            raise BadWorkbook("文件中没有数据行 / The file has no data rows")
         return out
+    except BadWorkbook:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a sheet that does not parse is the user's file
+        raise BadWorkbook(NOT_XLSX) from exc
     finally:
         wb.close()
+
+
+def too_many_rows(max_rows: int) -> str:
+    return (f"文件超过{max_rows}行，已停止读取，未导入任何记录；请分批导入 / The file has more than {max_rows:,} rows; "
+            f"reading stopped and nothing was imported; split it into smaller files")
 
 
 def _text(value) -> str:
@@ -285,14 +320,14 @@ def export_workbook(rows, full_ids: bool) -> bytes:
     `full_ids`."""
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("儿童档案")
-    ws.append([h for h, _ in EXPORT_EXTRA] + HEADERS)
+    excel_safe.append(ws, [h for h, _ in EXPORT_EXTRA] + HEADERS)
     for row in rows:
         get = row.get if isinstance(row, dict) else (lambda key, r=row: getattr(r, key, None))
         out = [get("id"), YES if get("unattended") else NO, E.STATUSES.get(get("status"), get("status"))]
         for _header, field, kind, choices in COLUMNS:
             key = "region_code" if field == "village_code" else field
             out.append(_cell(field, kind, choices, get(key), full_ids))
-        ws.append(out)
+        excel_safe.append(ws, out)
     return _save(wb)
 
 
@@ -300,7 +335,7 @@ def errors_workbook(errors: list[dict]) -> bytes:
     """Every error of a dry run: row, column (Chinese header), message."""
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("错误")
-    ws.append(["行号", "列", "字段", "错误说明"])
+    excel_safe.append(ws, ["行号", "列", "字段", "错误说明"])
     for e in errors:
-        ws.append([e.get("row"), e.get("column"), e.get("field"), e.get("message")])
+        excel_safe.append(ws, [e.get("row"), e.get("column"), e.get("field"), e.get("message")])
     return _save(wb)

@@ -9,20 +9,21 @@ from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, in
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hierarchy.models import Base, code_column_type, utcnow
+from hierarchy.models import Base, Unit, code_column_type, utcnow
 from hierarchy.scope import current_scope
 from sync import queues
 from sync.jobs import enqueue
 from sync.outbox import record_bulk
-from tenant_app.children import access, excel, services
+from tenant_app.children import access, excel, probes, services
 from tenant_app.children.models import Child, ChildChange
 from tenant_app.children.validation import derive, today_cst, validate_child
-from tenant_app.errors import Conflict, NotFound, ValidationFailed
+from tenant_app.errors import Conflict, NotFound, RateLimited, ValidationFailed
 
 STATUSES = ("uploaded", "validating", "validated", "applying", "applied", "failed")
 MAX_ROWS = 50_000
 PROGRESS_EVERY = 200
 ERRORS_SHOWN = 50
+COLUMNS = Child.__table__.columns
 
 
 class ChildImport(Base):
@@ -61,19 +62,18 @@ def summary(imp: ChildImport) -> dict:
 # --- request side -----------------------------------------------------------------------------------
 
 def start_dry_run(session, actor, filename: str, content: bytes) -> ChildImport:
-    """Store the upload (the caller commits, then calls `enqueue_validate`)."""
+    """Store the upload (the caller commits, then calls `enqueue_validate`).
+
+    The request checks only that the upload is a workbook (its zip directory); the rows are counted by the job,
+    as it reads them (excel.read_rows), however many the file declares.
+    """
     access.require_create(actor)
     try:
-        declared = excel.inspect(content)
+        excel.check_container(content)
     except excel.BadWorkbook as exc:
         raise ValidationFailed(str(exc), errors={"file": [str(exc)]}) from None
-    if declared == 0:
-        raise ValidationFailed("文件中没有数据行 / The file has no data rows", errors={"file": ["empty"]})
-    if declared > MAX_ROWS:
-        raise ValidationFailed(f"每次最多导入{MAX_ROWS}行 / At most {MAX_ROWS} rows per import",
-                               errors={"file": ["too many rows"]})
     imp = ChildImport(region_code=actor.region_code, user_id=actor.id, filename=(filename or "")[:200],
-                      status="uploaded", total_rows=declared, rows_done=0, errors=[], content=content)
+                      status="uploaded", total_rows=0, rows_done=0, errors=[], content=content)
     session.add(imp)
     session.flush()
     return imp
@@ -122,24 +122,52 @@ def _error(row: int, field: str, message: str) -> dict:
     return {"row": row, "column": column, "field": field, "message": message}
 
 
-def _existing_ids(session, province: str, numbers: list[str]) -> dict[str, str]:
-    """{id_number: message} for numbers already registered in the province (any village)."""
+class ProbesThrottled(Exception):
+    """The dry run found more ID numbers registered outside the caller's subtree than the user may still be
+    told about (tenant_app.children.probes)."""
+
+
+def _existing_ids(session, actor, numbers: list[str], record_probes: bool) -> dict[str, str]:
+    """{id_number: message} for numbers already registered in the province (any village).
+
+    Numbers within the caller's subtree say where; outside it they say only that they are registered, each
+    such hit is audited and counted like a hit of the form, and a file with more of them than the user's
+    budget left is refused whole (ProbesThrottled): no row says which numbers were found.
+    """
     found: dict[str, str] = {}
     if not numbers:
         return found
+    province = actor.region_code[:2]
+    budget = probes.require_answer(session, actor) if record_probes else None
     hits = []
     with access.narrow_scope(session, province):
         for start in range(0, len(numbers), 1000):
             chunk = numbers[start:start + 1000]
-            hits += session.execute(select(Child.id_number).where(
-                Child.province_code == province, Child.id_number.in_(chunk))).scalars().all()
-    for number in hits:
-        found[number] = services.duplicate_message(session, None, province, number)
+            hits += session.execute(select(Child.id, Child.id_number, Child.region_code).where(
+                Child.province_code == province, Child.id_number.in_(chunk))).all()
+    scope = current_scope()
+    inside = [h for h in hits if scope.covers(h.region_code)]
+    outside = [h for h in hits if not scope.covers(h.region_code)]
+    codes = {h.region_code for h in inside}
+    units = {u.code: u for u in session.scalars(select(Unit).where(Unit.code.in_(codes)))} if codes else {}
+    for hit in inside:
+        found[hit.id_number] = services.inside_message(session, hit.region_code, hit.id, units)
+    if outside and record_probes:
+        probes.record(session, actor, [(h.id, h.region_code) for h in outside], "import")
+        if len(outside) > budget.left:
+            raise ProbesThrottled(probes.THROTTLED)
+    for hit in outside:
+        found[hit.id_number] = probes.OUTSIDE_MESSAGE
     return found
 
 
-def check_rows(session, actor, raw_rows: list[dict], progress=None, ref: date | None = None):
-    """Validate every row like the API's create. Returns (valid [(row, values)], errors [dict])."""
+def check_rows(session, actor, raw_rows: list[dict], progress=None, ref: date | None = None,
+               record_probes: bool = True):
+    """Validate every row like the API's create. Returns (valid [(row, values)], errors [dict]).
+
+    `record_probes`: count the numbers found outside the caller's subtree against the user's budget (the dry
+    run); the apply re-checks the rows the dry run already counted, and does not count them again.
+    """
     ref = ref or today_cst()
     errors: list[dict] = []
     candidates: list[tuple[int, dict]] = []
@@ -154,6 +182,11 @@ def check_rows(session, actor, raw_rows: list[dict], progress=None, ref: date | 
             row_errors.append(_error(number, "village_code",
                                      "只能在本村建档 / Records are created in your own village"))
         values = {**services.DEFAULTS, **services._clean(parsed)}
+        for field, value in parsed.items():  # what the API's schema and the form check before the database does
+            length = getattr(COLUMNS[field].type, "length", None) if field in COLUMNS else None
+            if isinstance(value, str) and length and len(value) > length:
+                cell_errors[field] = [f"最多 {length} 个字 / At most {length} characters"]
+                row_errors.append(_error(number, field, cell_errors[field][0]))
         for field, messages in validate_child(values, ref).items():
             if field in cell_errors:
                 continue
@@ -173,8 +206,8 @@ def check_rows(session, actor, raw_rows: list[dict], progress=None, ref: date | 
             candidates.append((number, values))
         if progress is not None and (index % PROGRESS_EVERY == 0 or index == total):
             progress(index)
-    province = actor.region_code[:2]
-    existing = _existing_ids(session, province, [v["id_number"] for _, v in candidates if v.get("id_number")])
+    existing = _existing_ids(session, actor, [v["id_number"] for _, v in candidates if v.get("id_number")],
+                             record_probes)
     valid = []
     for number, values in candidates:
         if values.get("id_number") in existing:
@@ -208,17 +241,25 @@ def _load(session, import_id: int):
 
 
 def validate_import(import_id: int) -> dict:
-    """The dry run: every row checked, the errors stored; nothing written to children."""
+    """The dry run: every row checked, the errors stored; nothing written to children.
+
+    A file that is not a workbook, lacks the headers or has too many rows, and a dry run that finds too many
+    numbers registered outside the caller's subtree, end as "failed" with the reason: retrying cannot help.
+    """
     from tenant_app.db import db
 
     _set(import_id, status="validating", rows_done=0)
     try:
         with db.session_scope(commit=False) as session:
             imp, actor = _load(session, import_id)
-            raw_rows = excel.read_rows(imp.content)
+            raw_rows = excel.read_rows(imp.content, MAX_ROWS)
             _set(import_id, total_rows=len(raw_rows))
             valid, errors = check_rows(session, actor, raw_rows,
                                        progress=lambda done: _set(import_id, rows_done=done))
+    except (excel.BadWorkbook, ProbesThrottled, RateLimited) as exc:
+        message = exc.detail if isinstance(exc, RateLimited) else str(exc)
+        _set(import_id, status="failed", message=message[:500], errors=[], error_count=0, valid_count=0)
+        return {"failed": message}
     except Exception as exc:
         _set(import_id, status="failed", message=f"校验失败 / Validation failed: {exc}"[:500])
         raise
@@ -241,9 +282,9 @@ def apply_import(import_id: int) -> dict:
             if imp.status != "applying":  # a retry after the import was applied or failed: nothing to do
                 return {"applied": 0, "status": imp.status}
             access.require_create(actor)
-            raw_rows = imp.rows if imp.rows is not None else excel.read_rows(imp.content)
+            raw_rows = imp.rows if imp.rows is not None else excel.read_rows(imp.content, MAX_ROWS)
             valid, errors = check_rows(session, actor, raw_rows,
-                                       progress=lambda done: _set(import_id, rows_done=done))
+                                       progress=lambda done: _set(import_id, rows_done=done), record_probes=False)
             if len(errors) != imp.error_count or len(valid) != imp.valid_count:
                 raise ChangedSinceDryRun(errors)
             count = insert_children(session, actor, [values for _, values in valid])

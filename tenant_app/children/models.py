@@ -198,7 +198,11 @@ class ChildTransfer(Base):
 
 
 class AuditEvent(Base):
-    """A full read of a child record (user, child, time, purpose); region_code is the child's village."""
+    """A full read of a child record (user, child, time, purpose); region_code is the child's village.
+
+    Also the hits of the duplicate-ID check on a record outside the caller's subtree (action
+    "duplicate_probe"): the check tells whether a number is registered, so each such answer is on record.
+    """
 
     __tablename__ = "audit_events"
     __scope_column__ = "region_code"
@@ -215,4 +219,24 @@ class AuditEvent(Base):
     __table_args__ = (
         Index("ix_audit_events_region_code_at", "region_code", "at"),
         Index("ix_audit_events_child_id", "child_id"),
+        Index("ix_audit_events_user_id_at", "user_id", "at"),  # one user's recent duplicate probes
     )
+
+
+class SecurityAlert(Base):
+    """Something the province's administrators should look at, e.g. one user finding many ID numbers
+    registered outside their subtree (someone testing numbers). region_code is the province."""
+
+    __tablename__ = "security_alerts"
+    __scope_column__ = "region_code"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    region_code: Mapped[str] = mapped_column(code_column_type(), ForeignKey("units.code"))
+    kind: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[int] = mapped_column(Integer)
+    user_region_code: Mapped[str] = mapped_column(code_column_type())
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    message: Mapped[str] = mapped_column(String(500), default="")
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ix_security_alerts_region_code_at", "region_code", "at"),)

@@ -193,3 +193,21 @@ class AuditPageSchema(Schema):
     per_page = fields.Integer()
 
 
+
+
+class SecurityAlertSchema(Schema):
+    id = fields.Integer()
+    unit_code = fields.String(attribute="region_code")
+    kind = fields.String()
+    user_id = fields.Integer()
+    user_unit_code = fields.String(attribute="user_region_code")
+    count = fields.Integer()
+    message = fields.String()
+    at = fields.DateTime()
+
+
+class SecurityAlertPageSchema(Schema):
+    items = fields.List(fields.Nested(SecurityAlertSchema))
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()

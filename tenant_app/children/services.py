@@ -11,7 +11,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from hierarchy.codes import Level, is_valid_code, level_of
 from hierarchy.models import Unit, utcnow
 from hierarchy.scope import current_scope
-from tenant_app.children import access
+from tenant_app.children import access, probes
 from tenant_app.children.idcard import mask_id, normalize
 from tenant_app.children.models import AuditEvent, Child, ChildChange
 from tenant_app.children.validation import derive, today_cst, validate_child
@@ -23,6 +23,8 @@ SYSTEM_FIELDS = {"id", "region_code", "province_code", "unattended", "version", 
 FIELDS = tuple(c.key for c in Child.__table__.columns if c.key not in SYSTEM_FIELDS)
 ID_FIELDS = ("id_number", "father_id_number", "mother_id_number", "guardian_id_number")
 INVALID = "儿童档案数据有误 / Invalid child record"
+RETURNED_PURPOSE = "保存后返回完整档案 / full record returned after saving"
+EDIT_PURPOSE = "编辑档案 / edit record"
 DEFAULTS = {c.key: c.default.arg for c in Child.__table__.columns
             if c.default is not None and not callable(c.default.arg)}
 DEFAULTS.update(income_sources=[], assistance=[])
@@ -56,8 +58,12 @@ def _clean(data: dict) -> dict:
 
 def duplicate_message(session, actor, province_code: str, id_number: str | None,
                       exclude_id: int | None = None) -> str | None:
+    """Where the number is registered, if the caller may see it; outside the caller's subtree only that it
+    is, and that answer is audited, counted and throttled (tenant_app.children.probes)."""
     if not id_number:
         return None
+    if actor is not None:
+        probes.require_answer(session, actor)
     query = select(Child.id, Child.region_code).where(
         Child.province_code == province_code, Child.id_number == id_number)
     if exclude_id is not None:
@@ -67,12 +73,18 @@ def duplicate_message(session, actor, province_code: str, id_number: str | None,
     if hit is None:
         return None
     if current_scope().covers(hit.region_code):
-        unit = session.get(Unit, hit.region_code)
-        name = unit.name if unit is not None else ""
-        return (f"该身份证号已在{name}（{hit.region_code}）登记 / "
-                f"This ID number is already registered in {name} ({hit.region_code}), record {hit.id}")
-    return (f"该身份证号已在单位 {hit.region_code} 登记 / "
-            f"This ID number is already registered in unit {hit.region_code}")
+        return inside_message(session, hit.region_code, hit.id)
+    if actor is not None:
+        probes.record(session, actor, [(hit.id, hit.region_code)], "form")
+    return probes.OUTSIDE_MESSAGE
+
+
+def inside_message(session, village: str, child_id: int, units: dict | None = None) -> str:
+    """A duplicate within the caller's subtree: the caller may know where."""
+    unit = units.get(village) if units is not None else session.get(Unit, village)
+    name = unit.name if unit is not None else ""
+    return (f"该身份证号已在{name}（{village}）登记 / "
+            f"This ID number is already registered in {name} ({village}), record {child_id}")
 
 
 def _flush_unique(session, province_code: str, id_number: str | None) -> None:
@@ -85,9 +97,10 @@ def _flush_unique(session, province_code: str, id_number: str | None) -> None:
             "该身份证号已在本省登记 / This ID number is already registered in this province"]}) from None
 
 
-def _check(session, actor, data: dict, province_code: str, exclude_id: int | None, ref: date | None) -> dict:
+def _check(session, actor, data: dict, province_code: str, exclude_id: int | None, ref: date | None,
+           check_duplicate: bool = True) -> dict:
     errors = validate_child(data, ref)
-    if "id_number" not in errors:
+    if "id_number" not in errors and check_duplicate:
         message = duplicate_message(session, actor, province_code, data.get("id_number"), exclude_id)
         if message:
             errors.setdefault("id_number", []).append(message)
@@ -142,7 +155,9 @@ def update_child(session, actor, child_id: int, data: dict, *, ref: date | None 
     if merged.get("guardianship_type") == "unattended":
         # Derived, not entered: a record sent back whole still carries it, so derive it again from the facts.
         merged["guardianship_type"] = None
-    merged.update(_check(session, actor, merged, child.province_code, child.id, ref))
+    # An unchanged number cannot collide (the unique constraint holds it): no check, so no probe to count.
+    merged.update(_check(session, actor, merged, child.province_code, child.id, ref,
+                         check_duplicate=merged.get("id_number") != before.get("id_number")))
     if merged.get("status") == "exited" and before.get("status") != "exited" and not merged.get("exited_at"):
         merged["exited_at"] = today_cst()
     if merged.get("status") == "active":

@@ -328,6 +328,9 @@ def edit_page(child_id: int):
     child = services.get_child(session, child_id)  # NotFound (or outside the subtree) -> 404
     access.require_edit(actor)
     if request.method == "GET":
+        # The form shows the whole record, ID numbers in clear: a full read, audited.
+        services.audit(session, actor, child, "read", services.EDIT_PURPOSE)
+        session.commit()
         values = {name: getattr(child, name) for name in FORM_FIELDS}
         if values["guardianship_type"] == "unattended":
             values["guardianship_type"] = None  # derived: shown as a flag, derived again on save

@@ -101,18 +101,20 @@ def export_stats_xlsx(session, actor, code: str, locale: str = "zh") -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
+    from tenant_app import excel_safe
+
     stats = get_stats(session, actor, code)
     en = locale == "en"
     wb = Workbook()
     ws = wb.active
     ws.title = "Figures" if en else "统计"
     head = ["Code", "Name"] if en else ["代码", "名称"]
-    ws.append(head + [i.label(locale) for i in INDICATORS])
+    excel_safe.append(ws, head + [i.label(locale) for i in INDICATORS])
     for item in [stats, *stats["children"]]:
-        ws.append([item["code"], item["name"]] + [item["indicators"][key] for key in KEYS])
-    ws.append([])
+        excel_safe.append(ws, [item["code"], item["name"]] + [item["indicators"][key] for key in KEYS])
+    excel_safe.append(ws, [])
     as_of = stats["as_of"].isoformat(timespec="seconds") if stats["as_of"] else "-"
-    ws.append(["As of" if en else "统计时间", as_of])
+    excel_safe.append(ws, ["As of" if en else "统计时间", as_of])
     for cell in ws[1]:
         cell.font = Font(bold=True)
     ws.freeze_panes = "C2"
@@ -120,10 +122,10 @@ def export_stats_xlsx(session, actor, code: str, locale: str = "zh") -> bytes:
         from sync.indicators import CAMPAIGN_LABELS
 
         cs = wb.create_sheet("Campaigns" if en else "工作任务")
-        cs.append((["Campaign", "Due"] if en else ["任务名称", "截止日期"])
+        excel_safe.append(cs, (["Campaign", "Due"] if en else ["任务名称", "截止日期"])
                   + [CAMPAIGN_LABELS[f][1 if en else 0] for f in CAMPAIGN_FIELDS])
         for c in stats["campaigns"]:
-            cs.append([c["title"], c["due_on"].isoformat()] + [c[f] for f in CAMPAIGN_FIELDS])
+            excel_safe.append(cs, [c["title"], c["due_on"].isoformat()] + [c[f] for f in CAMPAIGN_FIELDS])
         for cell in cs[1]:
             cell.font = Font(bold=True)
     out = io.BytesIO()
