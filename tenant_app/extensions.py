@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_smorest import Api
 from flask_wtf.csrf import CSRFProtect
@@ -20,3 +22,5 @@ class ShouhuApi(Api):
 login_manager = LoginManager()
 csrf = CSRFProtect()
 api = ShouhuApi()
+# Storage: RATELIMIT_STORAGE_URI, SHOUHU_REDIS_URL when set, memory otherwise (tenant_app.create_app).
+limiter = Limiter(key_func=get_remote_address, default_limits=[])
