@@ -1,8 +1,10 @@
 """PostgreSQL row-level security, the database lock. Used by the Alembic migrations.
 
 The policies read the scope the application sets per transaction (hierarchy.scope.apply_db_scope):
-`app.scope` is a unit code (its subtree is visible), '*' for every tenant (jobs), or empty (nothing).
-The predicate is a half-open range on a "C"-collated code column so that it is a B-tree range scan.
+`app.scope` is a unit code of one of the five lengths (its subtree is visible), '*' for every tenant, or
+anything else (nothing). '*' is honoured only for the jobs role (`shouhu_jobs`, migration 0011): requests run
+as the application role, which cannot widen its own scope whatever it sets. The predicate is a half-open range
+on a "C"-collated code column so that it is a B-tree range scan.
 """
 
 from __future__ import annotations
@@ -10,13 +12,24 @@ from __future__ import annotations
 import os
 
 DEFAULT_APP_ROLE = "shouhu_app"
+DEFAULT_JOBS_ROLE = "shouhu_jobs"
 
 
-def app_role() -> str:
-    role = os.environ.get("SHOUHU_DB_APP_ROLE", DEFAULT_APP_ROLE)
+def _role_from_env(variable: str, default: str) -> str:
+    role = os.environ.get(variable, default)
     if not role.replace("_", "").isalnum():
         raise ValueError(f"unsafe role name {role!r}")
     return role
+
+
+def app_role() -> str:
+    """The role requests run as: one unit's subtree at a time."""
+    return _role_from_env("SHOUHU_DB_APP_ROLE", DEFAULT_APP_ROLE)
+
+
+def jobs_role() -> str:
+    """The role of all-tenants work (jobs, CLI, loaders, roll-ups); a member of the application role."""
+    return _role_from_env("SHOUHU_DB_JOBS_ROLE", DEFAULT_JOBS_ROLE)
 
 
 FUNCTIONS_SQL = r"""

@@ -6,6 +6,8 @@ writes outside the scope. No scope means no rows: deny by default.
 
 The same scope is handed to PostgreSQL with `set_config('app.scope', ..., true)` at the start of each
 transaction, where row-level security policies (hierarchy.rls) apply the same predicate: the database lock.
+The transaction's role goes with it: the application role for a unit's scope, the jobs role for the
+all-tenants scope, which the policies honour for that role only (migration 0011).
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ class Scope:
     `unit_code`: the caller's unit; its subtree is visible.
     `all_tenants`: job code only (see `job_scope`).
     `auth_user_id` / `auth_username` / `auth_token_hash`: the narrow keys authentication may look up
-    before the caller's unit is known; they open exactly the matching user or token row.
+    before the caller's unit is known; they open exactly the matching user or token row in the application
+    lock (SQLite). PostgreSQL does not take them from the application (see tenant_app.auth.services).
     """
 
     unit_code: str | None = None
@@ -184,20 +187,28 @@ def _check_writes(session: Session, flush_context, instances) -> None:
 
 # --- the database side: hand the scope to PostgreSQL once per transaction ---------------------------
 
-def _scope_settings(scope: Scope) -> dict[str, str]:
-    return {
-        "app.scope": scope.db_value,
-        "app.auth_user_id": "" if scope.auth_user_id is None else str(scope.auth_user_id),
-        "app.auth_username": scope.auth_username or "",
-        "app.auth_token_hash": scope.auth_token_hash or "",
-    }
+# Where a pooled connection keeps (application role, jobs role): set by tenant_app.db on connect.
+DB_ROLES_INFO = "shouhu_db_roles"
+
+
+def _scope_settings(scope: Scope, roles: tuple[str, str] | None) -> dict[str, str]:
+    # The authentication keys stay in the application: the database does not trust them (a request finds its
+    # caller through SECURITY DEFINER functions, tenant_app.auth.services).
+    settings = {"app.scope": scope.db_value}
+    if roles:
+        # Transaction-local, like the scope: the connection returns to the application role afterwards.
+        settings["role"] = roles[1] if scope.all_tenants else roles[0]
+    return settings
 
 
 def apply_db_scope(connection, scope: Scope) -> None:
-    """Set the scope GUCs for the current transaction (PostgreSQL only)."""
+    """Set the scope GUCs, and the role that goes with the scope, for the current transaction (PostgreSQL only).
+
+    The all-tenants scope switches to the jobs role: a connection whose login may not (a web-only login) fails
+    here instead of silently seeing nothing."""
     if connection.dialect.name != "postgresql":
         return
-    settings = _scope_settings(scope)
+    settings = _scope_settings(scope, connection.info.get(DB_ROLES_INFO))
     sql = "SELECT " + ", ".join(f"set_config('{key}', %s, true)" for key in settings)
     connection.exec_driver_sql(sql, tuple(settings.values()))
 

@@ -56,6 +56,7 @@ ROLLUP_LOCK = 7_214_305_001  # pg_advisory_xact_lock key: one roll-up transactio
 _PENDING_FLAG = "shouhu_outbox_pending"
 _drains_held: ContextVar[bool] = ContextVar("shouhu_drains_held", default=False)
 _down_until: dict[str, float] = {}
+_outage: set[str] = set()  # Redis URLs whose outage has been logged
 _clients: dict[str, object] = {}
 
 # Tests may set this to a function with sync.rollup.recompute's signature.
@@ -212,16 +213,22 @@ def request_drain(redis_url=_UNSET, *, force: bool = False):
     if not url:
         return drain_inline()
     if not force and time.monotonic() < _down_until.get(url, 0.0):
-        log.warning("roll-up drain not requested: Redis was unreachable moments ago; the outbox keeps the rows")
+        log.debug("roll-up drain not requested: Redis was unreachable moments ago; the outbox keeps the rows")
         return None
     try:
         job = _enqueue_drain(url, force)
     except Exception as exc:  # noqa: BLE001 - the write has committed; the outbox keeps the rows
         _down_until[url] = time.monotonic() + OUTAGE_BACKOFF
-        log.warning("roll-up drain not enqueued (%s: %s); the outbox keeps the rows until a worker drains it",
-                    type(exc).__name__, exc)
+        # One warning per outage (per process), not one per write.
+        (log.debug if url in _outage else log.warning)(
+            "roll-up drain not enqueued (%s: %s); the outbox keeps the rows until a worker drains it",
+            type(exc).__name__, exc)
+        _outage.add(url)
         return None
     _down_until.pop(url, None)
+    if url in _outage:
+        _outage.discard(url)
+        log.warning("Redis reachable again: roll-up drains are queued after each commit once more")
     return job
 
 

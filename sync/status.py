@@ -1,7 +1,8 @@
 """`shouhu sync status`: what upward sync is waiting on, in numbers an operator can act on.
 
-Pending outbox rows, queue depths, failed jobs with their exception's last line, and the last roll-up per
-level. Works without Redis (jobs then run inline) and with Redis down (said so, the rest still shown).
+Pending outbox rows, queue depths, failed jobs with their exception's last line, the live workers with their
+last heartbeat, and the last roll-up per level. Works without Redis (jobs then run inline) and with Redis down
+(said so, the rest still shown).
 """
 
 from __future__ import annotations
@@ -75,13 +76,29 @@ def redis_status(redis_url: str, connection=None) -> dict:
     return result
 
 
+def workers_status(redis_url: str, connection=None) -> list[dict]:
+    """The workers registered in Redis (a worker re-registers after a Redis restart, sync.worker)."""
+    from rq import Worker
+
+    from sync.outbox import redis_client
+
+    connection = connection or redis_client(redis_url)
+    workers = [{"name": worker.name, "state": str(getattr(worker.get_state(), "value", worker.get_state())),
+                "queues": worker.queue_names(), "last_heartbeat": as_utc(worker.last_heartbeat),
+                "pid": worker.pid, "hostname": worker.hostname}
+               for worker in Worker.all(connection=connection)]
+    return sorted(workers, key=lambda worker: worker["name"])
+
+
 def gather(connection, redis_url: str | None) -> dict:
     status = database_status(connection)
     status["redis"] = None
     status["redis_error"] = None
+    status["workers"] = []
     if redis_url:
         try:
             status["redis"] = redis_status(redis_url)
+            status["workers"] = workers_status(redis_url)
         except Exception as exc:  # noqa: BLE001 - report it, show the rest
             status["redis_error"] = f"{type(exc).__name__}: {exc}"
     return status
@@ -117,6 +134,15 @@ def render(status: dict, redis_url: str | None) -> list[str]:
                        f"failed {q['failed']}")
             for job_id, line in q["failed_last"]:
                 out.append(f"    failed {job_id}: {line}")
+        now = clock.now()
+        out.append(f"workers: {len(status['workers'])}" + ("" if status["workers"] else
+                                                           " (none registered: start `shouhu worker`)"))
+        for worker in status["workers"]:
+            beat = worker["last_heartbeat"]
+            seen = (f"last heartbeat {beat.astimezone(clock.CST).strftime('%Y-%m-%d %H:%M:%S CST')} "
+                    f"({_age((now - beat).total_seconds())} ago)") if beat is not None else "no heartbeat yet"
+            out.append(f"  {worker['name']} {worker['state']} on {','.join(worker['queues'])} "
+                       f"(pid {worker['pid']} on {worker['hostname']}), {seen}")
     out.append("last roll-up per level:")
     if not status["rollups"]:
         out.append("  none yet")

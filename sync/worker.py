@@ -2,9 +2,15 @@
 
 The housekeeper catches up on what commits could not hand to Redis (an outage, a lost flag, a worker that
 died): when the worker starts and every 30 seconds it looks at the outbox and, if rows are waiting, requests
-a drain. It also enqueues the nightly full rebuild once per day after 00:05 China Standard Time (overdue and
-due figures change with the date, not with any write); a Redis key per day keeps several workers from
-running it twice.
+a drain. While Redis is unreachable it looks every second instead, and the moment Redis answers again it
+forces a drain: the outbox left by an outage drains within seconds of Redis's return. It also enqueues the
+nightly full rebuild once per day after 00:05 China Standard Time (overdue and due figures change with the
+date, not with any write); a row per day in the database (`sync_nightly_runs`) keeps several workers, and a
+Redis restart, from running it twice.
+
+The RQ worker retries an unreachable Redis with a back-off capped at a few seconds (RQ's own reaches a minute),
+re-registers itself when Redis comes back empty (a restart without persistence), and is started again if RQ's
+loop gives up on a connection error; `shouhu sync status` lists the live workers with their last heartbeat.
 
 The housekeeper reads the database through its own engine and closes its connections after each look, so
 the work horses RQ forks never inherit a connection that the parent is using.
@@ -14,10 +20,12 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import time as dtime
-from datetime import timedelta
 
+from rq import Worker
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from hierarchy.scope import Scope, scoped
 from sync import outbox, queues
@@ -26,8 +34,9 @@ from sync.status import as_utc
 log = logging.getLogger(__name__)
 
 CATCH_UP_SECONDS = 30.0
+PROBE_SECONDS = 1.0  # how often the housekeeper looks for Redis while it is unreachable
+RECONNECT_MAX_SECONDS = 2.0  # the worker's longest wait between two tries to reach Redis
 NIGHTLY_AT_CST = dtime(0, 5)
-REBUILD_KEY = "shouhu:rollup-rebuild:{day}"
 
 
 def pending_outbox(database) -> tuple[int, float | None]:
@@ -53,34 +62,48 @@ def nightly_rebuild() -> dict:
         return rebuild(connection)
 
 
-def schedule_nightly(redis_url: str, client=None):
-    """Enqueue today's rebuild if it is past 00:05 CST and no worker has done so; returns the job or None."""
+def schedule_nightly(redis_url: str, client=None, database=None):
+    """Enqueue today's rebuild if it is past 00:05 CST and no worker has done so; returns the job or None.
+
+    The guard is a row per day in the database, written in the same transaction that enqueues: if Redis
+    refuses the job the row is rolled back and the next look tries again; a Redis restart forgets nothing."""
     from sync.jobs import enqueue
     from tenant_app import clock
 
     local = clock.now().astimezone(clock.CST)
     if local.time() < NIGHTLY_AT_CST:
         return None
-    day = local.date().isoformat()
-    client = client or outbox.redis_client(redis_url)
-    if not client.set(REBUILD_KEY.format(day=day), "1", nx=True, ex=int(timedelta(days=2).total_seconds())):
-        return None
-    return enqueue("sync.worker.nightly_rebuild", job_id=f"rollup-rebuild-{day}", all_tenants=True,
-                   queue=queues.ROLLUP, redis_url=redis_url, connection=client)
+    if database is None:
+        from tenant_app.db import db as database
+    day = local.date()
+    with scoped(Scope(all_tenants=True)), database.session_scope() as session:
+        try:
+            with session.begin_nested():
+                session.execute(text("INSERT INTO sync_nightly_runs (day, enqueued_at) VALUES (:day, :now)"),
+                                {"day": day, "now": clock.now()})
+        except IntegrityError:
+            return None  # another worker, or an earlier look, has queued today's rebuild
+        client = client or outbox.redis_client(redis_url)
+        return enqueue("sync.worker.nightly_rebuild", job_id=f"rollup-rebuild-{day.isoformat()}",
+                       all_tenants=True, queue=queues.ROLLUP, redis_url=redis_url, connection=client)
 
 
 class Housekeeper:
-    """One look per call to `tick`; `start` runs it every `interval` seconds in a daemon thread."""
+    """One look per call to `tick`; `start` runs it every `interval` seconds in a daemon thread, and every
+    PROBE_SECONDS while Redis is unreachable."""
 
     def __init__(self, redis_url: str, database, interval: float = CATCH_UP_SECONDS, *, owns_database: bool = False):
         self.redis_url = redis_url
         self.interval = interval
         self.database = database
         self.owns_database = owns_database  # then its connections are closed after each look
+        self.redis_down = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def tick(self, *, first: bool = False) -> dict:
+        """Raises while Redis is unreachable (the caller looks again soon)."""
+        outbox.redis_client(self.redis_url).ping()
         done = {"pending": 0, "drain": None, "rebuild": None}
         try:
             count, age = pending_outbox(self.database)
@@ -92,45 +115,90 @@ class Housekeeper:
             # Rows older than one interval were missed by the commit-time request (Redis down, lost flag):
             # queue a drain regardless of the flag.
             done["drain"] = outbox.request_drain(self.redis_url, force=first or (age or 0) >= self.interval)
-        done["rebuild"] = schedule_nightly(self.redis_url)
+        try:
+            done["rebuild"] = schedule_nightly(self.redis_url, database=self.database)
+        finally:
+            if self.owns_database:
+                self.database.engine.dispose()
         return done
 
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.tick()
-            except Exception as exc:  # noqa: BLE001 - keep looking; the next tick may succeed
-                log.warning("housekeeping failed (%s: %s)", type(exc).__name__, exc)
+    def look(self, *, first: bool = False) -> float:
+        """One look that never raises; returns the seconds to wait before the next one."""
+        try:
+            # Redis back after an outage: what the outage left in the outbox is queued at once.
+            self.tick(first=first or self.redis_down)
+        except Exception as exc:  # noqa: BLE001 - keep looking; the next look may succeed
+            if not self.redis_down:  # one warning per outage, not one per look
+                log.warning("housekeeping failed (%s: %s); looking again every %.0f s until it succeeds",
+                            type(exc).__name__, exc, PROBE_SECONDS)
+            self.redis_down = True
+            return min(PROBE_SECONDS, self.interval)
+        if self.redis_down:
+            log.warning("housekeeping succeeds again: the outbox left by the outage was queued for draining")
+        self.redis_down = False
+        return self.interval
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="shouhu-housekeeper", daemon=True)
+    def _run(self, wait: float) -> None:
+        while not self._stop.wait(wait):
+            wait = self.look()
+
+    def start(self, wait: float | None = None) -> None:
+        self._thread = threading.Thread(target=self._run, args=(self.interval if wait is None else wait,),
+                                        name="shouhu-housekeeper", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
 
 
+class ShouhuWorker(Worker):
+    """RQ's forking worker, quicker to come back after a Redis outage."""
+
+    max_connection_wait_time = RECONNECT_MAX_SECONDS
+
+    def heartbeat(self, timeout=None, pipeline=None):
+        # A Redis restarted without persistence has forgotten this worker: register it again, or monitoring
+        # (and `shouhu sync status`) would show no worker at all while this one keeps working.
+        if pipeline is None and not self.connection.hexists(self.key, "birth"):
+            self.log.warning("Worker %s: Redis forgot this worker (restarted?); registering again", self.name)
+            self.connection.delete(self.key)
+            self.register_birth()
+        return super().heartbeat(timeout, pipeline)
+
+
 def run_worker(redis_url: str, queue_names: list[str], *, database_url: str, app_role: str | None,
-               burst: bool = False, interval: float = CATCH_UP_SECONDS) -> None:
-    from rq import Queue, Worker
+               jobs_role: str | None = "shouhu_jobs", burst: bool = False,
+               interval: float = CATCH_UP_SECONDS) -> None:
+    import redis
+    from rq import Queue
 
     from sync.jobs import redis_connection
     from tenant_app.db import Database, db
 
     database = Database()  # its own engine: never share a connection with the forked work horses
-    database.configure(database_url, app_role)
+    database.configure(database_url, app_role, jobs_role)
     housekeeper = Housekeeper(redis_url, database, interval, owns_database=True)
-    try:
-        housekeeper.tick(first=True)
-    except Exception as exc:  # noqa: BLE001 - the worker still serves its queues
-        log.warning("housekeeping at start failed (%s: %s)", type(exc).__name__, exc)
+    wait = housekeeper.look(first=True)
     if not burst:
-        housekeeper.start()
+        housekeeper.start(wait)
     if db.engine is not None:
         db.engine.dispose()  # work horses open their own connections
     connection = redis_connection(redis_url)
     queues_ = [Queue(name, connection=connection) for name in queue_names]
+    backoff = 0.25
     try:
-        Worker(queues_, connection=connection).work(with_scheduler=True, burst=burst)
+        while True:
+            worker = ShouhuWorker(queues_, connection=connection)
+            try:
+                worker.work(with_scheduler=True, burst=burst)
+                if burst or worker._stop_requested:
+                    return
+                # RQ's loop gave up (a Redis timeout, an error it does not retry): start a new worker.
+                log.warning("the RQ worker loop ended without a stop request; starting again")
+            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+                # Redis unreachable when registering (or unregistering): try again shortly, not after a minute.
+                log.warning("Redis unreachable for the worker (%s); retrying in %.1f s", type(exc).__name__, backoff)
+            time.sleep(backoff)
+            backoff = min(backoff * 2, RECONNECT_MAX_SECONDS)
     finally:
         housekeeper.stop()

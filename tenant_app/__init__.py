@@ -9,7 +9,7 @@ from hierarchy.scope import NO_SCOPE, Scope, reset_scope, set_scope
 from tenant_app import headers, i18n, input_guard
 from tenant_app.config import from_environment
 from tenant_app.errors import register_error_handlers
-from tenant_app.extensions import api, csrf, db, login_manager
+from tenant_app.extensions import api, csrf, db, limiter, login_manager
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -18,7 +18,10 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.update(config)
 
+    # Login throttling counts in Redis when there is one, so that every worker process shares the counts.
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("SHOUHU_REDIS_URL") or "memory://")
     db.init_app(app)
+    limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = None

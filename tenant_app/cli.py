@@ -238,14 +238,15 @@ def serve(gunicorn_args):
 @with_appcontext
 def worker(queue_names, burst, catch_up_seconds):
     """Start an RQ worker (with its scheduler) on SHOUHU_REDIS_URL; it also drains the outbox left by
-    outages (at start, then every 30 s) and queues the nightly rebuild after 00:05 CST."""
+    outages (at start, every 30 s, and as soon as Redis is back) and queues the nightly rebuild after 00:05 CST."""
     from sync.worker import run_worker
 
     url = current_app.config["SHOUHU_REDIS_URL"]
     if not url:
         raise click.ClickException("SHOUHU_REDIS_URL is not set: without Redis, jobs run inline")
     run_worker(url, queue_names.split(","), database_url=current_app.config["SHOUHU_DATABASE_URL"],
-               app_role=current_app.config.get("SHOUHU_DB_APP_ROLE"), burst=burst, interval=catch_up_seconds)
+               app_role=current_app.config.get("SHOUHU_DB_APP_ROLE"),
+               jobs_role=current_app.config.get("SHOUHU_DB_JOBS_ROLE"), burst=burst, interval=catch_up_seconds)
 
 
 # --- upward sync -----------------------------------------------------------------------------------

@@ -35,10 +35,23 @@ def from_environment() -> dict:
         "SECRET_KEY": _secret_key(),
         # The non-owner role requests run as on PostgreSQL (created by the migrations).
         "SHOUHU_DB_APP_ROLE": os.environ.get("SHOUHU_DB_APP_ROLE", "shouhu_app"),
+        # The role of all-tenants work (jobs, CLI, loaders, roll-ups); the only one the all-tenants scope opens.
+        "SHOUHU_DB_JOBS_ROLE": os.environ.get("SHOUHU_DB_JOBS_ROLE", "shouhu_jobs"),
         "SHOUHU_TOKEN_TTL_HOURS": int(os.environ.get("SHOUHU_TOKEN_TTL_HOURS", "12")),
-        "SHOUHU_LOGIN_MAX_FAILURES": int(os.environ.get("SHOUHU_LOGIN_MAX_FAILURES", "5")),
-        "SHOUHU_LOGIN_IP_MAX_FAILURES": int(os.environ.get("SHOUHU_LOGIN_IP_MAX_FAILURES", "30")),
-        "SHOUHU_LOGIN_WINDOW_SECONDS": int(os.environ.get("SHOUHU_LOGIN_WINDOW_SECONDS", "900")),
+        # Failed logins (Flask-Limiter notation, ";" between limits): each limit of the stack is a longer delay.
+        "SHOUHU_LOGIN_ACCOUNT_LIMITS": os.environ.get("SHOUHU_LOGIN_ACCOUNT_LIMITS",
+                                                      "5/minute;10/10 minutes;20/hour;50/day"),
+        # Per client address: sized for a township office of some 30 people behind one address.
+        "SHOUHU_LOGIN_ADDRESS_LIMITS": os.environ.get("SHOUHU_LOGIN_ADDRESS_LIMITS",
+                                                      "30/minute;100/10 minutes;300/hour;1000/day"),
+        # A browser the account logged in from before: exempt from the two above, limited on its own.
+        "SHOUHU_LOGIN_DEVICE_LIMITS": os.environ.get("SHOUHU_LOGIN_DEVICE_LIMITS", "10/minute;30/hour"),
+        "SHOUHU_KNOWN_DEVICE_DAYS": int(os.environ.get("SHOUHU_KNOWN_DEVICE_DAYS", "180")),
+        "RATELIMIT_STRATEGY": "moving-window",
+        "RATELIMIT_KEY_PREFIX": "shouhu",
+        # A login must not wait long on an unreachable Redis (the limiter then falls back to memory).
+        "RATELIMIT_STORAGE_OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
+        "RATELIMIT_HEADERS_ENABLED": False,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("SHOUHU_SECURE_COOKIES", "0") == "1",

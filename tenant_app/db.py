@@ -1,8 +1,9 @@
 """Engine and sessions, created unbound and bound by `init_app` (no I/O at import time).
 
 On PostgreSQL every pooled connection switches to the non-owner application role on connect, so
-row-level security holds even when SHOUHU_DATABASE_URL names a superuser or the tables' owner.
-Migrations use `owner_engine()`, which does not switch.
+row-level security holds even when SHOUHU_DATABASE_URL names a superuser or the tables' owner. A transaction
+with the all-tenants scope switches to the jobs role for its duration (hierarchy.scope.apply_db_scope): the
+policies honour the all-tenants scope for that role only. Migrations use `owner_engine()`, which does not switch.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Iterator
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from hierarchy.scope import Scope, install_scoping, scoped
+from hierarchy.scope import DB_ROLES_INFO, Scope, install_scoping, scoped
 from sync.outbox import install_outbox
 
 
@@ -51,11 +52,13 @@ class Database:
         self.engine: Engine | None = None
         self.url: str | None = None
         self.app_role: str | None = None
+        self.jobs_role: str | None = None
         self._sessionmaker: sessionmaker | None = None
         self._bind_override = None
 
     def init_app(self, app) -> None:
-        self.configure(app.config["SHOUHU_DATABASE_URL"], app.config.get("SHOUHU_DB_APP_ROLE"))
+        self.configure(app.config["SHOUHU_DATABASE_URL"], app.config.get("SHOUHU_DB_APP_ROLE"),
+                       app.config.get("SHOUHU_DB_JOBS_ROLE", "shouhu_jobs"))
         app.extensions["shouhu_db"] = self
 
         @app.teardown_appcontext
@@ -66,14 +69,16 @@ class Database:
                     session.rollback()
                 session.close()
 
-    def configure(self, url: str, app_role: str | None = "shouhu_app") -> None:
+    def configure(self, url: str, app_role: str | None = "shouhu_app", jobs_role: str | None = "shouhu_jobs") -> None:
         if self.engine is not None and self.url == url:
             return
         self.url = url
         self.app_role = app_role
+        self.jobs_role = jobs_role
         self.engine = _make_engine(url)
         if self.engine.dialect.name == "postgresql" and app_role:
             role = app_role
+            roles = (app_role, jobs_role or app_role)
 
             @event.listens_for(self.engine, "connect")
             def _set_app_role(dbapi_connection, record):
@@ -81,6 +86,7 @@ class Database:
                 cursor.execute(f'SET ROLE "{role}"')
                 cursor.close()
                 dbapi_connection.commit()
+                record.info[DB_ROLES_INFO] = roles
 
         self._sessionmaker = sessionmaker(bind=self.engine, class_=ShouhuSession, expire_on_commit=False)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import http
 
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
@@ -52,3 +54,5 @@ class ShouhuApi(Api):
 login_manager = LoginManager()
 csrf = CSRFProtect()
 api = ShouhuApi()
+# Storage: RATELIMIT_STORAGE_URI, SHOUHU_REDIS_URL when set, memory otherwise (tenant_app.create_app).
+limiter = Limiter(key_func=get_remote_address, default_limits=[])

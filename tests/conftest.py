@@ -105,6 +105,10 @@ def db_connection(_app):
 
 @pytest.fixture
 def app(_app, db_connection):
+    from tenant_app.extensions import limiter
+
+    with _app.app_context():
+        limiter.reset()  # failed logins counted by earlier tests must not throttle this one
     return _app
 
 

@@ -54,7 +54,8 @@ def test_weak_password_is_a_field_error_and_changes_nothing(client, make_user, t
 
 
 def test_login_failures_are_rate_limited_per_account(app, client, make_user):
-    app.config["SHOUHU_LOGIN_MAX_FAILURES"] = 3
+    saved = app.config["SHOUHU_LOGIN_ACCOUNT_LIMITS"]
+    app.config["SHOUHU_LOGIN_ACCOUNT_LIMITS"] = "3/15 minutes"
     try:
         user = make_user("440203")
         for _ in range(3):
@@ -67,11 +68,12 @@ def test_login_failures_are_rate_limited_per_account(app, client, make_user):
         assert client.post("/api/v1/auth/token",
                            json={"username": other.username, "password": "Passw0rd!"}).status_code == 201
     finally:
-        app.config["SHOUHU_LOGIN_MAX_FAILURES"] = 5
+        app.config["SHOUHU_LOGIN_ACCOUNT_LIMITS"] = saved
 
 
 def test_login_failures_are_rate_limited_per_client_address(app, client, make_user):
-    app.config["SHOUHU_LOGIN_IP_MAX_FAILURES"] = 4
+    saved = app.config["SHOUHU_LOGIN_ADDRESS_LIMITS"]
+    app.config["SHOUHU_LOGIN_ADDRESS_LIMITS"] = "4/15 minutes"
     try:
         user = make_user("440203")
         for i in range(4):
@@ -84,7 +86,7 @@ def test_login_failures_are_rate_limited_per_client_address(app, client, make_us
                          environ_base={"REMOTE_ADDR": "10.9.9.8"})
         assert ok.status_code == 201
     finally:
-        app.config["SHOUHU_LOGIN_IP_MAX_FAILURES"] = 30
+        app.config["SHOUHU_LOGIN_ADDRESS_LIMITS"] = saved
 
 
 def test_admin_creates_user_in_subtree_and_it_can_log_in(client, make_user, token_for):

@@ -66,7 +66,7 @@ def test_unknown_user_gets_the_same_message(client):
 
 
 def test_too_many_failures_are_429(app, client, make_user, monkeypatch):
-    monkeypatch.setitem(app.config, "SHOUHU_LOGIN_MAX_FAILURES", 2)
+    monkeypatch.setitem(app.config, "SHOUHU_LOGIN_ACCOUNT_LIMITS", "2/15 minutes")
     user = make_user("440203")
     for _ in range(2):
         client.post("/login", data={"username": user.username, "password": "Wrong-pass1"})

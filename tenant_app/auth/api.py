@@ -3,6 +3,7 @@ from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint
 
+from tenant_app.auth import throttle
 from tenant_app.auth.schemas import MeSchema, TokenRequestSchema, TokenSchema
 from tenant_app.auth.services import authenticate, issue_token
 from tenant_app.db import db
@@ -18,7 +19,8 @@ class TokenResource(MethodView):
     def post(self, data):
         """Exchange a username and password for a bearer token."""
         session = db.session
-        user = authenticate(session, data["username"], data["password"], request.remote_addr)
+        user = authenticate(session, data["username"], data["password"], request.remote_addr,
+                            throttle.read_device(request.cookies))
         token, expires_at = issue_token(session, user)
         session.commit()
         return {"token": token, "expires_at": expires_at}

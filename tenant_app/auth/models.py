@@ -1,4 +1,4 @@
-"""Users, API tokens and login throttling."""
+"""Users and API tokens."""
 
 from __future__ import annotations
 
@@ -105,13 +105,3 @@ class ApiToken(Base):
     user: Mapped[User] = relationship(lazy="select")
 
     __table_args__ = (Index("ix_api_tokens_user_id", "user_id"),)
-
-
-class LoginThrottle(Base):
-    """Failed login counters per account and per client address (not tenant data: keys only)."""
-
-    __tablename__ = "login_throttle"
-
-    key: Mapped[str] = mapped_column(String(128), primary_key=True)
-    failures: Mapped[int] = mapped_column(Integer, default=0)
-    window_start: Mapped[datetime]

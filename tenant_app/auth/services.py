@@ -1,19 +1,21 @@
-"""Authentication: passwords with throttling, API tokens, and resolving the caller of a request."""
+"""Authentication: passwords with throttling (tenant_app.auth.throttle), API tokens, and resolving the caller
+of a request."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import select, text
 
 from hierarchy.models import utcnow
 from hierarchy.scope import Scope, scoped
-from tenant_app.auth.models import ApiToken, LoginThrottle, User
+from tenant_app.auth import throttle
+from tenant_app.auth.models import ApiToken, User
 from tenant_app.auth.passwords import verify_password
-from tenant_app.errors import RateLimited, Unauthorized
+from tenant_app.errors import Unauthorized
 
 BAD_CREDENTIALS = "用户名或密码错误 / Wrong username or password"
 
@@ -22,74 +24,73 @@ def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-# --- throttling ------------------------------------------------------------------------------------
+# --- finding the caller before its scope is known ---------------------------------------------------
 
-def _throttle_keys(username: str, client_ip: str | None) -> list[tuple[str, int]]:
-    cfg = current_app.config
-    keys = [(f"user:{username.lower()}", cfg["SHOUHU_LOGIN_MAX_FAILURES"])]
-    if client_ip:
-        keys.append((f"ip:{client_ip}", cfg["SHOUHU_LOGIN_IP_MAX_FAILURES"]))
-    return keys
+def _on_postgresql(session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
 
 
-def _window() -> timedelta:
-    return timedelta(seconds=current_app.config["SHOUHU_LOGIN_WINDOW_SECONDS"])
+def _user_unit_by_name(session, username: str) -> tuple[int, str] | None:
+    """(user id, unit code) of a username. On PostgreSQL the web role reads no user outside a unit's scope,
+    so this goes through a SECURITY DEFINER function that returns just these two values (migration 0011)."""
+    if _on_postgresql(session):
+        row = session.execute(text("SELECT user_id, unit_code FROM shouhu_auth_login(:name)"),
+                              {"name": username}).first()
+    else:
+        with scoped(Scope(auth_username=username)):
+            row = session.execute(select(User.id, User.region_code).where(User.username == username)).first()
+    return (row[0], row[1]) if row is not None else None
 
 
-def check_throttle(session, username: str, client_ip: str | None, now: datetime) -> None:
-    for key, limit in _throttle_keys(username, client_ip):
-        row = session.get(LoginThrottle, key)
-        if row and row.failures >= limit and now - row.window_start < _window():
-            retry = int((row.window_start + _window() - now).total_seconds()) + 1
-            raise RateLimited("登录失败次数过多，请稍后再试 / Too many failed logins; try again later",
-                              headers={"Retry-After": str(retry)})
+def _user_unit_by_id(session, user_id: int) -> str | None:
+    if _on_postgresql(session):
+        return session.execute(text("SELECT shouhu_auth_user_unit(:id)"), {"id": user_id}).scalar()
+    with scoped(Scope(auth_user_id=user_id)):
+        return session.execute(select(User.region_code).where(User.id == user_id)).scalar()
 
 
-def record_failure(username: str, client_ip: str | None, now: datetime) -> None:
-    """Count a failure in its own transaction so it survives the request's rollback."""
-    from tenant_app.db import db
-
-    with db.session_scope(Scope()) as session:
-        for key, _limit in _throttle_keys(username, client_ip):
-            row = session.get(LoginThrottle, key, with_for_update=True)
-            if row is None:
-                session.add(LoginThrottle(key=key, failures=1, window_start=now))
-                try:
-                    session.flush()
-                except Exception:  # a concurrent first failure created it: count on that row
-                    session.rollback()
-                    row = session.get(LoginThrottle, key, with_for_update=True)
-                    row.failures += 1
-            elif now - row.window_start >= _window():
-                row.failures, row.window_start = 1, now
-            else:
-                row.failures += 1
+def _token_owner(session, token_hash: str) -> tuple[int, str, bool, datetime] | None:
+    """(user id, the user's unit code, revoked, expires at) of a token."""
+    if _on_postgresql(session):
+        row = session.execute(text("SELECT user_id, unit_code, revoked, expires_at FROM shouhu_auth_token(:h)"),
+                              {"h": token_hash}).first()
+    else:
+        with scoped(Scope(auth_token_hash=token_hash)):
+            token = session.scalars(select(ApiToken).where(ApiToken.token_hash == token_hash)).one_or_none()
+        region_code = _user_unit_by_id(session, token.user_id) if token is not None else None
+        row = (token.user_id, region_code, token.revoked, token.expires_at) if region_code else None
+    return tuple(row) if row is not None else None
 
 
-def clear_failures(session, username: str) -> None:
-    session.execute(delete(LoginThrottle).where(LoginThrottle.key == f"user:{username.lower()}"))
+def _user_in_unit(session, user_id: int, unit_code: str | None) -> User | None:
+    """The user row, read under the user's own unit scope."""
+    if not unit_code:
+        return None
+    with scoped(Scope.unit(unit_code)):
+        return session.get(User, user_id)
 
 
 # --- credentials -----------------------------------------------------------------------------------
 
-def authenticate(session, username: str, password: str, client_ip: str | None) -> User:
+def authenticate(session, username: str, password: str, client_ip: str | None,
+                 device: throttle.Device | None = None) -> User:
     """Return the active user with these credentials, or raise Unauthorized / RateLimited.
 
-    An unknown user, a wrong password and a disabled account give the same message.
+    An unknown user, a wrong password and a disabled account give the same message. `device`: the known
+    device of the request (tenant_app.auth.throttle), which has its own, separate limits.
     """
-    now = utcnow()
     username = (username or "").strip()
-    check_throttle(session, username, client_ip, now)
-    with scoped(Scope(auth_username=username)):
-        user = session.scalars(select(User).where(User.username == username)).one_or_none()
+    found = _user_unit_by_name(session, username) if username else None
+    user_id = found[0] if found else None
+    throttle.check(username, client_ip, user_id, device)
+    user = _user_in_unit(session, *found) if found else None
     ok = verify_password(user.password_hash if user else None, password or "")
     if not ok or user is None or not user.active:
         session.rollback()
-        record_failure(username, client_ip, now)
+        throttle.record_failure(username, client_ip, user_id, device)
         raise Unauthorized(BAD_CREDENTIALS)
-    with scoped(Scope(auth_username=username)):
-        user.last_login_at = now
-        clear_failures(session, username)
+    with scoped(Scope.unit(user.region_code)):
+        user.last_login_at = utcnow()
         session.flush()
     return user
 
@@ -117,21 +118,28 @@ def load_session_user(session, session_id: str) -> User | None:
         user_id, epoch = (int(part) for part in session_id.split(":"))
     except (ValueError, AttributeError):
         return None
-    with scoped(Scope(auth_user_id=user_id)):
-        user = session.get(User, user_id)
+    if not -2**31 <= user_id < 2**31:
+        return None
+    user = _user_in_unit(session, user_id, _user_unit_by_id(session, user_id))
     if user is None or not user.active or user.auth_epoch != epoch:
         return None
     return user
 
 
 def load_token_user(session, token: str) -> User | None:
-    token_hash = _hash_token(token)
-    with scoped(Scope(auth_token_hash=token_hash)):
-        row = session.scalars(select(ApiToken).where(ApiToken.token_hash == token_hash)).one_or_none()
-    if row is None or row.revoked or row.expires_at <= utcnow():
+    owner = _token_owner(session, _hash_token(token))
+    if owner is None:
         return None
-    with scoped(Scope(auth_user_id=row.user_id)):
-        user = session.get(User, row.user_id)
+    user_id, unit_code, revoked, expires_at = owner
+    if revoked or _as_naive_utc(expires_at) <= _as_naive_utc(utcnow()):
+        return None
+    user = _user_in_unit(session, user_id, unit_code)
     if user is None or not user.active:
         return None
     return user
+
+
+def _as_naive_utc(moment: datetime) -> datetime:
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment

@@ -7,6 +7,7 @@ from urllib.parse import urlencode, urlsplit
 from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
+from tenant_app.auth import throttle
 from tenant_app.auth.services import authenticate
 from tenant_app.db import db
 from tenant_app.errors import RateLimited, Unauthorized
@@ -92,8 +93,9 @@ def login():
     if request.method == "POST":
         username = (request.form.get("username") or "").strip()
         password = request.form.get("password") or ""
+        device = throttle.read_device(request.cookies)
         try:
-            user = authenticate(db.session, username, password, request.remote_addr)
+            user = authenticate(db.session, username, password, request.remote_addr, device)
         except RateLimited as exc:
             error, status, headers = exc.detail, 429, exc.headers
         except Unauthorized as exc:
@@ -102,7 +104,9 @@ def login():
             session.clear()  # a fresh session (and CSRF token) for the new identity
             login_user(user)
             db.session.commit()
-            return redirect(next_url or url_for("units.home"))
+            response = redirect(next_url or url_for("units.home"))
+            throttle.remember_device(response, device, user.id)
+            return response
     body = render_template("auth/login.html", username=username, error=error, next_url=next_url)
     return body, status, headers
 

@@ -1,7 +1,7 @@
 """Security alerts for a province's administrators; an index for one user's recent duplicate-ID probes; RLS.
 
-Revision ID: 0011_security_alerts
-Revises: 0010_outbox_ancestor_read
+Revision ID: 0012_security_alerts
+Revises: 0011_jobs_role
 Create Date: 2026-12-01
 """
 import sqlalchemy as sa
@@ -10,8 +10,8 @@ from alembic import op
 from hierarchy import rls
 from hierarchy.models import code_column_type as code
 
-revision = "0011_security_alerts"
-down_revision = "0010_outbox_ancestor_read"
+revision = "0012_security_alerts"
+down_revision = "0011_jobs_role"
 branch_labels = None
 depends_on = None
 
