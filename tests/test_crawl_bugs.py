@@ -4,8 +4,10 @@ schooling against age, unattended children due at once, export names."""
 
 from __future__ import annotations
 
+import io
 import re
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from urllib.parse import unquote
 
 import pytest
 from sqlalchemy import text
@@ -132,3 +134,161 @@ def test_census_check_list_of_a_village_with_more_than_50_children(client, login
     assert pager_of(get_ok(client, url)) == f"1 / {(big_village + 49) // 50}"
     assert 'class="census-row' in get_ok(client, url + "?page=2")
     assert pager_of(get_ok(client, url + "?confirmed=no&page=2")) is not None
+
+
+# --- times, counts, rules -------------------------------------------------------------------------------
+
+def test_reminders_and_receipts_are_shown_in_china_standard_time(client, login, make_user, make_campaign):
+    made = make_campaign(villages=(VILLAGE,))
+    at = datetime(2026, 6, 1, 16, 30, tzinfo=UTC)  # 00:30 on 2 June in China
+    sql("INSERT INTO notifications (region_code, kind, campaign_id, message, sender_name, created_at) "
+        "VALUES (:v, 'reminder', :c, '请尽快完成', '武江区', :at)", v=VILLAGE, c=made.id, at=at)
+    login(client, make_user(VILLAGE, "staff").username)
+    home = get_ok(client, "/")
+    assert "2026-06-02 00:30" in home and "2026-06-01 16:30" not in home
+    (cid,) = many_campaigns(1, "44", TOWNSHIP)
+    sql("INSERT INTO campaign_receipts (campaign_id, region_code, acknowledged_at, note) VALUES (:c, :t, :at, '')",
+        c=cid, t=TOWNSHIP, at=at)
+    other = client.application.test_client()
+    login(other, make_user(TOWNSHIP, "staff").username)
+    detail = get_ok(other, f"/campaigns/{cid}")
+    assert "2026-06-02 00:30" in detail and "2026-06-01 16:30" not in detail
+
+
+def test_the_stats_export_stamp_is_china_standard_time(client, login, make_user):
+    from openpyxl import load_workbook
+
+    from sync import rollup
+
+    with clock.frozen(datetime(2026, 6, 1, 16, 30, tzinfo=UTC)), scoped(ALL):
+        session = db.new_session()
+        rollup.rebuild(session.connection(), TOWNSHIP)
+        session.commit()
+        session.close()
+    login(client, make_user(TOWNSHIP, "staff").username)
+    response = client.get(f"/dashboard/{TOWNSHIP}/export.xlsx")
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.data)).worksheets[0]
+    stamp = [row for row in sheet.iter_rows(values_only=True) if row[0] and str(row[0]).startswith("统计时间")][0]
+    assert "北京时间" in stamp[0] and stamp[1] == "2026-06-02 00:30"
+
+
+def test_a_county_sees_its_own_task_count_of_a_received_campaign(client, login, make_user):
+    (cid,) = many_campaigns(1, "44", "4402")  # every village of the city, more than the county's
+    county_tasks = len(villages_of(COUNTY))
+    assert sql("SELECT task_count FROM campaigns WHERE id = :c", c=cid)[0][0] > county_tasks
+    login(client, make_user(COUNTY, "staff").username)
+    body = get_ok(client, "/campaigns?box=received")
+    row = re.search(rf'data-id="{cid}".*?class="task-count">(\d+)<', body, re.S)
+    assert row and int(row.group(1)) == county_tasks
+
+
+def test_export_file_name_carries_the_campaign_title(client, login, make_user, make_campaign):
+    made = make_campaign(title="暑期/安全排查", villages=(VILLAGE,))
+    login(client, make_user(COUNTY, "staff").username)
+    response = client.get(f"/campaigns/{made.id}/export.xlsx")
+    assert response.status_code == 200
+    disposition = response.headers["Content-Disposition"]
+    encoded = re.search(r"filename\*=UTF-8''([^;]+)", disposition).group(1)
+    assert unquote(encoded) == f"暑期 安全排查-{COUNTY}.xlsx"
+    assert 'filename="' in disposition and disposition.isascii()
+
+
+def child_payload(**overrides) -> dict:
+    from tenant_app.children import idcard
+
+    born = overrides.pop("born", date(2016, 3, 1))
+    first17 = VILLAGE[:6] + born.strftime("%Y%m%d") + "013"
+    data = {"name": "李小明", "sex": "male", "birth_date": born.isoformat(),
+            "id_number": first17 + idcard.check_char(first17), "hukou_registered": True, "hukou_rural": True,
+            "health_status": "healthy", "schooling": "primary", "father_situation": "away",
+            "mother_situation": "away", "guardian_name": "李爷爷", "is_left_behind": True,
+            "income_sources": ["migrant_work"], "assistance": [], "region_code": VILLAGE}
+    data.update(overrides)
+    return data
+
+
+@pytest.mark.parametrize(("born_years_ago", "schooling", "refused"), [
+    (0, "primary", True), (1, "junior", True), (4, "senior", True), (17, "kindergarten", True),
+    (8, "primary", False), (4, "kindergarten", False), (13, "junior", False), (16, "vocational", False),
+])
+def test_schooling_is_checked_against_age(born_years_ago, schooling, refused):
+    from tenant_app.children.validation import validate_child
+
+    born = TODAY.replace(year=TODAY.year - born_years_ago) - timedelta(days=40)
+    data = {"birth_date": born, "schooling": schooling}
+    from tenant_app.children.validation import check_schooling
+
+    assert ("schooling" in check_schooling(data, TODAY)) is refused
+    assert callable(validate_child)
+
+
+def test_a_baby_in_primary_school_is_refused_with_a_field_error(client, make_user, token_for):
+    director = make_user(VILLAGE, "staff")
+    born = TODAY - timedelta(days=200)
+    response = client.post("/api/v1/children", json=child_payload(born=born, is_left_behind=False),
+                           headers=token_for(director.username))
+    assert response.status_code in (400, 422), response.get_json()
+    errors = response.get_json()["errors"]
+    assert "schooling" in errors
+    assert sql("SELECT count(*) FROM children WHERE birth_date = :b", b=born)[0][0] == 0
+
+
+def test_a_child_found_unattended_is_due_for_a_visit_at_once(client, make_user, token_for, login):
+    director = make_user(VILLAGE, "staff")
+    payload = child_payload(guardian_name="")  # parents away, nobody entrusted: unattended
+    response = client.post("/api/v1/children", json=payload, headers=token_for(director.username))
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    assert body["unattended"] is True
+    due = client.get("/api/v1/visits/due?status=all", headers=token_for(director.username)).get_json()
+    mine = [i for i in due["items"] if i["child_id"] == body["id"]]
+    assert mine and mine[0]["due_on"] == TODAY.isoformat()
+    # the stored figures say the same as the list: due today counts as due within 7 days
+    from sync.rollup import recompute_in_memory
+
+    with scoped(ALL):
+        session = db.new_session()
+        figures = recompute_in_memory(session.connection(), VILLAGE)[VILLAGE]
+        session.close()
+    assert figures["visits_due"] >= 1
+
+
+# --- operations -----------------------------------------------------------------------------------------
+
+def test_the_quick_start_demo_counts_every_village_of_the_county_and_province(tmp_path):
+    """Right after loading a tree and generating children in one township, units no change touched have
+    their figures: the county counts its 89 villages, the province all 1,468."""
+    import os
+    import sqlite3
+    import subprocess
+    import sys
+
+    env = {**os.environ, "SHOUHU_INSTANCE_DIR": str(tmp_path / "instance")}
+    env.pop("SHOUHU_DATABASE_URL", None)
+    env.pop("SHOUHU_REDIS_URL", None)
+    done = subprocess.run([sys.executable, "-m", "tenant_app.cli", "demo", "setup"], env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    with sqlite3.connect(tmp_path / "instance" / "shouhu.sqlite3") as conn:
+        villages = dict(conn.execute("SELECT substr(code, 1, 6), count(*) FROM units WHERE level = 5 "
+                                     "AND code LIKE '440203%' GROUP BY 1").fetchall())
+        stored = dict(conn.execute("SELECT unit_code, villages_total FROM unit_stats "
+                                   "WHERE unit_code IN ('44', '4402', '440203', '440204')").fetchall())
+        all_villages = conn.execute("SELECT count(*) FROM units WHERE level = 5 AND code LIKE '44%'").fetchone()[0]
+        children = conn.execute("SELECT count(*) FROM children").fetchone()[0]
+    assert children > 0 and villages["440203"] == 89
+    assert stored["440203"] == 89 and stored["44"] == all_villages == 1468 and stored["440204"] > 0
+
+
+def test_serve_starts_the_gunicorn_of_its_own_environment(tmp_path):
+    """systemd runs the venv's `shouhu` without the venv on PATH: `serve` must not look gunicorn up there."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PATH": str(tmp_path), "SHOUHU_INSTANCE_DIR": str(tmp_path / "instance")}
+    done = subprocess.run([sys.executable, "-m", "tenant_app.cli", "serve", "--version"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "gunicorn" in (done.stdout + done.stderr).lower()
