@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections import deque
 from dataclasses import dataclass, field
+from time import perf_counter
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 
 from bs4 import BeautifulSoup
@@ -40,6 +41,7 @@ class Visit:
     endpoint: str | None
     content_type: str
     referrer: str | None
+    seconds: float = 0.0
 
 
 @dataclass
@@ -77,8 +79,7 @@ class Checker:
                     break
         return text
 
-    def page(self, html: str, lang: str) -> list[str]:
-        soup = BeautifulSoup(html, "html.parser")
+    def page(self, soup, lang: str) -> list[str]:
         for tag in soup(["script", "style", "template"]):
             tag.decompose()
         problems: list[str] = []
@@ -99,11 +100,11 @@ class Checker:
         for key in sorted(set(SNAKE_KEY.findall(cleaned)))[:MAX_LISTED]:
             problems.append(f"raw key shown: {key!r}")
         for text in self._chrome_texts(soup):
-            rest = self.strip_data(text)
-            if lang == "en" and CJK.search(rest):
-                problems.append(f"Chinese in the English page's chrome: {text[:80]!r}")
-            elif lang != "en":
-                words = set(re.findall(r"[A-Za-z]+", rest)) & self.enum_words
+            if lang == "en":
+                if CJK.search(text) and CJK.search(self.strip_data(text)):
+                    problems.append(f"Chinese in the English page's chrome: {text[:80]!r}")
+            elif set(re.findall(r"[A-Za-z]+", text)) & self.enum_words:
+                words = set(re.findall(r"[A-Za-z]+", self.strip_data(text))) & self.enum_words
                 if words:
                     problems.append(f"coded value on a Chinese page: {sorted(words)} in {text[:80]!r}")
         return _unique(problems)
@@ -213,11 +214,13 @@ class Crawler:
                 continue
             seen.add(key)
             self.exceptions.clear()
+            started = perf_counter()
             response = client.get(url)
+            seconds = perf_counter() - started
             fetched.append(url)
             status = response.status_code
             content_type = response.mimetype or ""
-            result.visits.append(Visit(url, status, endpoint, content_type, referrer))
+            result.visits.append(Visit(url, status, endpoint, content_type, referrer, seconds))
             where = f"[{lang}] {url}" + (f" (linked from {referrer})" if referrer else "")
             if status >= 500:
                 cause = "; ".join(f"{type(e).__name__}: {e}" for e in self.exceptions)
@@ -233,12 +236,12 @@ class Crawler:
                 continue
             if content_type != "text/html":
                 continue
-            html = response.get_data(as_text=True)
-            for problem in self.checker.page(html, lang)[:MAX_LISTED]:
-                result.problems.append(f"{where}: {problem}")
+            soup = BeautifulSoup(response.get_data(as_text=True), "html.parser")
             if follow:
-                for link in links_of(html, url):
+                for link in links_of(soup, url):
                     queue.append((link, url))
+            for problem in self.checker.page(soup, lang)[:MAX_LISTED]:
+                result.problems.append(f"{where}: {problem}")
         return fetched
 
 
@@ -252,9 +255,8 @@ def _local(href: str) -> str:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
-def links_of(html: str, base: str) -> list[str]:
+def links_of(soup, base: str) -> list[str]:
     """Same-site GET targets of a page: links, stylesheets, and GET forms (defaults, then each select option)."""
-    soup = BeautifulSoup(html, "html.parser")
     found: list[str] = []
     for element in soup.select("a[href], link[rel=stylesheet][href]"):
         href = element["href"].split("#", 1)[0]
