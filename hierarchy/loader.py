@@ -110,6 +110,7 @@ class LoadReport:
 
     directories: list[Path] = field(default_factory=list)
     provinces: list[str] = field(default_factory=list)  # provinces whose absent units were retired
+    touched: list[str] = field(default_factory=list)  # the provinces (2-digit codes) the run's rows belong to
     read: dict[Level, int] = field(default_factory=_zero_counts)
     inserted: dict[Level, int] = field(default_factory=_zero_counts)
     renamed: dict[Level, int] = field(default_factory=_zero_counts)
@@ -365,6 +366,7 @@ def load_regions(connection: Connection, directories: Sequence[Path]) -> LoadRep
     if errors:
         raise RegionLoadError(errors.items, errors.total)
     report.provinces = sorted(provinces)
+    report.touched = sorted({code[:2] for code in rows})
 
     units = Unit.__table__
     stage = _staging_table(f"units_stage_{uuid.uuid4().hex[:12]}")

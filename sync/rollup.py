@@ -142,8 +142,10 @@ def _date_params(sql: _Sql, today: date) -> dict:
 def _source_sql(sql: _Sql, where: str, visits_where: str) -> str:
     """Children (filtered by `where` on `c.region_code`) with `due_on` by the province's visit intervals,
     the same rule as the visits list: last visit (or the record's creation day in CST) + interval by risk."""
-    interval = ("CASE c.risk_level WHEN 'high' THEN coalesce(p.high_days, {high}) "
-                "WHEN 'medium' THEN coalesce(p.medium_days, {medium}) "
+    # As the visits list: an unattended child not visited since the record was made is due at once.
+    interval = ("CASE WHEN c.unattended AND lv.last_visit_on IS NULL THEN 0 "
+                "WHEN c.risk_level = 'high' THEN coalesce(p.high_days, {high}) "
+                "WHEN c.risk_level = 'medium' THEN coalesce(p.medium_days, {medium}) "
                 "ELSE coalesce(p.low_days, {low}) END").format(**DEFAULT_INTERVALS)
     base = f"coalesce(lv.last_visit_on, {sql.cst_date('c.created_at')})"
     return f"""

@@ -70,6 +70,13 @@ def load_region_dirs(directories: list[Path]):
         report = load_regions(connection, directories)
         # Units that appeared in this load receive the open campaigns of the units above them.
         joined = join_open_campaigns(connection)
+        if report.changed:
+            # Every unit of the loaded provinces gets its figures now (set-based, level by level), so a
+            # province counts all its villages before any change has touched them.
+            from sync import rollup
+
+            for province in report.touched:
+                rollup.rebuild(connection, province)
     if joined["tasks"]:
         from sync.outbox import request_drain
 
@@ -223,9 +230,11 @@ def demo_up(ctx, host, port):
 def serve(gunicorn_args):
     """Start gunicorn for production with deploy/gunicorn.conf.py."""
     root = Path(__file__).resolve().parent.parent
-    args = ["gunicorn", "-c", str(root / "deploy" / "gunicorn.conf.py"), "--chdir", str(root), *gunicorn_args,
-            "wsgi:app"]
-    os.execvp("gunicorn", args)
+    # The gunicorn of this interpreter's environment, not whatever PATH finds: systemd runs the venv's `shouhu`
+    # without the venv on PATH.
+    args = [sys.executable, "-m", "gunicorn", "-c", str(root / "deploy" / "gunicorn.conf.py"), "--chdir",
+            str(root), *gunicorn_args, "wsgi:app"]
+    os.execv(sys.executable, args)
 
 
 # --- workers ---------------------------------------------------------------------------------------

@@ -32,6 +32,15 @@ def cst_day(moment: datetime) -> date:
     return moment.astimezone(CST).date()
 
 
+def cst_text(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A moment as people read it: China Standard Time (a naive one is UTC); empty for None."""
+    if moment is None:
+        return ""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(CST).strftime(fmt)
+
+
 def end_of_day_cst(day: date) -> datetime:
     """The first instant after `day` ends in China Standard Time, in UTC."""
     return datetime.combine(day + timedelta(days=1), time(0), tzinfo=CST).astimezone(UTC)

@@ -7,6 +7,7 @@ from urllib.parse import urlencode, urlsplit
 from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
+from tenant_app import clock
 from tenant_app.auth import throttle
 from tenant_app.auth.services import authenticate
 from tenant_app.db import db
@@ -73,9 +74,12 @@ def _pick_filter(text):
     return pick_language(text)
 
 
-@bp.app_context_processor
-def _layout_helpers():
-    return {"lang_url": lang_url, "url_with": url_with, "error_title": error_title}
+@bp.record_once
+def _layout_helpers(state):
+    # Globals, not a context processor: macros imported without `with context` (the pager) see them too.
+    state.app.jinja_env.globals.update(lang_url=lang_url, url_with=url_with, error_title=error_title)
+    # Every time shown to a person is China Standard Time: `{{ moment|cst }}`.
+    state.app.jinja_env.filters["cst"] = clock.cst_text
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -115,6 +115,18 @@ def list_campaigns(session, actor, box: str = "issued", page: int = 1, per_page:
     return rows, total
 
 
+def subtree_task_counts(session, actor, campaign_ids) -> dict[int, int]:
+    """For campaigns received from above: how many of each one's tasks lie in the caller's own subtree (the
+    campaign's task_count is the whole campaign's, the issuer's figure)."""
+    if not campaign_ids:
+        return {}
+    lo, hi = actor.region_code, actor.region_code + ":"
+    return dict(session.execute(
+        select(Task.campaign_id, func.count()).where(Task.campaign_id.in_(list(campaign_ids)),
+                                                     Task.region_code >= lo, Task.region_code < hi)
+        .group_by(Task.campaign_id)).all())
+
+
 def unit_names(session, codes) -> dict[str, str]:
     codes = sorted(set(codes))
     if not codes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from datetime import date
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, send_file, url_for
@@ -98,7 +99,10 @@ def list_page():
     box = request.args.get("box", "issued" if services.can_issue(current_user) else "received")
     box = box if box in services.BOXES else "received"
     rows, total = services.list_campaigns(db.session, current_user, box, page_arg(), PER_PAGE)
+    task_counts = ({c.id: c.task_count for c in rows} if box == "issued"
+                   else services.subtree_task_counts(db.session, current_user, [c.id for c in rows]))
     return render_template("campaigns/list.html", rows=rows, total=total, box=box, page=page_arg(),
+                           task_counts=task_counts,
                            per_page=PER_PAGE, can_issue=services.can_issue(current_user))
 
 
@@ -295,8 +299,15 @@ def export_download(campaign_id: int):
     campaign = services.get_campaign(db.session, current_user, campaign_id)
     unit = services.tracked_unit(current_user, campaign, request.args.get("unit"))
     content = exports.export_workbook(db.session, campaign, unit)
+    # The title names the file; Flask sends it as RFC 5987 `filename*` (UTF-8) with an ASCII fallback.
     return send_file(io.BytesIO(content), mimetype=XLSX, as_attachment=True,
-                     download_name=f"campaign-{campaign.id}-{unit}.xlsx")
+                     download_name=export_filename(campaign.title, unit))
+
+
+def export_filename(title: str, unit: str) -> str:
+    """`<title>-<unit>.xlsx`, without characters a file system or a header refuses."""
+    safe = re.sub(r'[\\/:*?"<>|\x00-\x1f\x7f]+', " ", title).strip(" .")[:80] or "campaign"
+    return f"{safe}-{unit}.xlsx"
 
 
 @bp.route("/notifications/<int:notification_id>/read", methods=["POST"])

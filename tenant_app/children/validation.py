@@ -16,6 +16,16 @@ from tenant_app.children.idcard import birth_date_of, id_number_problems, normal
 CST = clock.CST
 COMPULSORY_AGES = (6, 15)  # nine years of compulsory education, from 6 until 16
 NOT_IN_SCHOOL_AGES = (14, 16)
+# Ages (whole years, inclusive) at which each stage is plausible: the usual ages (kindergarten 3-5, primary
+# 6-11, junior secondary 12-14, senior secondary and vocational 15-17) with room for early and late starts and
+# repeated years. A baby in primary school or a five-year-old in senior secondary is a typing error.
+SCHOOLING_AGES = {
+    "no_kindergarten": (0, 7), "kindergarten": (2, 7), "primary": (5, 16), "junior": (10, 18),
+    "senior": (13, 18), "vocational": (13, 18),
+}
+SCHOOLING_EN = {"no_kindergarten": "the not-in-kindergarten stage", "kindergarten": "kindergarten",
+                "primary": "primary school", "junior": "junior secondary school",
+                "senior": "senior secondary school", "vocational": "vocational school"}
 REQUIRED = "此项必填 / Required"
 
 Errors = dict[str, list[str]]
@@ -141,6 +151,12 @@ def check_schooling(data: dict, ref: date) -> Errors:
         _add(errors, "schooling", "辍学仅适用于义务教育年龄（6-15周岁）/ Dropout applies to ages 6-15 only")
     if schooling == "not_in_school" and not NOT_IN_SCHOOL_AGES[0] <= age <= NOT_IN_SCHOOL_AGES[1]:
         _add(errors, "schooling", "不在学仅适用于14-16周岁 / Not in school applies to ages 14-16 only")
+    if schooling in SCHOOLING_AGES:
+        low, high = SCHOOLING_AGES[schooling]
+        if not low <= age <= high:
+            zh, en = E.SCHOOLING[schooling], SCHOOLING_EN[schooling]
+            _add(errors, "schooling", f"{age}周岁的儿童不应为“{zh}”（适用于{low}-{high}周岁）/ "
+                                      f"A child aged {age} is not in {en} (ages {low}-{high})")
     return errors
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from hierarchy.codes import is_valid_code
 from hierarchy.models import Unit
 from sync.indicators import CAMPAIGN_FIELDS, GROUPS, INDICATORS, KEYS, zeros
+from tenant_app import clock
 from tenant_app.campaigns.models import Campaign
 from tenant_app.errors import NotFound
 from tenant_app.stats.models import UnitCampaignStats, UnitStats, UnitStatsMonthly
@@ -113,8 +114,8 @@ def export_stats_xlsx(session, actor, code: str, locale: str = "zh") -> bytes:
     for item in [stats, *stats["children"]]:
         excel_safe.append(ws, [item["code"], item["name"]] + [item["indicators"][key] for key in KEYS])
     excel_safe.append(ws, [])
-    as_of = stats["as_of"].isoformat(timespec="seconds") if stats["as_of"] else "-"
-    excel_safe.append(ws, ["As of" if en else "统计时间", as_of])
+    as_of = clock.cst_text(stats["as_of"]) if stats["as_of"] else "-"
+    excel_safe.append(ws, ["As of (China Standard Time)" if en else "统计时间（北京时间）", as_of])
     for cell in ws[1]:
         cell.font = Font(bold=True)
     ws.freeze_panes = "C2"

@@ -14,7 +14,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
 from hierarchy.codes import Level, is_valid_code, level_of
-from hierarchy.models import utcnow
+from hierarchy.models import Unit, utcnow
 from tenant_app.children import access
 from tenant_app.children import services as children
 from tenant_app.children.models import Child
@@ -262,17 +262,20 @@ def _unit_of(actor, unit: str | None) -> str:
 
 def due_query(unit: str, intervals: dict[str, int], today: date, status: str = "all"):
     """One statement: each active child of `unit`'s subtree with its last visit (or, never visited, the
-    record's creation date in CST), the due date by risk level, and the days overdue (negative: not yet
+    record's creation date in CST), the due date by risk level (at once for an unattended child never visited),
+    and the days overdue (negative: not yet
     due). Worst first: most days overdue, then high risk, then village and name."""
     lo, hi = unit, unit + ":"
     last_visit = (select(func.max(Visit.visited_on)).where(Visit.child_id == Child.id)
                   .correlate(Child).scalar_subquery())
     base = (select(Child.id.label("child_id"), Child.name, Child.region_code.label("village_code"),
-                   Child.risk_level, last_visit.label("last_visit_on"),
+                   Child.risk_level, Child.unattended, last_visit.label("last_visit_on"),
                    cst_date(Child.created_at).label("created_on"))
             .where(Child.region_code >= lo, Child.region_code < hi, Child.status == "active")
             .subquery("last_visits"))
-    interval = case((base.c.risk_level == "high", literal(intervals["high"])),
+    # A child found unattended and not visited since is due at once (the day the record was made).
+    interval = case((and_(base.c.unattended, base.c.last_visit_on.is_(None)), literal(0)),
+                    (base.c.risk_level == "high", literal(intervals["high"])),
                     (base.c.risk_level == "medium", literal(intervals["medium"])),
                     else_=literal(intervals["low"]))
     due_on = add_days(func.coalesce(base.c.last_visit_on, base.c.created_on, type_=Date()), interval)
@@ -308,7 +311,10 @@ def due_visits(session, actor, *, unit: str | None = None, status: str = "all", 
     query, order = due_query(code, intervals, today, status)
     total = session.scalar(select(func.count()).select_from(query.subquery()))
     rows = session.execute(query.order_by(*order).limit(per_page).offset((page - 1) * per_page)).all()
+    names = dict(session.execute(select(Unit.code, Unit.name).where(
+        Unit.code.in_(sorted({r.village_code for r in rows})))).all()) if rows else {}
     items = [{"child_id": r.child_id, "name": r.name, "village_code": r.village_code,
+              "village_name": names.get(r.village_code, ""),
               "risk_level": r.risk_level, "last_visit_on": r.last_visit_on, "due_on": r.due_on,
               "days_overdue": r.days_overdue, "status": _status_of(r.days_overdue)} for r in rows]
     return items, total
