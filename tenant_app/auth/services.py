@@ -12,7 +12,7 @@ from sqlalchemy import delete, select
 from hierarchy.models import utcnow
 from hierarchy.scope import Scope, scoped
 from tenant_app.auth.models import ApiToken, LoginThrottle, User
-from tenant_app.auth.passwords import verify_password
+from tenant_app.auth.passwords import hash_password, needs_rehash, verify_password
 from tenant_app.errors import RateLimited, Unauthorized
 
 BAD_CREDENTIALS = "用户名或密码错误 / Wrong username or password"
@@ -89,6 +89,8 @@ def authenticate(session, username: str, password: str, client_ip: str | None) -
         raise Unauthorized(BAD_CREDENTIALS)
     with scoped(Scope(auth_username=username)):
         user.last_login_at = now
+        if needs_rehash(user.password_hash):
+            user.password_hash = hash_password(password)
         clear_failures(session, username)
         session.flush()
     return user
