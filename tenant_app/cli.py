@@ -528,8 +528,10 @@ def bench_rollup_cmd(n, villages, seed):
 @click.option("--redis-url", envvar="SHOUHU_BENCH_REDIS_URL", default="redis://localhost:6379/14",
               show_default=True, help="a Redis DB for the bench alone: it is emptied before and after")
 @click.option("--keep", is_flag=True, help="keep the bench database (its URL is printed)")
+@click.option("--reuse", "reuse_url", default=None, help="the URL of a database kept by an earlier --keep run: "
+              "skip the set-up (fresh tokens; villages that submitted only read)")
 def bench_load_cmd(villages, children, village_users, logins, rate, duration, max_requests, concurrency, workers,
-                   threads, pg_url, redis_url, keep):
+                   threads, pg_url, redis_url, keep, reuse_url):
     """Start the production stack on this machine (gunicorn with deploy/gunicorn.conf.py, `shouhu worker`,
     Redis, a fresh PostgreSQL database it creates and drops), load the synthetic province with children,
     users and an open campaign, and drive a bounded mixed workload against 127.0.0.1 from a separate client
@@ -540,7 +542,8 @@ def bench_load_cmd(villages, children, village_users, logins, rate, duration, ma
     try:
         bench_load(pg_url, redis_url, villages=villages, children=children, village_users=village_users,
                    logins=logins, rate=rate, duration=duration, max_requests=max_requests,
-                   concurrency=concurrency, workers=workers, threads=threads, keep=keep, echo=click.echo)
+                   concurrency=concurrency, workers=workers, threads=threads, keep=keep,
+                   reuse_url=reuse_url, echo=click.echo)
     except RuntimeError as exc:
         raise click.ClickException(str(exc)) from None
 

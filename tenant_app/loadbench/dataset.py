@@ -134,6 +134,26 @@ def create_users(db, village_users: int, logins: int) -> dict:
             "province": {"code": PROVINCE, "token": tokens["bp41"]}, "logins": login_names}
 
 
+def existing_users(db) -> dict:
+    """The accounts of an earlier run's database (kept with --keep), with fresh tokens; the login accounts get a
+    hash of today's parameters, as after their first login."""
+    from tenant_app.auth.passwords import hash_password
+
+    _exec(db, "UPDATE users SET password_hash = :h WHERE username LIKE 'bl%'", h=hash_password(PASSWORD))
+    rows = _all(db, "SELECT username, region_code FROM users WHERE username LIKE 'b%' ORDER BY username")
+    names = [r[0] for r in rows if not r[0].startswith("bl")]
+    tokens = _issue_tokens(db, names)
+    units = dict(rows)
+    return {"villages": [(units[n], tokens[n]) for n in names if n.startswith("bv")],
+            "counties": [{"code": units[n], "token": tokens[n]} for n in names if n.startswith("bc")],
+            "province": {"code": PROVINCE, "token": tokens["bp41"]},
+            "logins": [r[0] for r in rows if r[0].startswith("bl")]}
+
+
+def existing_campaign(db) -> int:
+    return _all(db, "SELECT max(id) FROM campaigns WHERE status = 'open'")[0][0]
+
+
 def create_campaign(db) -> int:
     """The province's questionnaire, published by the fan-out job, then past due since yesterday."""
     from tenant_app import clock
@@ -172,7 +192,8 @@ def rebuild_figures(db) -> None:
 
 def village_plan(db, campaign_id: int, villages: list[tuple[str, str]], children_per_village: int = 20) -> list:
     tasks = dict(_all(db, "SELECT region_code, id FROM tasks WHERE campaign_id = :c AND region_code >= :lo "
-                          "AND region_code < :hi", c=campaign_id, lo=CITY, hi=CITY + ":"))
+                          "AND region_code < :hi AND status IN ('pending', 'draft', 'returned')",
+                      c=campaign_id, lo=CITY, hi=CITY + ":"))
     children: dict[str, list[int]] = {}
     for code, child_id in _all(db, "SELECT region_code, id FROM (SELECT region_code, id, row_number() OVER "
                                    "(PARTITION BY region_code ORDER BY id) AS n FROM children WHERE region_code "

@@ -171,7 +171,8 @@ def report_workload(result: dict, echo) -> dict:
 
 def bench_load(admin_url: str, redis_url: str, *, villages: int, children: int, village_users: int,
                logins: int, rate: float, duration: float, max_requests: int, concurrency: int,
-               workers: int | None = None, threads: int | None = None, keep: bool = False, echo=print) -> dict:
+               workers: int | None = None, threads: int | None = None, keep: bool = False,
+               reuse_url: str | None = None, echo=print) -> dict:
     import redis
 
     from tenant_app import create_app
@@ -184,9 +185,10 @@ def bench_load(admin_url: str, redis_url: str, *, villages: int, children: int, 
     redis_client = redis.Redis.from_url(redis_url)
     redis_client.flushdb()
     started = time.perf_counter()
-    url = dataset.create_database(admin_url)
+    url = reuse_url or dataset.create_database(admin_url)
     name = make_url(url).database
-    say("database", f"{name} (created; dropped at the end)")
+    keep = keep or bool(reuse_url)
+    say("database", f"{name} (" + ("kept from an earlier run)" if reuse_url else "created; dropped at the end)"))
     figures: dict = {}
     stack = None
     work = Path(tempfile.mkdtemp(prefix="shouhu-bench-load-"))
@@ -195,12 +197,18 @@ def bench_load(admin_url: str, redis_url: str, *, villages: int, children: int, 
         app = create_app({"SHOUHU_DATABASE_URL": url, "SHOUHU_REDIS_URL": None})
         with app.app_context():
             db.configure(url, app.config["SHOUHU_DB_APP_ROLE"])
-            total = dataset.load_tree(db, villages)
-            made = dataset.generate_children(db, children)
-            users = dataset.create_users(db, village_users, logins)
-            campaign_id = dataset.create_campaign(db)
-            dataset.rebuild_figures(db)
-            dataset.analyze(db)
+            if reuse_url:
+                users, campaign_id = dataset.existing_users(db), dataset.existing_campaign(db)
+                total = dataset._all(db, "SELECT count(*) FROM units WHERE level = 5")[0][0]
+                made = dataset._all(db, "SELECT count(*) FROM children")[0][0]
+                dataset.rebuild_figures(db)
+            else:
+                total = dataset.load_tree(db, villages)
+                made = dataset.generate_children(db, children)
+                users = dataset.create_users(db, village_users, logins)
+                campaign_id = dataset.create_campaign(db)
+                dataset.rebuild_figures(db)
+                dataset.analyze(db)
             plan_villages = dataset.village_plan(db, campaign_id, users["villages"])
             say("tree", f"synthetic province {dataset.PROVINCE}: {total:,} villages")
             say("children", f"{made:,} in city {dataset.CITY} ({len(users['counties'])} counties)")
