@@ -4,10 +4,10 @@
 the workload with asyncio + aiohttp over keep-alive connections and writes one JSON report to stdout: every
 request's endpoint, start offset, latency and status, its own CPU seconds and the moment of the last write.
 
-Arrivals are open-loop at `rate` requests/s (0: closed loop, every connection back to back), capped at
-`concurrency` requests in flight. A request's latency is measured from its scheduled start, so a server that
-falls behind is charged for the wait (no coordinated omission); `behind_s` says how far the client itself fell
-behind its own schedule.
+Arrivals are paced at `rate` requests/s (0: closed loop, every connection back to back), with at most
+`concurrency` requests in flight: when all are in flight the next one waits for a free slot, so a saturated
+server lowers the achieved rate (printed) and `behind_s` says how far the schedule slipped. A request's latency
+runs from sending it to the end of its response.
 """
 
 from __future__ import annotations
@@ -127,8 +127,9 @@ async def run_workload(plan: dict) -> dict:
         behind = 0.0
 
         async def one(scheduled: float):
-            async with slots:
+            try:
                 name, method, path, body, token, held = workload.next_request()
+                sent = loop.time()
                 try:
                     status, _size = await _request(session, base, method, path, body, token)
                 except Exception as exc:  # noqa: BLE001 - a failed request is an error, not a crash
@@ -141,23 +142,24 @@ async def run_workload(plan: dict) -> dict:
                 done = loop.time()
                 if MIX[name][2] == "write":
                     workload.last_write = time.monotonic()
-                results.append((name, scheduled - started, done - scheduled, status))
+                results.append((name, scheduled - started, done - sent, status))
+            finally:
+                slots.release()
 
         i = 0
         while i < limit:
             now = loop.time()
             if now - started >= duration:
                 break
+            scheduled = started + i / rate if rate > 0 else now
+            if scheduled > now:
+                await asyncio.sleep(scheduled - now)
+            # A free slot first: a saturated server slows the offered rate down (reported as `behind_s`)
+            # instead of piling up requests that would still be waiting long after the run.
+            await slots.acquire()
             if rate > 0:
-                scheduled = started + i / rate
-                if scheduled > now:
-                    await asyncio.sleep(scheduled - now)
-                else:
-                    behind = max(behind, now - scheduled)
-            else:
-                await slots.acquire()  # closed loop: start one whenever a slot frees
-                slots.release()
-                scheduled = loop.time()
+                behind = max(behind, loop.time() - scheduled)
+            scheduled = loop.time()
             task = asyncio.ensure_future(one(scheduled))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
