@@ -51,6 +51,11 @@ PENDING_KEY = "shouhu:rollup-drain:pending"
 GENERATION_KEY = "shouhu:rollup-drain:generation"
 PENDING_TTL = 300  # a flag left by a lost enqueue expires; workers also force a drain for old rows
 OUTAGE_BACKOFF = 5.0  # after a failed enqueue, skip Redis for this long: requests must not wait on it
+# A queued drain waits this long before it clears the flag and reads: the commits of that moment join it instead
+# of each queueing a drain of its own. Under a steady stream of writes, drains ran back to back, each
+# recomputing the same ancestors (up to the province) for a handful of villages, and took a core from the
+# requests; waiting one second makes each drain cover a second of writes, within the lag the figures allow.
+DEBOUNCE_SECONDS = float(os.environ.get("SHOUHU_ROLLUP_DEBOUNCE_SECONDS", "1.0"))
 ROLLUP_LOCK = 7_214_305_001  # pg_advisory_xact_lock key: one roll-up transaction at a time
 
 _PENDING_FLAG = "shouhu_outbox_pending"
@@ -325,6 +330,8 @@ def _clear_pending_flag() -> None:
         return
     job = get_current_job()
     if job is not None:
+        if DEBOUNCE_SECONDS > 0:
+            time.sleep(DEBOUNCE_SECONDS)
         job.connection.delete(PENDING_KEY)
 
 
@@ -333,7 +340,7 @@ def drain_outbox(batch_size: int = BATCH_SIZE) -> dict:
     outbox is empty. Runs with the all-tenants scope. Returns {batches, events, units, seconds}."""
     from tenant_app.db import db
 
-    _clear_pending_flag()  # before reading: a commit from now on queues the next drain
+    _clear_pending_flag()  # after the debounce, before reading: a commit from now on queues the next drain
     started = time.perf_counter()
     report = {"batches": 0, "events": 0, "units": 0}
     recompute = _recompute()

@@ -521,5 +521,41 @@ def bench_rollup_cmd(n, villages, seed):
     except RuntimeError as exc:
         raise click.ClickException(str(exc)) from None
 
+
+@bench_group.command("load")
+@click.option("--villages", default=52_000, show_default=True, help="villages of the synthetic province")
+@click.option("--children", default=30_000, show_default=True, help="children generated in city 4101")
+@click.option("--village-users", default=1_500, show_default=True, help="village staff accounts (city 4101)")
+@click.option("--logins", default=60, show_default=True, help="accounts that log in at the same moment")
+@click.option("--rate", default=220.0, show_default=True, help="requests/s offered (0: closed loop)")
+@click.option("--duration", default=60.0, show_default=True, help="seconds of the mixed workload at most")
+@click.option("--requests", "max_requests", default=20_000, show_default=True, help="requests at most")
+@click.option("--concurrency", default=64, show_default=True, help="requests in flight at most")
+@click.option("--workers", default=None, type=int, help="gunicorn workers (default: deploy's configuration)")
+@click.option("--threads", default=None, type=int, help="threads per gunicorn worker (default: deploy's)")
+@click.option("--pg-url", envvar="SHOUHU_BENCH_PG_URL", default="postgresql://postgres@localhost:5432/postgres",
+              show_default=True, help="an owner or superuser URL of the local PostgreSQL")
+@click.option("--redis-url", envvar="SHOUHU_BENCH_REDIS_URL", default="redis://localhost:6379/14",
+              show_default=True, help="a Redis DB for the bench alone: it is emptied before and after")
+@click.option("--keep", is_flag=True, help="keep the bench database (its URL is printed)")
+@click.option("--reuse", "reuse_url", default=None, help="the URL of a database kept by an earlier --keep run: "
+              "skip the set-up (fresh tokens; villages that submitted only read)")
+def bench_load_cmd(villages, children, village_users, logins, rate, duration, max_requests, concurrency, workers,
+                   threads, pg_url, redis_url, keep, reuse_url):
+    """Start the production stack on this machine (gunicorn with deploy/gunicorn.conf.py, `shouhu worker`,
+    Redis, a fresh PostgreSQL database it creates and drops), load the synthetic province with children,
+    users and an open campaign, and drive a bounded mixed workload against 127.0.0.1 from a separate client
+    process: requests/s and p50/p95/p99 per endpoint, errors, cores used by client and server, 60 logins at
+    once, the roll-up's lag, and the province's figures against a recount."""
+    from tenant_app.loadbench.run import bench_load
+
+    try:
+        bench_load(pg_url, redis_url, villages=villages, children=children, village_users=village_users,
+                   logins=logins, rate=rate, duration=duration, max_requests=max_requests,
+                   concurrency=concurrency, workers=workers, threads=threads, keep=keep,
+                   reuse_url=reuse_url, echo=click.echo)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from None
+
 if __name__ == "__main__":
     main()

@@ -14,7 +14,7 @@ from hierarchy.models import utcnow
 from hierarchy.scope import Scope, scoped
 from tenant_app.auth import throttle
 from tenant_app.auth.models import ApiToken, User
-from tenant_app.auth.passwords import verify_password
+from tenant_app.auth.passwords import hash_password, needs_rehash, verify_password
 from tenant_app.errors import Unauthorized
 
 BAD_CREDENTIALS = "用户名或密码错误 / Wrong username or password"
@@ -91,6 +91,8 @@ def authenticate(session, username: str, password: str, client_ip: str | None,
         raise Unauthorized(BAD_CREDENTIALS)
     with scoped(Scope.unit(user.region_code)):
         user.last_login_at = utcnow()
+        if needs_rehash(user.password_hash):
+            user.password_hash = hash_password(password)
         session.flush()
     return user
 

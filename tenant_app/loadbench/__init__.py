@@ -1,0 +1,1 @@
+"""`shouhu bench load`: throughput of the production stack under a mixed workload."""

@@ -1,0 +1,214 @@
+"""The data of `shouhu bench load`: a fresh PostgreSQL database with a province, children, users and a campaign.
+
+- The tree: the synthetic province 41 (hierarchy.synthetic: copies of the bundled Shaoguan tree, ~52,000
+  villages by default; `villages` sets the size).
+- Children: generated (tenant_app.children.demo, set-based) in the province's first city 4101, a copy of
+  Shaoguan (10 counties, ~1,470 villages), where the bench's users work.
+- Users, inserted set-based with one Argon2 hash: one staff account per village of city 4101 (up to
+  `village_users`), one per county of 4101 and a province viewer; API tokens for all of them written directly
+  (the 60 logins are measured separately, with accounts of their own).
+- A questionnaire campaign issued by the province and published (the real fan-out job) to every village, then
+  made past due (yesterday), so the counties' overdue lists are long, as after a deadline.
+- Finally a full roll-up rebuild, so every unit has its figures before the run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import tempfile
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from hierarchy.scope import Scope, apply_db_scope, job_scope
+
+PROVINCE = "41"
+CITY = "4101"
+PASSWORD = "Bench-load-2026"
+TEMPLATE = "holiday_safety"
+ANSWERS = {"children_visited": 12, "risks_found": ["溺水隐患"], "risk_count": 1, "notes": "基准测试"}
+BUNDLED_REGIONS = Path(__file__).resolve().parent.parent.parent / "hierarchy" / "data"
+
+
+def create_database(admin_url: str) -> str:
+    """An empty database on the server of `admin_url` (owner or superuser); returns its URL."""
+    name = f"shouhu_bench_load_{uuid.uuid4().hex[:8]}"
+    engine = create_engine(_driver(admin_url), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        engine.dispose()
+    return make_url(_driver(admin_url)).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(admin_url: str, url: str) -> None:
+    name = make_url(url).database
+    engine = create_engine(_driver(admin_url), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        engine.dispose()
+
+
+def _driver(url: str) -> str:
+    return "postgresql+psycopg://" + url[len("postgresql://"):] if url.startswith("postgresql://") else url
+
+
+def _all(db, sql: str, **params):
+    with db.engine.begin() as connection, job_scope(all_tenants=True) as scope:
+        apply_db_scope(connection, scope)
+        return connection.execute(text(sql), params).all()
+
+
+def _exec(db, sql: str, **params) -> None:
+    with db.engine.begin() as connection, job_scope(all_tenants=True) as scope:
+        apply_db_scope(connection, scope)
+        connection.execute(text(sql), params)
+
+
+def load_tree(db, villages: int) -> int:
+    from hierarchy.loader import load_regions
+    from hierarchy.synthetic import build_synthetic_province
+
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = build_synthetic_province(BUNDLED_REGIONS / "shaoguan", Path(tmp), villages_target=villages,
+                                             province_code=PROVINCE)
+        with db.engine.begin() as connection, job_scope(all_tenants=True) as scope:
+            apply_db_scope(connection, scope)
+            load_regions(connection, [directory])
+    return _all(db, "SELECT count(*) FROM units WHERE level = 5")[0][0]
+
+
+def generate_children(db, n: int) -> int:
+    from tenant_app.children.demo import generate_children as generate
+
+    with db.engine.begin() as connection:
+        return generate(connection, n, CITY, seed=2026)
+
+
+def _insert_users(db, rows: list[tuple[str, str, str]], password_hash: str) -> None:
+    """rows: (unit code, username, role)."""
+    _exec(db, "INSERT INTO users (region_code, username, password_hash, role, real_name, phone) "
+              "SELECT u.code, u.name, :h, u.role, '基准测试', '13800000000' "
+              "FROM unnest(CAST(:codes AS varchar[]), CAST(:names AS varchar[]), CAST(:roles AS varchar[])) "
+              "AS u(code, name, role)",
+          h=password_hash, codes=[r[0] for r in rows], names=[r[1] for r in rows], roles=[r[2] for r in rows])
+
+
+def _issue_tokens(db, usernames: list[str]) -> dict[str, str]:
+    tokens = {name: secrets.token_urlsafe(32) for name in usernames}
+    hashes = [hashlib.sha256(tokens[name].encode()).hexdigest() for name in usernames]
+    _exec(db, "INSERT INTO api_tokens (user_id, region_code, token_hash, created_at, expires_at, revoked) "
+              "SELECT u.id, u.region_code, t.hash, now(), now() + interval '1 day', false "
+              "FROM unnest(CAST(:names AS varchar[]), CAST(:hashes AS varchar[])) AS t(name, hash) "
+              "JOIN users u ON u.username = t.name",
+          names=usernames, hashes=hashes)
+    return tokens
+
+
+def create_users(db, village_users: int, logins: int) -> dict:
+    from tenant_app.auth.passwords import hash_password
+
+    villages = [r[0] for r in _all(db, "SELECT code FROM units WHERE level = 5 AND NOT retired AND code >= :lo "
+                                       "AND code < :hi ORDER BY code LIMIT :n", lo=CITY, hi=CITY + ":",
+                                   n=village_users)]
+    counties = [r[0] for r in _all(db, "SELECT code FROM units WHERE level = 3 AND NOT retired AND code >= :lo "
+                                       "AND code < :hi ORDER BY code", lo=CITY, hi=CITY + ":")]
+    rows = [(code, f"bv{code}", "staff") for code in villages]
+    rows += [(code, f"bc{code}", "staff") for code in counties]
+    rows.append((PROVINCE, "bp41", "viewer"))
+    # Accounts of their own for the simultaneous logins, spread over the villages.
+    login_names = [f"bl{i:03d}" for i in range(logins)]
+    rows += [(villages[i % len(villages)], name, "staff") for i, name in enumerate(login_names)]
+    _insert_users(db, rows, hash_password(PASSWORD))
+    tokens = _issue_tokens(db, [r[1] for r in rows if not r[1].startswith("bl")])
+    return {"villages": [(code, tokens[f"bv{code}"]) for code in villages],
+            "counties": [{"code": code, "token": tokens[f"bc{code}"]} for code in counties],
+            "province": {"code": PROVINCE, "token": tokens["bp41"]}, "logins": login_names}
+
+
+def existing_users(db) -> dict:
+    """The accounts of an earlier run's database (kept with --keep), with fresh tokens; the login accounts get a
+    hash of today's parameters, as after their first login."""
+    from tenant_app.auth.passwords import hash_password
+
+    _exec(db, "UPDATE users SET password_hash = :h WHERE username LIKE 'bl%'", h=hash_password(PASSWORD))
+    rows = _all(db, "SELECT username, region_code FROM users WHERE username LIKE 'b%' ORDER BY username")
+    names = [r[0] for r in rows if not r[0].startswith("bl")]
+    tokens = _issue_tokens(db, names)
+    units = dict(rows)
+    return {"villages": [(units[n], tokens[n]) for n in names if n.startswith("bv")],
+            "counties": [{"code": units[n], "token": tokens[n]} for n in names if n.startswith("bc")],
+            "province": {"code": PROVINCE, "token": tokens["bp41"]},
+            "logins": [r[0] for r in rows if r[0].startswith("bl")]}
+
+
+def existing_campaign(db) -> int:
+    return _all(db, "SELECT max(id) FROM campaigns WHERE status = 'open'")[0][0]
+
+
+def create_campaign(db) -> int:
+    """The province's questionnaire, published by the fan-out job, then past due since yesterday."""
+    from tenant_app import clock
+    from tenant_app.campaigns.catalog import get_template
+    from tenant_app.campaigns.fanout import fan_out_campaign
+
+    template = get_template(TEMPLATE)
+    today = clock.today_cst()
+    with db.engine.begin() as connection:
+        apply_db_scope(connection, Scope.unit(PROVINCE))
+        campaign_id = connection.execute(text(
+            "INSERT INTO campaigns (issuer_code, title, directive, kind, target_level, reviewer_level, starts_on, "
+            "due_on, questions, status, task_count, receipt_count, created_at, published_at, version) VALUES "
+            "(:p, :title, :directive, :kind, 5, 4, :start, :due, :q, 'publishing', 0, 0, :now, :now, 1) "
+            "RETURNING id"),
+            {"p": PROVINCE, "title": template["title"], "directive": template["directive"],
+             "kind": template["kind"], "start": today - timedelta(days=14), "due": today + timedelta(days=7),
+             "q": json.dumps(template["questions"], ensure_ascii=False), "now": clock.now()}).scalar_one()
+    with job_scope(PROVINCE):
+        fan_out_campaign(campaign_id)
+    yesterday = today - timedelta(days=1)
+    _exec(db, "UPDATE campaigns SET due_on = :d WHERE id = :c", d=yesterday, c=campaign_id)
+    _exec(db, "UPDATE tasks SET due_on = :d WHERE campaign_id = :c", d=yesterday, c=campaign_id)
+    _exec(db, "UPDATE campaign_receipts SET due_on = :d WHERE campaign_id = :c AND due_on IS NOT NULL",
+          d=yesterday, c=campaign_id)
+    return campaign_id
+
+
+def rebuild_figures(db) -> None:
+    from sync.rollup import rebuild
+
+    _exec(db, "DELETE FROM sync_outbox")
+    with job_scope(all_tenants=True), db.session_scope() as session:
+        rebuild(session.connection())
+
+
+def village_plan(db, campaign_id: int, villages: list[tuple[str, str]], children_per_village: int = 20) -> list:
+    tasks = dict(_all(db, "SELECT region_code, id FROM tasks WHERE campaign_id = :c AND region_code >= :lo "
+                          "AND region_code < :hi AND status IN ('pending', 'draft', 'returned')",
+                      c=campaign_id, lo=CITY, hi=CITY + ":"))
+    children: dict[str, list[int]] = {}
+    for code, child_id in _all(db, "SELECT region_code, id FROM (SELECT region_code, id, row_number() OVER "
+                                   "(PARTITION BY region_code ORDER BY id) AS n FROM children WHERE region_code "
+                                   ">= :lo AND region_code < :hi) AS c WHERE n <= :k", lo=CITY, hi=CITY + ":",
+                               k=children_per_village):
+        children.setdefault(code, []).append(child_id)
+    return [{"code": code, "token": token, "task_id": tasks.get(code), "children": children.get(code, [])}
+            for code, token in villages]
+
+
+def analyze(db) -> None:
+    """What autovacuum does after a bulk load, as the tables' owner."""
+    engine = db.owner_engine().execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("VACUUM (ANALYZE)"))
+    finally:
+        engine.dispose()

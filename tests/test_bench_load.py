@@ -1,0 +1,48 @@
+"""`shouhu bench load` end to end in a tiny configuration: the real stack (gunicorn with deploy's configuration,
+`shouhu worker`, Redis, a database of its own), a few seconds of the mixed workload, figures printed and the
+province's figures equal to a recount. Speed targets are not asserted here: the machine running tests varies."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import PG_URL, REDIS_URL
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_bench_load_runs_end_to_end_and_recounts():
+    env = {**os.environ, "SHOUHU_BENCH_PG_URL": PG_URL, "SHOUHU_BENCH_REDIS_URL": REDIS_URL,
+           "PYTHONUNBUFFERED": "1"}
+    out = subprocess.run(
+        [sys.executable, "-m", "tenant_app.cli", "bench", "load", "--villages", "200", "--children", "600",
+         "--village-users", "40", "--logins", "6", "--rate", "25", "--duration", "3", "--requests", "200",
+         "--concurrency", "8", "--workers", "2", "--threads", "2"],
+        env=env, cwd=ROOT, capture_output=True, text=True, timeout=900, check=False)
+    text = out.stdout
+    assert out.returncode == 0, text[-3000:] + out.stderr[-3000:]
+    assert re.search(r"answered 201\s+6/6", text), text
+    overall = re.search(r"^overall\s+(\d+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+(\d+)$", text, re.M)
+    assert overall, text
+    assert int(overall.group(1)) > 20 and float(overall.group(2)) > 0
+    for endpoint in ("village.tasks", "village.draft", "county.progress", "province.dashboard"):
+        assert re.search(rf"^{re.escape(endpoint)}\s+(read|write)\s+\d+", text, re.M), endpoint
+    assert re.search(r"cores used .*client [\d.]+; server: gunicorn [\d.]+", text), text
+    assert "figures equal a recount" in text, text
+    assert re.search(r"drained after last write\s+[\d.]+ s", text), text
+    # The database was dropped: its name is not left on the server.
+    name = re.search(r"database\s+(shouhu_bench_load_\w+)", text).group(1)
+    from sqlalchemy import create_engine
+    from sqlalchemy import text as sql
+
+    engine = create_engine(PG_URL)
+    try:
+        with engine.connect() as connection:
+            assert connection.execute(sql("SELECT count(*) FROM pg_database WHERE datname = :n"),
+                                      {"n": name}).scalar() == 0
+    finally:
+        engine.dispose()
