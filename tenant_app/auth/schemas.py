@@ -22,3 +22,4 @@ class MeSchema(Schema):
     real_name = fields.String()
     role = fields.String()
     unit = fields.Nested(UnitBriefSchema)
+    must_change_password = fields.Boolean()

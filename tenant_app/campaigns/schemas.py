@@ -218,6 +218,28 @@ class NotificationPageSchema(CampaignPageSchema):
     items = fields.List(fields.Nested(NotificationSchema))
 
 
+class ReminderUnitSchema(Schema):
+    code = fields.String()
+    name = fields.String()
+
+
+class ReminderHistorySchema(Schema):
+    sent_at = fields.DateTime()
+    sender_name = fields.String()
+    sender_code = fields.String(allow_none=True)
+    sender_unit = fields.String()
+    message = fields.String()
+    units_count = fields.Integer()
+    units = fields.List(fields.Nested(ReminderUnitSchema), metadata={"description": "the first 20 units"})
+
+
+class ReminderHistoryPageSchema(Schema):
+    items = fields.List(fields.Nested(ReminderHistorySchema))
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+
+
 class TemplateSchema(Schema):
     name = fields.String()
     kind = fields.String()
