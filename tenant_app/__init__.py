@@ -49,10 +49,13 @@ def _register_blueprints(app: Flask) -> None:
     from tenant_app.children.views import bp as children_views
     from tenant_app.notifications.api import blp as notifications_api
     from tenant_app.notifications.views import bp as notifications_views
+    from tenant_app.printing.views import bp as printing_views
     from tenant_app.stats.api import blp as stats_api
     from tenant_app.stats.views import bp as stats_views
     from tenant_app.tasks.api import blp as tasks_api
     from tenant_app.tasks.views import bp as tasks_views
+    from tenant_app.transfers.views import bp as transfers_views
+    from tenant_app.unit_picker.views import bp as unit_picker_views
     from tenant_app.units.api import blp as units_api
     from tenant_app.units.views import bp as units_views
     from tenant_app.users.api import blp as users_api
@@ -66,7 +69,8 @@ def _register_blueprints(app: Flask) -> None:
         # The API authenticates with bearer tokens only, never cookies, so CSRF does not apply to it.
         csrf.exempt(blp)
     for bp in (auth_views, units_views, users_views, children_views, children_import_views, visits_views,
-               stats_views, tasks_views, campaigns_views, account_views, notifications_views):
+               stats_views, tasks_views, campaigns_views, account_views, notifications_views, printing_views,
+               transfers_views, unit_picker_views):
         app.register_blueprint(bp)
 
 

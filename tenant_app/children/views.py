@@ -379,6 +379,8 @@ def view_page(child_id: int):
         "children/view.html", child=child, unit=unit, sections=SECTIONS, history=changes, names=names,
         labels=LABELS, actions=ACTIONS, shown=shown, local_time=local_time,
         can_edit=access.can_edit(actor),
+        can_transfer=(actor.role == "staff" and actor.region_code == child.region_code and child.status == "active"
+                      and level_of(actor.region_code) == Level.village),
     )
 
 
