@@ -197,27 +197,6 @@ class RemindResultSchema(Schema):
     tasks_reminded = fields.Integer()
 
 
-class NotificationArgs(PageArgs):
-    unread = fields.Boolean(load_default=False)
-
-
-class NotificationSchema(Schema):
-    id = fields.Integer()
-    region_code = fields.String()
-    kind = fields.String()
-    campaign_id = fields.Integer(allow_none=True)
-    task_id = fields.Integer(allow_none=True)
-    message = fields.String()
-    sender_code = fields.String(allow_none=True)
-    sender_name = fields.String()
-    created_at = fields.DateTime()
-    read_at = fields.DateTime(allow_none=True)
-
-
-class NotificationPageSchema(CampaignPageSchema):
-    items = fields.List(fields.Nested(NotificationSchema))
-
-
 class ReminderUnitSchema(Schema):
     code = fields.String()
     name = fields.String()

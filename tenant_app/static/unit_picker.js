@@ -24,7 +24,7 @@
     open.textContent = input.getAttribute("data-pick-label") || "选择单位";
     open.setAttribute("aria-expanded", "false");
     var panel = document.createElement("div");
-    panel.className = "unit-picker card";
+    panel.className = "unit-picker";
     panel.hidden = true;
     input.insertAdjacentElement("afterend", open);
     open.insertAdjacentElement("afterend", panel);

@@ -16,6 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from hierarchy.models import UTCDateTime
+from sync.outbox import record_bulk
 from tenant_app import clock
 from tenant_app.campaigns.models import Campaign, CensusCheck, Task
 from tenant_app.children.idcard import mask_id
@@ -159,6 +160,8 @@ def confirm_unchanged(session, actor, task_id: int) -> dict:
     # A record confirmed by a concurrent request meanwhile is simply left as it is.
     statement = statement.on_conflict_do_nothing().returning(CensusCheck.__table__.c.child_id)
     confirmed_now = len(session.connection().execute(statement).all())
+    if confirmed_now:  # the ORM's outbox hook does not see a Core insert: the figures are told here
+        record_bulk(session, [task.region_code], "census")
     if confirmed_now and task.status == "pending":
         task.status = "draft"
         task.updated_at = now
