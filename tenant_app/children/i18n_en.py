@@ -22,5 +22,6 @@ EN = {
     "已根据身份证号填写出生日期和性别": "Birth date and sex filled from the ID number",
     "打印档案": "Print the record", "打印": "Print", "一人一档": "Child file", "走访记录": "Visits",
     "打印时间": "Printed at", "暂无走访记录": "No visits yet", "走访日期": "Visit date", "走访人": "Visitor",
-    "选择单位": "Choose a unit", "姓名或身份证号": "Name or ID number",
+    "选择单位": "Choose a unit", "姓名或身份证号": "Name or ID number", "情况": "Findings",
+    "办理记录": "Timeline",
 }
