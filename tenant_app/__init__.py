@@ -43,6 +43,8 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from tenant_app.account.api import blp as account_api
+    from tenant_app.account.views import bp as account_views
     from tenant_app.auth.api import blp as auth_api
     from tenant_app.auth.views import bp as auth_views
     from tenant_app.campaigns.api import blp as campaigns_api
@@ -51,10 +53,15 @@ def _register_blueprints(app: Flask) -> None:
     from tenant_app.children.import_api import blp as children_import_api
     from tenant_app.children.import_views import bp as children_import_views
     from tenant_app.children.views import bp as children_views
+    from tenant_app.notifications.api import blp as notifications_api
+    from tenant_app.notifications.views import bp as notifications_views
+    from tenant_app.printing.views import bp as printing_views
     from tenant_app.stats.api import blp as stats_api
     from tenant_app.stats.views import bp as stats_views
     from tenant_app.tasks.api import blp as tasks_api
     from tenant_app.tasks.views import bp as tasks_views
+    from tenant_app.transfers.views import bp as transfers_views
+    from tenant_app.unit_picker.views import bp as unit_picker_views
     from tenant_app.units.api import blp as units_api
     from tenant_app.units.views import bp as units_views
     from tenant_app.users.api import blp as users_api
@@ -63,12 +70,13 @@ def _register_blueprints(app: Flask) -> None:
     from tenant_app.visits.views import bp as visits_views
 
     for blp in (auth_api, units_api, users_api, children_api, children_import_api, visits_api, tasks_api,
-                stats_api, campaigns_api):
+                stats_api, campaigns_api, account_api, notifications_api):
         api.register_blueprint(blp, url_prefix="/api/v1")
         # The API authenticates with bearer tokens only, never cookies, so CSRF does not apply to it.
         csrf.exempt(blp)
     for bp in (auth_views, units_views, users_views, children_views, children_import_views, visits_views,
-               stats_views, tasks_views, campaigns_views):
+               stats_views, tasks_views, campaigns_views, account_views, notifications_views, printing_views,
+               transfers_views, unit_picker_views):
         app.register_blueprint(bp)
 
 

@@ -154,7 +154,9 @@ EN.update({
 
 
 # Features keep their own English strings in `<feature>/i18n_en.py` (a dict named EN).
-FEATURE_CATALOGS = ("tenant_app.campaigns.i18n_en", "tenant_app.tasks.i18n_en", "tenant_app.stats.i18n_en")
+FEATURE_CATALOGS = ("tenant_app.campaigns.i18n_en", "tenant_app.tasks.i18n_en", "tenant_app.stats.i18n_en",
+                    "tenant_app.account.i18n_en", "tenant_app.notifications.i18n_en", "tenant_app.children.i18n_en",
+                    "tenant_app.transfers.i18n_en")
 
 
 def _load_feature_catalogs() -> None:

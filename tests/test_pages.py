@@ -293,7 +293,10 @@ def test_admin_creates_a_user_with_field_errors_first(client, make_user, login):
 
     client.post("/logout")
     login(client, "new_staff_1")
-    assert "西联镇" in text_of(client.get("/"))
+    # The admin chose the password: its owner chooses their own first.
+    first = client.get("/")
+    assert first.status_code == 302 and first.headers["Location"].endswith("/account/password")
+    assert "西联镇" in text_of(client.get("/account/password"))
 
 
 def test_admin_cannot_grant_more_than_it_holds_in_the_form(client, make_user, login):

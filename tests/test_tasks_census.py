@@ -51,7 +51,7 @@ def test_census_confirmation_counts_and_submission(client, make_campaign, people
         ("丁", "active", False), ("甲", "active", False), ("乙", "exited", False)]
     assert body["items"][1]["id_number"] == before[0]["id_number"][:6] + "********" + before[0]["id_number"][-4:]
     assert body["counts"] == {"confirmed": 0, "added": 1, "exited": 1, "total_active": 2, "unconfirmed": 2,
-                              "editable": True}
+                              "unchanged_unconfirmed": 1, "editable": True}
 
     # Submitting before every active record is confirmed: refused, nothing written.
     response = client.post(f"/api/v1/tasks/{task}/submit", json={"answers": {}}, headers=director)

@@ -55,6 +55,8 @@ class User(Base):
     disabled_at: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
     created_by_id: Mapped[int | None] = mapped_column(Integer)
+    # Set when an admin chose the password (a new account, a reset): the person must choose their own first.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     unit: Mapped[Unit] = relationship(lazy="select")
 

@@ -24,3 +24,4 @@ class MeSchema(Schema):
     real_name = fields.String()
     role = fields.String()
     unit = fields.Nested(UnitBriefSchema)
+    must_change_password = fields.Boolean()

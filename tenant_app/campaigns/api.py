@@ -13,6 +13,7 @@ from flask_smorest import Blueprint
 
 from tenant_app.campaigns import attachments, catalog, exports, lifecycle, reminders, services
 from tenant_app.campaigns import progress as tracking
+from tenant_app.campaigns.reminder_history import reminder_history
 from tenant_app.campaigns.schemas import (
     CampaignAttachmentSchema,
     CampaignCreateSchema,
@@ -23,14 +24,13 @@ from tenant_app.campaigns.schemas import (
     CampaignVersionSchema,
     ExtendResultSchema,
     ExtendSchema,
-    NotificationArgs,
-    NotificationPageSchema,
-    NotificationSchema,
     OverdueArgs,
     OverduePageSchema,
+    PageArgs,
     ProgressSchema,
     ReceiptInputSchema,
     ReceiptSchema,
+    ReminderHistoryPageSchema,
     RemindResultSchema,
     RemindSchema,
     SummarySchema,
@@ -248,6 +248,17 @@ class ExportResource(MethodView):
                          download_name=f"campaign-{campaign.id}-{unit}.xlsx")
 
 
+@blp.route("/campaigns/<int:campaign_id>/reminders")
+class ReminderHistoryResource(MethodView):
+    @api_login_required
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, ReminderHistoryPageSchema)
+    def get(self, args, campaign_id):
+        """Reminders sent for this campaign that reached my subtree: sender, time, message, units, newest first."""
+        items, total = reminder_history(db.session, current_actor(), campaign_id, args["page"], args["per_page"])
+        return {"items": items, "total": total, "page": args["page"], "per_page": args["per_page"]}
+
+
 @blp.route("/campaigns/<int:campaign_id>/remind")
 class RemindResource(MethodView):
     @api_login_required
@@ -260,26 +271,3 @@ class RemindResource(MethodView):
                                   data.get("message"))
         db.session.commit()
         return result
-
-
-@blp.route("/notifications")
-class NotificationsResource(MethodView):
-    @api_login_required
-    @blp.arguments(NotificationArgs, location="query")
-    @blp.response(200, NotificationPageSchema)
-    def get(self, args):
-        """My unit's notifications, newest first (`unread=true`: only unread)."""
-        rows, total = reminders.list_notifications(db.session, current_actor(), args["unread"], args["page"],
-                                                   args["per_page"])
-        return {"items": rows, "total": total, "page": args["page"], "per_page": args["per_page"]}
-
-
-@blp.route("/notifications/<int:notification_id>/read")
-class NotificationReadResource(MethodView):
-    @api_login_required
-    @blp.response(200, NotificationSchema)
-    def post(self, notification_id):
-        """Mark one of my unit's notifications read."""
-        notification = reminders.mark_read(db.session, current_actor(), notification_id)
-        db.session.commit()
-        return notification

@@ -100,4 +100,7 @@ EN = {
     "标为已读": "Mark read",
     "待签收的工作部署": "Directives to acknowledge",
     "截止": "Due",
+    "催办记录": "Reminder history", "催办时间": "Sent at", "催办人": "Sent by", "催办内容": "Message",
+    "催办单位": "Units reminded", "尚无催办记录": "No reminders sent", "全部催办记录": "All reminders",
+    "返回": "Back",
 }

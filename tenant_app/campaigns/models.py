@@ -198,5 +198,10 @@ class Notification(Base):
     sender_name: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[datetime | None]
+    # The notification centre (tenant_app.notifications): one user of the unit, or the whole unit (NULL).
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    link: Mapped[str] = mapped_column(String(300), default="", server_default="")
 
-    __table_args__ = (Index("ix_notifications_region_code_created_at", "region_code", "created_at"),)
+    __table_args__ = (Index("ix_notifications_region_code_created_at", "region_code", "created_at"),
+                      Index("ix_notifications_region_code_read_at", "region_code", "read_at"))

@@ -293,3 +293,12 @@ def answers_summary(session, campaign: Campaign, unit: str, *, use_sql: bool | N
     else:
         questions = summarize_rows(campaign.questions, session.scalars(select(Task.answers).where(*where)).all())
     return {"campaign_id": campaign.id, "unit": unit, "completed": completed, "questions": questions}
+
+
+def task_ids_of(session, campaign: Campaign, codes: list[str]) -> dict[str, int]:
+    """The tasks of those units (rows of a progress table at the target level), to open their answers."""
+    target = [c for c in codes if len(c) == CODE_LENGTHS[Level(campaign.target_level)]]
+    if not target:
+        return {}
+    return dict(session.execute(select(Task.region_code, Task.id)
+                                .where(Task.campaign_id == campaign.id, Task.region_code.in_(target))).all())

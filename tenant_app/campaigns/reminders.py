@@ -7,14 +7,14 @@ Staff of any unit from the issuer down to the reviewer level may remind within t
 
 from __future__ import annotations
 
-from sqlalchemy import Integer, String, func, insert, literal, or_, select
+from sqlalchemy import Integer, String, cast, insert, literal, or_, select
 
 from hierarchy.codes import CODE_LENGTHS, Level, is_valid_code, level_of
 from hierarchy.models import Unit, UTCDateTime
 from tenant_app import clock
 from tenant_app.campaigns.models import OPEN_STATUSES, Campaign, CampaignReceipt, Notification, Task, TaskEvent
 from tenant_app.campaigns.services import get_campaign
-from tenant_app.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from tenant_app.errors import Conflict, Forbidden, ValidationFailed
 
 INVALID = "催办有误 / Invalid reminder"
 MAX_UNITS = 500
@@ -62,6 +62,7 @@ def remind(session, actor, campaign_id: int, units, subtree: bool = False, messa
     text = (message or "").strip() or default_message(campaign)
     now = clock.now()
     sender = actor.real_name or actor.username
+    title = f"催办：{campaign.title}"[:200]
     target_length = CODE_LENGTHS[Level(campaign.target_level)]
     open_tasks = [Task.campaign_id == campaign.id, Task.status.in_(OPEN_STATUSES)]
     if subtree:
@@ -69,17 +70,20 @@ def remind(session, actor, campaign_id: int, units, subtree: bool = False, messa
         # Counted from RETURNING: the driver's rowcount is not reliable for INSERT … SELECT with IN lists.
         notified = len(session.connection().execute(insert(Notification.__table__).from_select(
             ["region_code", "kind", "campaign_id", "task_id", "message", "sender_code", "sender_name",
-             "created_at"],
+             "created_at", "title", "link"],
             select(Task.region_code, literal("reminder"), literal(campaign.id, Integer), Task.id,
                    literal(text, String), literal(actor.region_code, String), literal(sender, String),
-                   literal(now, UTCDateTime())).where(*open_tasks, reached))
+                   literal(now, UTCDateTime()), literal(title, String),
+                   literal("/tasks/", String) + cast(Task.id, String)).where(*open_tasks, reached))
             .returning(Notification.__table__.c.id)).all())
     else:
         task_ids = dict(session.execute(select(Task.region_code, Task.id).where(
             Task.campaign_id == campaign.id, Task.region_code.in_(codes))).all())
         session.add_all([Notification(region_code=c, kind="reminder", campaign_id=campaign.id,
                                       task_id=task_ids.get(c), message=text, sender_code=actor.region_code,
-                                      sender_name=sender, created_at=now) for c in codes])
+                                      sender_name=sender, created_at=now, title=title,
+                                      link=f"/tasks/{task_ids[c]}" if c in task_ids else f"/campaigns/{campaign.id}")
+                         for c in codes])
         reached = Task.region_code.in_([c for c in codes if len(c) == target_length])
         notified = len(codes)
     session.flush()
@@ -92,34 +96,13 @@ def remind(session, actor, campaign_id: int, units, subtree: bool = False, messa
     return {"campaign_id": campaign.id, "notified": notified, "tasks_reminded": events}
 
 
-# --- notifications -----------------------------------------------------------------------------------------
-
-def list_notifications(session, actor, unread: bool = False, page: int = 1, per_page: int = 50):
-    """My unit's notifications (not the subtree's), newest first."""
-    query = select(Notification).where(Notification.region_code == actor.region_code)
-    if unread:
-        query = query.where(Notification.read_at.is_(None))
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = session.scalars(query.order_by(Notification.created_at.desc(), Notification.id.desc())
-                           .limit(per_page).offset((page - 1) * per_page)).all()
-    return rows, total
-
-
-def mark_read(session, actor, notification_id: int) -> Notification:
-    notification = session.execute(select(Notification).where(
-        Notification.id == notification_id, Notification.region_code == actor.region_code)).scalar_one_or_none()
-    if notification is None:
-        raise NotFound("未找到该通知 / Notification not found")
-    if notification.read_at is None:
-        notification.read_at = clock.now()
-        session.flush()
-    return notification
-
+# --- the home page's panel (the notification centre is tenant_app.notifications) ---------------------------
 
 def home_panel(session, actor, limit: int = 10) -> dict:
     """What the caller's home page shows: unread notifications, and directives awaiting 签收 (cheap)."""
     notifications = session.scalars(
-        select(Notification).where(Notification.region_code == actor.region_code, Notification.read_at.is_(None))
+        select(Notification).where(Notification.region_code == actor.region_code, Notification.read_at.is_(None),
+                                   or_(Notification.user_id.is_(None), Notification.user_id == actor.id))
         .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)).all()
     pending = session.execute(
         select(Campaign.id, Campaign.title, Campaign.due_on)

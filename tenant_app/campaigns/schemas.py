@@ -199,25 +199,26 @@ class RemindResultSchema(Schema):
     tasks_reminded = fields.Integer()
 
 
-class NotificationArgs(PageArgs):
-    unread = fields.Boolean(load_default=False)
+class ReminderUnitSchema(Schema):
+    code = fields.String()
+    name = fields.String()
 
 
-class NotificationSchema(Schema):
-    id = fields.Integer()
-    region_code = fields.String()
-    kind = fields.String()
-    campaign_id = fields.Integer(allow_none=True)
-    task_id = fields.Integer(allow_none=True)
-    message = fields.String()
-    sender_code = fields.String(allow_none=True)
+class ReminderHistorySchema(Schema):
+    sent_at = fields.DateTime()
     sender_name = fields.String()
-    created_at = fields.DateTime()
-    read_at = fields.DateTime(allow_none=True)
+    sender_code = fields.String(allow_none=True)
+    sender_unit = fields.String()
+    message = fields.String()
+    units_count = fields.Integer()
+    units = fields.List(fields.Nested(ReminderUnitSchema), metadata={"description": "the first 20 units"})
 
 
-class NotificationPageSchema(CampaignPageSchema):
-    items = fields.List(fields.Nested(NotificationSchema))
+class ReminderHistoryPageSchema(Schema):
+    items = fields.List(fields.Nested(ReminderHistorySchema))
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
 
 
 class TemplateSchema(Schema):

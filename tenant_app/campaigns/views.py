@@ -16,6 +16,7 @@ from tenant_app.campaigns import attachments, catalog, exports, lifecycle, remin
 from tenant_app.campaigns import progress as tracking
 from tenant_app.campaigns.forms import TYPES
 from tenant_app.campaigns.models import KINDS
+from tenant_app.campaigns.reminder_history import reminder_history
 from tenant_app.db import db
 from tenant_app.errors import DomainError, ValidationFailed
 from tenant_app.units.views import page_arg
@@ -157,7 +158,17 @@ def detail_page(campaign_id: int):
                            is_issuer=services.is_issuer(current_user, campaign),
                            can_track=campaign.status != "draft",
                            can_remind=reminders.can_remind(current_user, campaign),
+                           reminders_sent=reminder_history(db.session, current_user, campaign_id, 1, 10),
                            levels=services.LEVEL_NAMES, errors={})
+
+
+@bp.route("/campaigns/<int:campaign_id>/reminders")
+@login_required
+def reminders_page(campaign_id: int):
+    campaign = services.get_campaign(db.session, current_user, campaign_id)
+    items, total = reminder_history(db.session, current_user, campaign_id, page_arg(), PER_PAGE)
+    return render_template("campaigns/reminders.html", campaign=campaign, items=items, total=total,
+                           page=page_arg(), per_page=PER_PAGE)
 
 
 @bp.route("/campaigns/<int:campaign_id>/status.json")
@@ -269,7 +280,8 @@ def track_page(campaign_id: int):
     summary = tracking.answers_summary(db.session, campaign, unit)
     up = unit[:max((n for n in (2, 4, 6, 9) if n < len(unit)), default=0)] or None
     up = up if up and up.startswith(current_user.region_code) and up.startswith(campaign.issuer_code) else None
-    return render_template("campaigns/track.html", campaign=campaign, unit=unit, up=up, p=figures,
+    task_ids = tracking.task_ids_of(db.session, campaign, [c["code"] for c in figures["children"]])
+    return render_template("campaigns/track.html", campaign=campaign, unit=unit, up=up, p=figures, task_ids=task_ids,
                            overdue=overdue, overdue_total=overdue_total, summary=summary, page=page_arg(),
                            per_page=PER_PAGE, campaign_target_length=CODE_LENGTHS[Level(campaign.target_level)],
                            can_remind=reminders.can_remind(current_user, campaign) and campaign.status == "open")
@@ -308,11 +320,3 @@ def export_filename(title: str, unit: str) -> str:
     """`<title>-<unit>.xlsx`, without characters a file system or a header refuses."""
     safe = re.sub(r'[\\/:*?"<>|\x00-\x1f\x7f]+', " ", title).strip(" .")[:80] or "campaign"
     return f"{safe}-{unit}.xlsx"
-
-
-@bp.route("/notifications/<int:notification_id>/read", methods=["POST"])
-@login_required
-def read_action(notification_id: int):
-    reminders.mark_read(db.session, current_user, notification_id)
-    db.session.commit()
-    return redirect(request.referrer or url_for("units.home"))

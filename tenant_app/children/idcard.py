@@ -15,6 +15,11 @@ def normalize(value: str | None) -> str:
     return (value or "").strip().upper()
 
 
+def is_full_id_number(value: str) -> bool:
+    """An 18-character ID number's shape (17 digits and a digit or X), as typed into a search box."""
+    return bool(_RE18.match(value))
+
+
 def check_char(first17: str) -> str:
     total = sum(int(d) * w for d, w in zip(first17, WEIGHTS, strict=True))
     return CHECK_CHARS[total % 11]

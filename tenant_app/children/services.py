@@ -12,7 +12,7 @@ from hierarchy.codes import Level, is_valid_code, level_of
 from hierarchy.models import Unit, utcnow
 from hierarchy.scope import current_scope
 from tenant_app.children import access, probes
-from tenant_app.children.idcard import mask_id, normalize
+from tenant_app.children.idcard import is_full_id_number, mask_id, normalize
 from tenant_app.children.models import AuditEvent, Child, ChildChange
 from tenant_app.children.validation import derive, today_cst, validate_child
 from tenant_app.errors import Conflict, NotFound, ValidationFailed
@@ -226,7 +226,11 @@ def list_children(session, actor, *, unit: str | None = None, category: str | No
     if unattended is not None:
         query = query.where(Child.unattended.is_(unattended))
     if q:
-        query = query.where(Child.name.contains(q.strip(), autoescape=True))
+        number = normalize(q)
+        if is_full_id_number(number):  # a full ID number is matched exactly (the list still masks it)
+            query = query.where(Child.id_number == number)
+        else:
+            query = query.where(Child.name.contains(q.strip(), autoescape=True))
     return _page(session, query, (Child.region_code, Child.name, Child.id), page, per_page)
 
 

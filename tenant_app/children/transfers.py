@@ -16,6 +16,7 @@ from tenant_app.children.idcard import mask_id
 from tenant_app.children.models import Child, ChildChange, ChildTransfer
 from tenant_app.children.services import _record_change, get_child
 from tenant_app.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from tenant_app.notifications.services import notify
 
 NO_SUCH = "迁移申请不存在 / No such transfer"
 
@@ -56,6 +57,12 @@ def request_transfer(session, actor, child_id: int, to_village: str, reason: str
                              reason=(reason or "")[:200], requested_by_id=actor.id, requested_at=utcnow())
     session.add(transfer)
     session.flush()
+    # The receiving village is outside the sender's subtree: its notification is written under the scope of
+    # the two villages' lowest common unit, like the move itself.
+    with access.narrow_scope(session, access.common_ancestor(child.region_code, to_village)):
+        notify(session, to_village, "transfer_in", f"迁入申请：{transfer.child_name}", link="/transfers",
+               message=transfer.reason, sender=actor)
+        session.flush()
     return transfer
 
 
@@ -66,11 +73,19 @@ def get_transfer(session, transfer_id: int) -> ChildTransfer:
     return transfer
 
 
+DECISIONS = {"accepted": "已接收", "rejected": "已拒绝"}
+
+
 def _decide(session, transfer: ChildTransfer, actor, status: str) -> None:
     transfer.status = status
     transfer.decided_by_id = actor.id
     transfer.decided_at = utcnow()
     session.flush()
+    if status in DECISIONS:  # the sending village hears the receiver's decision
+        with access.narrow_scope(session, access.common_ancestor(transfer.region_code, transfer.to_village)):
+            notify(session, transfer.region_code, "transfer_done",
+                   f"迁移{DECISIONS[status]}：{transfer.child_name}", link="/transfers", sender=actor)
+            session.flush()
 
 
 def _pending_for_receiver(session, actor, transfer_id: int) -> ChildTransfer:

@@ -77,7 +77,7 @@ SECTIONS: list[tuple[str, str, list[Field]]] = [
     ("identity", "基本信息", [
         Field("name", "姓名"),
         _enum("sex", "性别", E.SEXES),
-        Field("ethnicity", "民族"),
+        _enum("ethnicity", "民族", {name: name for name in E.ETHNICITIES}, blank=False),
         Field("birth_date", "出生日期", "date"),
         Field("id_number", "身份证号"),
     ]),
@@ -89,7 +89,7 @@ SECTIONS: list[tuple[str, str, list[Field]]] = [
     ]),
     ("health", "健康状况", [
         _enum("health_status", "健康状况", E.HEALTH, blank=False),
-        Field("disability_type", "残疾类别"),
+        _enum("disability_type", "残疾类别", {name: name for name in E.DISABILITY_TYPES}),
         _enum("disability_grade", "残疾等级", GRADES, cast=int),
     ]),
     ("schooling", "就学情况", [
@@ -382,6 +382,8 @@ def view_page(child_id: int):
         "children/view.html", child=child, unit=unit, sections=SECTIONS, history=changes, names=names,
         labels=LABELS, actions=ACTIONS, shown=shown, local_time=local_time,
         can_edit=access.can_edit(actor),
+        can_transfer=(actor.role == "staff" and actor.region_code == child.region_code and child.status == "active"
+                      and level_of(actor.region_code) == Level.village),
     )
 
 

@@ -13,6 +13,7 @@ from tenant_app.tasks import census, review, services
 from tenant_app.tasks.schemas import (
     ApproveSchema,
     CensusArgs,
+    CensusBulkResultSchema,
     CensusCheckResultSchema,
     CensusPageSchema,
     DraftSchema,
@@ -137,5 +138,16 @@ class CensusCheckResource(MethodView):
     def delete(self, task_id, child_id):
         """Withdraw a confirmation (while the task is editable)."""
         result = census.unconfirm(db.session, current_actor(), task_id, child_id)
+        db.session.commit()
+        return result
+
+
+@blp.route("/tasks/<int:task_id>/census/confirm-unchanged")
+class CensusConfirmUnchangedResource(MethodView):
+    @api_login_required
+    @blp.response(200, CensusBulkResultSchema)
+    def post(self, task_id):
+        """Confirm at once every unconfirmed active record unchanged since the campaign was published."""
+        result = census.confirm_unchanged(db.session, current_actor(), task_id)
         db.session.commit()
         return result

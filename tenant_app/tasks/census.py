@@ -10,9 +10,13 @@ records; `unconfirmed` = active records not yet confirmed
 
 from __future__ import annotations
 
-from sqlalchemy import and_, case, exists, func, or_, select
+from sqlalchemy import Integer, and_, case, exists, func, literal, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
+from hierarchy.models import UTCDateTime
+from sync.outbox import record_bulk
 from tenant_app import clock
 from tenant_app.campaigns.models import Campaign, CensusCheck, Task
 from tenant_app.children.idcard import mask_id
@@ -45,6 +49,11 @@ def _listed(task: Task, campaign: Campaign):
     return and_(Child.region_code == task.region_code, or_(Child.status == "active", exited_since(campaign)))
 
 
+def unchanged_since(campaign: Campaign):
+    """No change (creation included) recorded for the record since the campaign was published."""
+    return ~exists().where(ChildChange.child_id == Child.id, ChildChange.changed_at >= published_at(campaign))
+
+
 def counts(session, task: Task, campaign: Campaign) -> dict:
     active = Child.status == "active"
     checked = exists().where(CensusCheck.task_id == task.id, CensusCheck.child_id == Child.id)
@@ -54,12 +63,12 @@ def counts(session, task: Task, campaign: Campaign) -> dict:
 
     row = session.execute(
         select(total(active), total(and_(active, ~checked)), total(Child.created_at >= published_at(campaign)),
-               total(exited_since(campaign)))
+               total(exited_since(campaign)), total(and_(active, ~checked, unchanged_since(campaign))))
         .where(Child.region_code == task.region_code)
     ).one()
     confirmed = session.scalar(select(func.count()).select_from(CensusCheck).where(CensusCheck.task_id == task.id))
     return {"confirmed": int(confirmed or 0), "added": int(row[2]), "exited": int(row[3]),
-            "total_active": int(row[0]), "unconfirmed": int(row[1])}
+            "total_active": int(row[0]), "unconfirmed": int(row[1]), "unchanged_unconfirmed": int(row[4])}
 
 
 def list_children(session, actor, task_id: int, *, confirmed: bool | None = None, q: str | None = None,
@@ -131,3 +140,31 @@ def unconfirm(session, actor, task_id: int, child_id: int) -> dict:
         session.delete(row)
     access.flush(session)
     return {"child_id": child.id, "confirmed": False, "counts": counts(session, task, campaign)}
+
+
+def confirm_unchanged(session, actor, task_id: int) -> dict:
+    """Confirm at once every active record not yet confirmed and unchanged since the campaign was published:
+    one INSERT … SELECT (records added or edited since are confirmed one by one, after a look)."""
+    task, campaign = access.get_task(session, task_id)
+    require_census(campaign)
+    access.require_answer(actor, task)
+    access.require_editable(task, campaign)
+    now = clock.now()
+    already = exists().where(CensusCheck.task_id == task.id, CensusCheck.child_id == Child.id)
+    chosen = select(literal(task.id, Integer), Child.id, Child.region_code, literal(actor.id, Integer),
+                    literal(now, UTCDateTime())).where(
+        Child.region_code == task.region_code, Child.status == "active", ~already, unchanged_since(campaign))
+    statement = (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(
+        CensusCheck.__table__).from_select(["task_id", "child_id", "region_code", "checked_by_id", "checked_at"],
+                                           chosen)
+    # A record confirmed by a concurrent request meanwhile is simply left as it is.
+    statement = statement.on_conflict_do_nothing().returning(CensusCheck.__table__.c.child_id)
+    confirmed_now = len(session.connection().execute(statement).all())
+    if confirmed_now:  # the ORM's outbox hook does not see a Core insert: the figures are told here
+        record_bulk(session, [task.region_code], "census")
+    if confirmed_now and task.status == "pending":
+        task.status = "draft"
+        task.updated_at = now
+        access.record_event(session, task, actor, "draft_saved", "开始摸底核对 / Census check started")
+    access.flush(session)
+    return {"confirmed_now": confirmed_now, "counts": counts(session, task, campaign)}

@@ -23,4 +23,6 @@ EN = {
     "是": "Yes", "否": "No", "请选择": "Choose…", "筛选": "Filter", "共": "Total",
     "留守儿童": "Left-behind child", "困境儿童": "Child in difficulty",
     "事实无人抚养儿童": "De-facto unsupported child",
+    "自发布以来未变更、尚未确认的档案": "Records unchanged since publication and not yet confirmed",
+    "一键确认未变更的儿童": "Confirm all unchanged children",
 }

@@ -4,8 +4,9 @@ to the village with a reason. Services flush; the caller commits."""
 from __future__ import annotations
 
 from tenant_app import clock
-from tenant_app.campaigns.models import Task
+from tenant_app.campaigns.models import Campaign, Task
 from tenant_app.errors import Conflict, ValidationFailed
+from tenant_app.notifications.services import notify
 from tenant_app.tasks import access
 
 MAX_REASON = 500
@@ -21,6 +22,13 @@ def _reviewable(session, actor, task_id: int, version: int | None) -> Task:
     return task
 
 
+def _tell_unit(session, actor, task: Task, kind: str, what: str, message: str = "") -> None:
+    """The task's unit hears of the decision in its notification centre."""
+    campaign = session.get(Campaign, task.campaign_id)
+    notify(session, task.region_code, kind, f"{what}：{campaign.title}", link=f"/tasks/{task.id}", message=message,
+           campaign_id=campaign.id, task_id=task.id, sender=actor)
+
+
 def approve(session, actor, task_id: int, *, version: int | None = None) -> Task:
     task = _reviewable(session, actor, task_id, version)
     now = clock.now()
@@ -29,6 +37,7 @@ def approve(session, actor, task_id: int, *, version: int | None = None) -> Task
     task.reviewed_by_id = actor.id
     task.updated_at = now
     access.record_event(session, task, actor, "approved")
+    _tell_unit(session, actor, task, "task_approved", "任务已通过")
     access.flush(session)
     return task
 
@@ -51,5 +60,6 @@ def return_task(session, actor, task_id: int, reason, *, version: int | None = N
     task.reviewed_by_id = actor.id
     task.updated_at = now
     access.record_event(session, task, actor, "returned", reason)
+    _tell_unit(session, actor, task, "task_returned", "任务被退回", reason)
     access.flush(session)
     return task

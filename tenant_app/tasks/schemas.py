@@ -89,6 +89,7 @@ class CensusCountsSchema(Schema):
     exited = fields.Integer()
     total_active = fields.Integer()
     unconfirmed = fields.Integer()
+    unchanged_unconfirmed = fields.Integer(metadata={"description": "unconfirmed and unchanged since publication"})
     editable = fields.Boolean()
 
 
@@ -168,4 +169,9 @@ class CensusPageSchema(Schema):
 class CensusCheckResultSchema(Schema):
     child_id = fields.Integer()
     confirmed = fields.Boolean()
+    counts = fields.Nested(CensusCountsSchema)
+
+
+class CensusBulkResultSchema(Schema):
+    confirmed_now = fields.Integer()
     counts = fields.Nested(CensusCountsSchema)

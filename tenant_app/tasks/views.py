@@ -202,6 +202,21 @@ def census_page(task_id: int):
                            page=page_arg(), per_page=PER_PAGE)
 
 
+@bp.route("/tasks/<int:task_id>/census/confirm-unchanged", methods=["POST"])
+@login_required
+def census_confirm_unchanged(task_id: int):
+    try:
+        result = census.confirm_unchanged(db.session, current_user, task_id)
+        db.session.commit()
+    except Conflict as error:
+        db.session.rollback()
+        flash(error.detail, "error")
+    else:
+        n = result["confirmed_now"]
+        flash(f"已一次确认 {n} 名未变更的儿童 / {n} unchanged children confirmed at once", "success")
+    return redirect(url_for("tasks.census_page", task_id=task_id))
+
+
 @bp.route("/tasks/<int:task_id>/census/<int:child_id>", methods=["POST"])
 @login_required
 def census_check(task_id: int, child_id: int):

@@ -125,6 +125,7 @@ def create_user(session, actor: User, data: dict) -> User:
         phone=data["phone"].strip(),
         password_hash=hash_password(data["password"]),
         created_by_id=actor.id,
+        must_change_password=True,  # the admin knows this password: its owner chooses their own at first login
     )
     # Usernames are unique across all tenants; one taken outside the actor's subtree is invisible to
     # the check above and surfaces here as a constraint violation.
@@ -166,6 +167,7 @@ def reset_password(session, actor: User, user_id: int, new_password: str) -> Use
     if problems:
         raise ValidationFailed("密码不符合要求 / Password rejected", errors={"password": problems})
     user.password_hash = hash_password(new_password)
+    user.must_change_password = user.id != actor.id  # set by someone else: to be changed at next login
     user.auth_epoch += 1
     user.updated_at = utcnow()
     revoke_tokens(session, user)
