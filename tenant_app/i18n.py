@@ -25,6 +25,7 @@ EN: dict[str, str] = {
     "农村留守儿童关爱保护": "Care and protection of rural left-behind children",
     "登录": "Log in",
     "退出": "Log out",
+    "菜单": "Menu",
     "用户名": "Username",
     "密码": "Password",
     "用户名或密码错误": "Wrong username or password",
