@@ -19,7 +19,7 @@ import redis
 from rq import Worker
 
 from sync import outbox
-from tests.test_sync_worker import SHOUHU, Env, _wait
+from tests.test_sync_worker import ROOT, SHOUHU, Env, _wait
 
 
 @pytest.fixture(scope="module")
@@ -36,10 +36,10 @@ def env(tmp_path_factory, pg_url):
                     "SHOUHU_INSTANCE_DIR": str(environment.tmp)}
         with open(environment.tmp / "worker.log", "ab") as log:
             environment.worker = subprocess.Popen([str(SHOUHU), "worker", "--queues", "rollup"],
-                                                  cwd=environment.tmp, env=env_vars, stdout=log,
+                                                  cwd=ROOT, env=env_vars, stdout=log,
                                                   stderr=subprocess.STDOUT)
         client = redis.Redis.from_url(environment.redis_url)
-        assert _wait(lambda: Worker.all(connection=client), 30, 0.1), environment.log()
+        assert _wait(lambda: Worker.all(connection=client), 120, 0.2), environment.log()
 
     environment.start_worker = start_worker_default_interval
     try:
@@ -76,8 +76,8 @@ def test_outbox_drains_within_10_s_of_redis_return_and_the_worker_registers_agai
     assert env.worker.poll() is None and env.worker.pid == pid  # the same process survived
     client = redis.Redis.from_url(env.redis_url)
     assert _wait(lambda: Worker.all(connection=client), 10, 0.2), env.log()
-    result = subprocess.run([str(SHOUHU), "sync", "status"], cwd=env.tmp, capture_output=True, text=True,
-                            timeout=60, env={**os.environ, "SHOUHU_DATABASE_URL": env.db_url,
+    result = subprocess.run([str(SHOUHU), "sync", "status"], cwd=ROOT, capture_output=True, text=True,
+                            timeout=120, env={**os.environ, "SHOUHU_DATABASE_URL": env.db_url,
                                              "SHOUHU_REDIS_URL": env.redis_url, "SHOUHU_SECRET_KEY": "x",
                                              "SHOUHU_INSTANCE_DIR": str(env.tmp)})
     assert result.returncode == 0, result.stderr
