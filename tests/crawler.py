@@ -171,7 +171,7 @@ def shape(endpoint: str, view_args: dict, query: list[tuple[str, str]]) -> tuple
 
 
 class Crawler:
-    def __init__(self, app, checker: Checker, *, limit: int = 200):
+    def __init__(self, app, checker: Checker, *, limit: int = 80):
         self.app = app
         self.checker = checker
         self.limit = limit

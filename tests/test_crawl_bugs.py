@@ -54,10 +54,11 @@ def many_campaigns(n: int, issuer: str, villages_prefix: str, *, status: str = "
         FROM generate_series(1, :n) n RETURNING id""", issuer=issuer, kind=kind, due=due_on, status=status, n=n)
     ids = [r[0] for r in rows]
     sql("""INSERT INTO tasks (campaign_id, region_code, reviewer_code, due_on, status, submitted_at)
-           SELECT c.id, u.code, substr(u.code, 1, 9), c.due_on, :st,
-                  CASE WHEN :st IN ('submitted', 'approved') THEN now() END
+           SELECT c.id, u.code, substr(u.code, 1, 9), c.due_on, CAST(:st AS varchar),
+                  CASE WHEN CAST(:done AS boolean) THEN now() END
            FROM campaigns c JOIN units u ON u.level = 5 AND u.code LIKE :p AND NOT u.retired
-           WHERE c.id = ANY(:ids)""", st=task_status, p=villages_prefix + "%", ids=ids)
+           WHERE c.id = ANY(:ids)""", st=task_status, done=task_status in ("submitted", "approved"),
+        p=villages_prefix + "%", ids=ids)
     sql("UPDATE campaigns SET task_count = (SELECT count(*) FROM tasks t WHERE t.campaign_id = campaigns.id) "
         "WHERE id = ANY(:ids)", ids=ids)
     return ids
@@ -160,13 +161,16 @@ def test_the_stats_export_stamp_is_china_standard_time(client, login, make_user)
 
     from sync import rollup
 
-    with clock.frozen(datetime(2026, 6, 1, 16, 30, tzinfo=UTC)), scoped(ALL):
-        session = db.new_session()
-        rollup.rebuild(session.connection(), TOWNSHIP)
-        session.commit()
-        session.close()
-    login(client, make_user(TOWNSHIP, "staff").username)
-    response = client.get(f"/dashboard/{TOWNSHIP}/export.xlsx")
+    user = make_user(TOWNSHIP, "staff")
+    with clock.frozen(datetime(2026, 6, 1, 16, 30, tzinfo=UTC)):
+        with scoped(ALL):
+            session = db.new_session()
+            rollup.rebuild(session.connection(), TOWNSHIP)
+            session.execute(text("DELETE FROM sync_outbox"))
+            session.commit()
+            session.close()
+        login(client, user.username)
+        response = client.get(f"/dashboard/{TOWNSHIP}/export.xlsx")
     assert response.status_code == 200
     sheet = load_workbook(io.BytesIO(response.data)).worksheets[0]
     stamp = [row for row in sheet.iter_rows(values_only=True) if row[0] and str(row[0]).startswith("统计时间")][0]
@@ -203,7 +207,7 @@ def child_payload(**overrides) -> dict:
             "id_number": first17 + idcard.check_char(first17), "hukou_registered": True, "hukou_rural": True,
             "health_status": "healthy", "schooling": "primary", "father_situation": "away",
             "mother_situation": "away", "guardian_name": "李爷爷", "is_left_behind": True,
-            "income_sources": ["migrant_work"], "assistance": [], "region_code": VILLAGE}
+            "income_sources": ["migrant_work"], "assistance": [], "village_code": VILLAGE}
     data.update(overrides)
     return data
 
@@ -289,6 +293,6 @@ def test_serve_starts_the_gunicorn_of_its_own_environment(tmp_path):
 
     env = {**os.environ, "PATH": str(tmp_path), "SHOUHU_INSTANCE_DIR": str(tmp_path / "instance")}
     done = subprocess.run([sys.executable, "-m", "tenant_app.cli", "serve", "--version"], env=env,
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     assert "gunicorn" in (done.stdout + done.stderr).lower()
