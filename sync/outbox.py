@@ -54,8 +54,8 @@ OUTAGE_BACKOFF = 5.0  # after a failed enqueue, skip Redis for this long: reques
 # A queued drain waits this long before it clears the flag and reads: the commits of that moment join it instead
 # of each queueing a drain of its own. Under a steady stream of writes, drains ran back to back, each
 # recomputing the same ancestors (up to the province) for a handful of villages, and took a core from the
-# requests; waiting one second makes each drain cover a second of writes, within the lag the figures allow.
-DEBOUNCE_SECONDS = float(os.environ.get("SHOUHU_ROLLUP_DEBOUNCE_SECONDS", "1.0"))
+# requests; a quarter of a second of waiting lets each drain cover that many writes, well within the lag allowed.
+DEBOUNCE_SECONDS = float(os.environ.get("SHOUHU_ROLLUP_DEBOUNCE_SECONDS", "0.25"))
 ROLLUP_LOCK = 7_214_305_001  # pg_advisory_xact_lock key: one roll-up transaction at a time
 
 _PENDING_FLAG = "shouhu_outbox_pending"

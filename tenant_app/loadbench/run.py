@@ -217,7 +217,7 @@ def bench_load(admin_url: str, redis_url: str, *, villages: int, children: int, 
             say("campaign", f"#{campaign_id} questionnaire to every village, past due since yesterday")
             say("set-up", f"{time.perf_counter() - started:.1f} s")
 
-            _skip_nightly_rebuild(redis_client)
+            _skip_nightly_rebuild(db)
             stack = Stack(url, redis_url, work, workers=workers, threads=threads)
             stack.start()
             say("gunicorn", f"{stack.base_url}, {stack.web_workers()} workers, threads "
@@ -296,13 +296,14 @@ def bench_load(admin_url: str, redis_url: str, *, villages: int, children: int, 
     return figures
 
 
-def _skip_nightly_rebuild(client) -> None:
-    """The figures were just rebuilt: the worker must not start today's nightly rebuild in the middle of the run."""
-    from sync.worker import REBUILD_KEY
+def _skip_nightly_rebuild(db) -> None:
+    """The figures were just rebuilt: the worker must not start today's nightly rebuild in the middle of the run
+    (its guard is a row per day, sync.worker.schedule_nightly)."""
     from tenant_app import clock
 
-    day = clock.now().astimezone(clock.CST).date().isoformat()
-    client.set(REBUILD_KEY.format(day=day), "1", ex=2 * 86400)
+    day = clock.now().astimezone(clock.CST).date()
+    dataset._exec(db, "INSERT INTO sync_nightly_runs (day, enqueued_at) VALUES (:day, :now) ON CONFLICT DO NOTHING",
+                  day=day, now=clock.now())
 
 
 def _verdict(figures: dict, echo) -> None:
