@@ -112,12 +112,10 @@ def assert_fits(driver, page: str, shots: Path | None = None) -> None:
 
 
 def save_full(driver, path: Path) -> None:
-    """A screenshot of the whole page (the window made as tall as the page, then put back)."""
-    size = driver.get_window_size()
-    inner = driver.execute_script("return window.innerWidth")
-    height = driver.execute_script("return document.documentElement.scrollHeight")
-    driver.set_window_size(size["width"], min(height + (size["height"] - driver.execute_script(
-        "return window.innerHeight")), 6000))
-    assert driver.execute_script("return window.innerWidth") == inner
+    """A screenshot of the whole page: the emulated screen made as tall as the page, then put back."""
+    width, height = driver.execute_script("return [window.innerWidth, window.innerHeight]")
+    full = driver.execute_script("return document.documentElement.scrollHeight")
+    metrics = {"width": width, "deviceScaleFactor": 1, "mobile": width < 768}
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {**metrics, "height": min(full, 6000)})
     driver.save_screenshot(str(path))
-    driver.set_window_size(size["width"], size["height"])
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {**metrics, "height": height})
