@@ -18,7 +18,7 @@ from flask_babel import Babel, force_locale, gettext, lazy_gettext, lazy_pgettex
 from flask_babel.speaklater import LazyString
 from markupsafe import escape
 
-__all__ = ["LOCALES", "N_", "_l", "both_languages", "current_locale", "gettext", "lazy_gettext", "level_name",
+__all__ = ["LOCALES", "N_", "_l", "_ln", "both_languages", "current_locale", "gettext", "lazy_gettext", "level_name",
            "ngettext", "pgettext", "role_name"]
 
 LOCALES = ("zh", "en")
@@ -38,6 +38,11 @@ class LazyText(LazyString):
 def _l(string: str, **variables) -> LazyText:
     """The message `string` (Chinese), translated when it is shown; `%(name)s` placeholders take `variables`."""
     return LazyText(gettext, string, **variables)
+
+
+def _ln(singular: str, plural: str, num: int, **variables) -> LazyText:
+    """A lazy message whose English has a singular and a plural; `%(num)s` is the count."""
+    return LazyText(ngettext, singular, plural, num, **variables)
 
 
 def N_(text: str) -> str:
