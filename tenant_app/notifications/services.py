@@ -18,7 +18,7 @@ from tenant_app.i18n import _l
 PER_PAGE = 50
 NOT_FOUND = _l("未找到该通知")
 
-# kind -> Chinese label (the English is in i18n_en.py). Kinds fit the column's 16 characters.
+# kind -> Chinese label (the English is in the message catalog). Kinds fit the column's 16 characters.
 KINDS = {
     "reminder": "催办",
     "task_returned": "任务退回",
