@@ -12,6 +12,7 @@ from flask import current_app, json, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from hierarchy.scope import ScopeViolation
+from tenant_app.i18n import _l, both_languages
 
 log = logging.getLogger(__name__)
 
@@ -68,12 +69,13 @@ def wants_problem_json() -> bool:
 
 def problem_response(status: int, title: str, detail: str | None = None, errors: dict | None = None,
                      headers=None, **extra):
+    # API clients do not choose a language: messages go out in both ("中文 / English").
     body = {"type": "about:blank", "title": title, "status": status}
     if detail:
-        body["detail"] = detail
+        body["detail"] = both_languages(detail)
     if errors:
-        body["errors"] = errors
-    body.update(extra)
+        body["errors"] = both_languages(errors)
+    body.update(both_languages(extra))
     response = current_app.response_class(
         json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM_JSON
     )
@@ -114,7 +116,7 @@ def handle_http_exception(error: HTTPException):
     errors = flatten_webargs_messages(data["messages"]) if "messages" in data else None
     detail = data.get("message") or error.description
     if status == 422 and errors:
-        detail = "请求数据有误 / The request data is invalid"
+        detail = _l("请求数据有误")
     headers = {**_kept_headers(error), **(data.get("headers") or {})}
     if wants_problem_json():
         return problem_response(status, error.name, detail, errors, headers=headers)
@@ -131,7 +133,7 @@ def handle_domain_error(error: DomainError):
 def handle_scope_violation(error: ScopeViolation):
     # Outside the caller's subtree is indistinguishable from absent.
     if wants_problem_json():
-        return problem_response(404, "Not found", "未找到 / Not found")
+        return problem_response(404, "Not found", _l("未找到"))
     return _render_page_error(404, "Not found", None)
 
 

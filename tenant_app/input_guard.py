@@ -19,6 +19,7 @@ from flask import Flask, request
 from werkzeug.routing import IntegerConverter
 
 from tenant_app.errors import DomainError, ValidationFailed
+from tenant_app.i18n import _l
 
 # The ids are PostgreSQL `integer` columns.
 MAX_ID = 2**31 - 1
@@ -26,10 +27,10 @@ MAX_ID = 2**31 - 1
 MAX_JSON_INT = 2**63 - 1
 MAX_JSON_DEPTH = 32
 
-NUL_MESSAGE = "不能包含空字符 / Must not contain NUL characters"
-SURROGATE_MESSAGE = "包含无效的字符 / Contains an invalid character (lone surrogate)"
-INT_MESSAGE = "数值过大 / The number is too large"
-FLOAT_MESSAGE = "不是有效的数值 / Not a finite number"
+NUL_MESSAGE = _l("不能包含空字符")
+SURROGATE_MESSAGE = _l("包含无效的字符")
+INT_MESSAGE = _l("数值过大")
+FLOAT_MESSAGE = _l("不是有效的数值")
 
 
 class IdConverter(IntegerConverter):
@@ -80,7 +81,7 @@ def json_problems(document) -> dict[str, list[str]]:
     while stack:
         value, path, depth = stack.pop()
         if depth > MAX_JSON_DEPTH:
-            raise ValidationFailed("JSON嵌套过深 / The JSON document is nested too deeply",
+            raise ValidationFailed(_l("JSON嵌套过深"),
                                    errors={"_schema": [f"JSON nesting deeper than {MAX_JSON_DEPTH} levels"]})
         field = path or "_schema"
         if isinstance(value, dict):
@@ -113,14 +114,14 @@ def parse_json_body(data: bytes):
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        raise MalformedJSON("请求体不是有效的UTF-8 / The body is not valid UTF-8") from None
+        raise MalformedJSON(_l("请求体不是有效的UTF-8")) from None
     try:
         return json.loads(text, parse_int=_parse_int, parse_constant=_parse_constant)
     except RecursionError:
-        raise ValidationFailed("JSON嵌套过深 / The JSON document is nested too deeply",
+        raise ValidationFailed(_l("JSON嵌套过深"),
                                errors={"_schema": [f"JSON nesting deeper than {MAX_JSON_DEPTH} levels"]}) from None
     except ValueError as exc:
-        raise MalformedJSON(f"JSON格式有误 / Malformed JSON: {exc}") from None
+        raise MalformedJSON(_l("JSON格式有误：%(error)s", error=str(exc))) from None
 
 
 def _multidict_problems(values) -> dict[str, list[str]]:
@@ -154,7 +155,7 @@ def check_request() -> None:
             for field, messages in _multidict_problems(request.form).items():
                 errors.setdefault(field, []).extend(messages)
     if errors:
-        raise ValidationFailed("请求数据有误 / The request data is invalid", errors=errors)
+        raise ValidationFailed(_l("请求数据有误"), errors=errors)
 
 
 def init_app(app: Flask) -> None:

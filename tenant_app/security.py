@@ -7,13 +7,14 @@ from functools import wraps
 from flask_login import current_user
 
 from tenant_app.errors import Forbidden, Unauthorized
+from tenant_app.i18n import _l
 
 
 def api_login_required(view):
     @wraps(view)
     def wrapper(*args, **kwargs):
         if not current_user.is_authenticated:
-            raise Unauthorized("需要登录令牌 / A bearer token is required",
+            raise Unauthorized(_l("需要登录令牌"),
                                headers={"WWW-Authenticate": "Bearer"})
         return view(*args, **kwargs)
 
@@ -25,9 +26,9 @@ def role_required(*roles: str):
         @wraps(view)
         def wrapper(*args, **kwargs):
             if not current_user.is_authenticated:
-                raise Unauthorized("需要登录 / Login required", headers={"WWW-Authenticate": "Bearer"})
+                raise Unauthorized(_l("需要登录"), headers={"WWW-Authenticate": "Bearer"})
             if current_user.role not in roles:
-                raise Forbidden("权限不足 / Not allowed for your role")
+                raise Forbidden(_l("权限不足"))
             return view(*args, **kwargs)
 
         return wrapper

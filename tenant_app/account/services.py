@@ -13,14 +13,15 @@ from hierarchy.models import utcnow
 from tenant_app.auth.models import ApiToken, User
 from tenant_app.auth.passwords import hash_password, password_problems, verify_password
 from tenant_app.errors import ValidationFailed
+from tenant_app.i18n import _l
 
 CHANGE_REQUIRED_CODE = "password_change_required"
-CHANGE_REQUIRED = "请先修改初始密码 / Change the password an administrator set before continuing"
-REJECTED = "密码未修改 / Password not changed"
-WRONG_CURRENT = "当前密码不正确 / The current password is wrong"
-SAME_AS_CURRENT = "新密码不能与当前密码相同 / The new password must differ from the current one"
-MISMATCH = "两次输入的新密码不一致 / The two new passwords differ"
-REQUIRED = "此项必填 / Required"
+CHANGE_REQUIRED = _l("请先修改初始密码")
+REJECTED = _l("密码未修改")
+WRONG_CURRENT = _l("当前密码不正确")
+SAME_AS_CURRENT = _l("新密码不能与当前密码相同")
+MISMATCH = _l("两次输入的新密码不一致")
+REQUIRED = _l("此项必填")
 
 
 def password_change_errors(user: User, current: str, new: str, confirm: str | None) -> dict[str, list[str]]:

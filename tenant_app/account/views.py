@@ -10,6 +10,7 @@ from tenant_app.account.services import change_own_password
 from tenant_app.db import db
 from tenant_app.errors import ValidationFailed
 from tenant_app.extensions import login_manager
+from tenant_app.i18n import _l
 from tenant_app.security import current_actor
 
 bp = Blueprint("account", __name__, template_folder="templates")
@@ -37,6 +38,6 @@ def password_page():
             # The epoch moved on, ending every other session; this one continues under the new epoch.
             session.clear()
             login_user(user)
-            flash("密码已修改 / Password changed", "success")
+            flash(_l("密码已修改"), "success")
             return redirect(url_for("units.home"))
     return render_template("account/password.html", errors=errors, forced=forced), status

@@ -11,6 +11,8 @@ from __future__ import annotations
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from tenant_app.i18n import _l
+
 MEMORY_KIB = 19 * 1024
 TIME_COST = 2
 PARALLELISM = 1
@@ -44,7 +46,7 @@ def needs_rehash(password_hash: str) -> bool:
 def password_problems(password: str) -> list[str]:
     problems = []
     if len(password) < MIN_LENGTH:
-        problems.append(f"密码至少 {MIN_LENGTH} 位 / at least {MIN_LENGTH} characters")
+        problems.append(_l("密码至少 %(n)s 位", n=MIN_LENGTH))
     if password.isdigit() or password.isalpha():
-        problems.append("密码须同时包含字母和数字 / must mix letters and digits")
+        problems.append(_l("密码须同时包含字母和数字"))
     return problems

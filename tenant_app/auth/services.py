@@ -16,8 +16,9 @@ from tenant_app.auth import throttle
 from tenant_app.auth.models import ApiToken, User
 from tenant_app.auth.passwords import hash_password, needs_rehash, verify_password
 from tenant_app.errors import Unauthorized
+from tenant_app.i18n import _l
 
-BAD_CREDENTIALS = "用户名或密码错误 / Wrong username or password"
+BAD_CREDENTIALS = _l("用户名或密码错误")
 
 
 def _hash_token(token: str) -> str:

@@ -29,12 +29,13 @@ from limits.strategies import MovingWindowRateLimiter
 
 from tenant_app.errors import RateLimited
 from tenant_app.extensions import limiter
+from tenant_app.i18n import _l
 
 log = logging.getLogger(__name__)
 
 DEVICE_COOKIE = "shouhu_device"
 DEVICE_MAX_ACCOUNTS = 20  # a shared office computer remembers this many accounts
-TOO_MANY = "登录失败次数过多，请稍后再试 / Too many failed logins; try again later"
+TOO_MANY = _l("登录失败次数过多，请稍后再试")
 
 _fallback: MovingWindowRateLimiter | None = None
 _storage_down = False

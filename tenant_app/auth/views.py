@@ -42,7 +42,8 @@ def is_safe_next(target: str | None) -> bool:
 
 
 def pick_language(text: str | None) -> str:
-    """Messages from the services read "中文 / English": show the half that matches the locale."""
+    """Texts stored in both languages ("中文 / English": a task's timeline notes, import results) show the half
+    that matches the locale; a lazy message shows in the locale as it is."""
     if not text:
         return ""
     zh, sep, en = str(text).partition(" / ")

@@ -13,6 +13,7 @@ from tenant_app import clock, uploads
 from tenant_app.campaigns.models import CampaignAttachment
 from tenant_app.campaigns.services import get_campaign, require_issuer
 from tenant_app.errors import Conflict, NotFound, ValidationFailed
+from tenant_app.i18n import _l
 
 MAX_BYTES = 10 * 1024 * 1024
 ALLOWED_EXTENSIONS = (".pdf", ".doc", ".docx", ".xls", ".xlsx", ".jpg", ".jpeg", ".png")
@@ -29,24 +30,24 @@ def add_attachment(session, actor, campaign_id: int, filename: str | None, conte
     campaign = get_campaign(session, actor, campaign_id)
     require_issuer(actor, campaign)
     if campaign.status == "closed":
-        raise Conflict("工作部署已结束 / The campaign is closed")
+        raise Conflict(_l("工作部署已结束"))
     name = _clean_name(filename or "")
     extension = os.path.splitext(name)[1].lower()
     if not name or content is None:
-        raise ValidationFailed("附件有误 / Invalid attachment", errors={"file": ["请选择文件 / Choose a file"]})
+        raise ValidationFailed(_l("附件有误"), errors={"file": [_l("请选择文件")]})
     if extension not in ALLOWED_EXTENSIONS:
-        raise ValidationFailed("附件有误 / Invalid attachment", errors={"file": [
-            "仅支持 pdf、doc、docx、xls、xlsx、jpg、png / Only pdf, doc, docx, xls, xlsx, jpg, png"]})
+        raise ValidationFailed(_l("附件有误"), errors={"file": [
+            _l("仅支持 pdf、doc、docx、xls、xlsx、jpg、png")]})
     if len(content) > MAX_BYTES:
-        raise ValidationFailed("附件有误 / Invalid attachment", errors={"file": [
-            "文件不能超过10MB / The file is larger than 10 MB"]})
+        raise ValidationFailed(_l("附件有误"), errors={"file": [
+            _l("文件不能超过10MB")]})
     if not content:
-        raise ValidationFailed("附件有误 / Invalid attachment", errors={"file": ["文件为空 / The file is empty"]})
+        raise ValidationFailed(_l("附件有误"), errors={"file": [_l("文件为空")]})
     # Judged by the content: what is stored is served with this type, so it must be what it says it is.
     content_type = uploads.checked_content_type(name, content, ALLOWED_EXTENSIONS)
     if content_type is None:
-        raise ValidationFailed("附件有误 / Invalid attachment", errors={"file": [
-            "文件内容与扩展名不符 / The file's content does not match its extension"]})
+        raise ValidationFailed(_l("附件有误"), errors={"file": [
+            _l("文件内容与扩展名不符")]})
     attachment = CampaignAttachment(campaign_id=campaign.id, issuer_code=campaign.issuer_code, filename=name,
                                     content_type=content_type, size=len(content), content=content,
                                     uploaded_by_id=actor.id, uploaded_at=clock.now())
@@ -60,7 +61,7 @@ def get_attachment(session, actor, campaign_id: int, attachment_id: int) -> Camp
     attachment = session.execute(select(CampaignAttachment).where(
         CampaignAttachment.id == attachment_id, CampaignAttachment.campaign_id == campaign.id)).scalar_one_or_none()
     if attachment is None:
-        raise NotFound("未找到附件 / Attachment not found")
+        raise NotFound(_l("未找到附件"))
     return attachment
 
 

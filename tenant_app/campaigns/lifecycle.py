@@ -25,6 +25,7 @@ from tenant_app.campaigns.services import (
     require_issuer,
 )
 from tenant_app.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from tenant_app.i18n import _l
 
 
 def publish(session, actor, campaign_id: int) -> tuple[Campaign, bool]:
@@ -34,10 +35,10 @@ def publish(session, actor, campaign_id: int) -> tuple[Campaign, bool]:
     require_issuer(actor, campaign)
     campaign = lock(session, campaign)
     if campaign.status == "closed":
-        raise Conflict("工作部署已结束 / The campaign is closed")
+        raise Conflict(_l("工作部署已结束"))
     if campaign.status == "draft":
         if campaign.due_on < clock.today_cst():
-            raise ValidationFailed(INVALID, errors={"due_on": ["截止日期已过 / The due date has passed"]})
+            raise ValidationFailed(INVALID, errors={"due_on": [_l("截止日期已过")]})
         campaign.status = "publishing"
         campaign.published_at = clock.now()
         campaign.published_by_id = actor.id
@@ -51,7 +52,7 @@ def close(session, actor, campaign_id: int, version: int | None = None) -> Campa
     campaign = lock(session, campaign)
     check_version(campaign, version)
     if campaign.status != "open":
-        raise Conflict("只有进行中的工作部署可以结束 / Only an open campaign can be closed")
+        raise Conflict(_l("只有进行中的工作部署可以结束"))
     campaign.status = "closed"
     campaign.closed_at = clock.now()
     campaign.closed_by_id = actor.id
@@ -76,7 +77,7 @@ def extend(session, actor, campaign_id: int, new_due, version: int | None = None
     The new date must be later than the current one; every task due earlier moves to it."""
     campaign = get_campaign(session, actor, campaign_id)
     if campaign.status != "open":
-        raise Conflict("只有进行中的工作部署可以延期 / Only an open campaign can be extended")
+        raise Conflict(_l("只有进行中的工作部署可以延期"))
     if not isinstance(new_due, date):
         raise ValidationFailed(INVALID, errors={"due_on": [REQUIRED]})
     code = actor.region_code
@@ -91,13 +92,13 @@ def extend(session, actor, campaign_id: int, new_due, version: int | None = None
             CampaignReceipt.campaign_id == campaign.id, CampaignReceipt.region_code == code)
             .with_for_update()).scalar_one_or_none()
         if receipt is None:
-            raise NotFound("本单位未收到该工作部署 / Your unit did not receive this campaign")
+            raise NotFound(_l("本单位未收到该工作部署"))
         current = max(campaign.due_on, receipt.due_on or campaign.due_on)
     else:
-        raise Forbidden("仅发布单位或县级工作人员可延期 / Only the issuer's or a county's staff extend")
+        raise Forbidden(_l("仅发布单位或县级工作人员可延期"))
     if new_due <= current:
         raise ValidationFailed(INVALID, errors={"due_on": [
-            f"须晚于当前截止日期 {current.isoformat()} / Must be later than the current due date"]})
+            _l("须晚于当前截止日期 %(date)s", date=current.isoformat())]})
     lo, hi = (campaign.issuer_code, campaign.issuer_code + ":") if receipt is None else (code, code + ":")
     _extension_events(session, actor, campaign.id, lo, hi, new_due)
     moved = session.execute(update(Task).where(Task.campaign_id == campaign.id, Task.region_code >= lo,

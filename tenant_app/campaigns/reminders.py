@@ -15,8 +15,9 @@ from tenant_app import clock
 from tenant_app.campaigns.models import OPEN_STATUSES, Campaign, CampaignReceipt, Notification, Task, TaskEvent
 from tenant_app.campaigns.services import get_campaign
 from tenant_app.errors import Conflict, Forbidden, ValidationFailed
+from tenant_app.i18n import _l
 
-INVALID = "催办有误 / Invalid reminder"
+INVALID = _l("催办有误")
 MAX_UNITS = 500
 MAX_MESSAGE = 500
 
@@ -33,9 +34,9 @@ def default_message(campaign: Campaign) -> str:
 
 def _check_units(session, actor, campaign: Campaign, units, subtree: bool) -> list[str]:
     if not isinstance(units, list) or not units:
-        raise ValidationFailed(INVALID, errors={"units": ["请选择单位 / Choose at least one unit"]})
+        raise ValidationFailed(INVALID, errors={"units": [_l("请选择单位")]})
     if len(units) > MAX_UNITS:
-        raise ValidationFailed(INVALID, errors={"units": [f"最多 {MAX_UNITS} 个 / At most {MAX_UNITS}"]})
+        raise ValidationFailed(INVALID, errors={"units": [_l("最多 %(n)s 个", n=MAX_UNITS)]})
     codes = list(dict.fromkeys(u.strip() for u in units if isinstance(u, str)))
     target_length = CODE_LENGTHS[Level(campaign.target_level)]
     bad = [c for c in codes if not is_valid_code(c) or not c.startswith(actor.region_code)
@@ -45,19 +46,18 @@ def _check_units(session, actor, campaign: Campaign, units, subtree: bool) -> li
     bad += [c for c in codes if c not in known and c not in bad]
     if bad or len(codes) != len(units):
         raise ValidationFailed(INVALID, errors={"units": [
-            "不在本单位管辖或该工作部署范围内 / Outside your subtree or this campaign: "
-            + ", ".join(bad or ["?"])]})
+            _l("不在本单位管辖或该工作部署范围内：%(codes)s", codes=", ".join(bad or ["?"]))]})
     return codes
 
 
 def remind(session, actor, campaign_id: int, units, subtree: bool = False, message: str | None = None) -> dict:
     campaign = get_campaign(session, actor, campaign_id)
     if not can_remind(actor, campaign):
-        raise Forbidden("无权催办 / Your role cannot send reminders for this campaign")
+        raise Forbidden(_l("无权催办"))
     if campaign.status != "open":
-        raise Conflict("只有进行中的工作部署可以催办 / Only an open campaign can be chased")
+        raise Conflict(_l("只有进行中的工作部署可以催办"))
     if message is not None and (not isinstance(message, str) or len(message) > MAX_MESSAGE):
-        raise ValidationFailed(INVALID, errors={"message": [f"不超过{MAX_MESSAGE}字 / At most {MAX_MESSAGE}"]})
+        raise ValidationFailed(INVALID, errors={"message": [_l("不超过%(n)s字", n=MAX_MESSAGE)]})
     codes = _check_units(session, actor, campaign, units, subtree)
     text = (message or "").strip() or default_message(campaign)
     now = clock.now()

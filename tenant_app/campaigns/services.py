@@ -27,9 +27,10 @@ from tenant_app.campaigns.models import (
     Task,
 )
 from tenant_app.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from tenant_app.i18n import _l
 
-INVALID = "工作部署有误 / Invalid campaign"
-REQUIRED = "此项必填 / Required"
+INVALID = _l("工作部署有误")
+REQUIRED = _l("此项必填")
 LEVEL_NAMES = {int(level): level.name for level in Level}
 ISSUE_LEVELS = (Level.province, Level.city, Level.county, Level.township)
 BOXES = ("issued", "received")
@@ -51,8 +52,7 @@ def can_issue(actor) -> bool:
 
 def require_issue(actor) -> None:
     if not can_issue(actor):
-        raise Forbidden("仅省、市、县、乡镇工作人员可发布工作部署 / Only staff of a province, city, county or "
-                        "township issue campaigns")
+        raise Forbidden(_l("仅省、市、县、乡镇工作人员可发布工作部署"))
 
 
 def is_issuer(actor, campaign: Campaign) -> bool:
@@ -61,7 +61,7 @@ def is_issuer(actor, campaign: Campaign) -> bool:
 
 def require_issuer(actor, campaign: Campaign) -> None:
     if not is_issuer(actor, campaign):
-        raise Forbidden("仅发布单位的工作人员可操作 / Only the issuing unit's staff may do this")
+        raise Forbidden(_l("仅发布单位的工作人员可操作"))
 
 
 def level_value(value) -> int | None:
@@ -87,7 +87,7 @@ def get_campaign(session, actor, campaign_id: int) -> Campaign:
     is visible at the issuing unit only."""
     campaign = session.execute(select(Campaign).where(Campaign.id == campaign_id)).scalar_one_or_none()
     if campaign is None or (campaign.status == "draft" and campaign.issuer_code != actor.region_code):
-        raise NotFound("未找到该工作部署 / Campaign not found")
+        raise NotFound(_l("未找到该工作部署"))
     return campaign
 
 
@@ -102,7 +102,7 @@ def list_campaigns(session, actor, box: str = "issued", page: int = 1, per_page:
     """`issued`: my unit's campaigns, drafts included; `received`: published campaigns of my ancestors that
     reach my level (target level at or below mine)."""
     if box not in BOXES:
-        raise ValidationFailed(INVALID, errors={"box": [f"取值无效 / Not one of: {', '.join(BOXES)}"]})
+        raise ValidationFailed(INVALID, errors={"box": [_l("取值无效，可选：%(choices)s", choices=", ".join(BOXES))]})
     if box == "issued":
         query = select(Campaign).where(Campaign.issuer_code == actor.region_code)
     else:
@@ -196,7 +196,7 @@ def _prefill(data: dict) -> tuple[dict, dict]:
         return dict(data), errors
     template = catalog.get_template(name)
     if template is None:
-        _add(errors, "template", f"没有此模板 / No such template; one of: {', '.join(catalog.template_names())}")
+        _add(errors, "template", _l("没有此模板，可选：%(choices)s", choices=", ".join(catalog.template_names())))
         return dict(data), errors
     merged = dict(data)
     for key in ("title", "directive", "kind", "questions"):
@@ -214,21 +214,21 @@ def validate_campaign(data: dict, issuer_code: str, today: date) -> tuple[dict, 
     if not title:
         _add(errors, "title", REQUIRED)
     elif len(title) > MAX_TITLE:
-        _add(errors, "title", f"标题不超过{MAX_TITLE}字 / At most {MAX_TITLE} characters")
+        _add(errors, "title", _l("标题不超过%(n)s字", n=MAX_TITLE))
     clean["title"] = title
     directive = data.get("directive") or ""
     if not isinstance(directive, str):
-        _add(errors, "directive", "须为文字 / Must be text")
+        _add(errors, "directive", _l("须为文字"))
         directive = ""
     elif len(directive) > MAX_DIRECTIVE:
-        _add(errors, "directive", f"不超过{MAX_DIRECTIVE}字 / At most {MAX_DIRECTIVE} characters")
+        _add(errors, "directive", _l("不超过%(n)s字", n=MAX_DIRECTIVE))
     clean["directive"] = directive.strip()
     if data.get("kind") not in KINDS:
-        _add(errors, "kind", f"类型须为 / Kind must be one of: {', '.join(KINDS)}")
+        _add(errors, "kind", _l("类型须为：%(choices)s", choices=", ".join(KINDS)))
     clean["kind"] = data.get("kind")
     target = level_value(data.get("target_level") if data.get("target_level") not in (None, "") else 5)
     if target is None or target <= issuer_level:
-        _add(errors, "target_level", "下发层级须低于本单位 / The target level must be below the issuing unit")
+        _add(errors, "target_level", _l("下发层级须低于本单位"))
         target = None
     raw_reviewer = data.get("reviewer_level")
     if raw_reviewer in (None, ""):
@@ -238,23 +238,22 @@ def validate_campaign(data: dict, issuer_code: str, today: date) -> tuple[dict, 
     else:
         reviewer = level_value(raw_reviewer)
         if reviewer is None:
-            _add(errors, "reviewer_level", "层级无效 / Not a level")
+            _add(errors, "reviewer_level", _l("层级无效"))
     if target and reviewer and not issuer_level <= reviewer < target:
-        _add(errors, "reviewer_level", "审核层级须在本单位与下发层级之间 / The reviewer level must be between "
-                                       "the issuing unit (inclusive) and the target level")
+        _add(errors, "reviewer_level", _l("审核层级须在本单位与下发层级之间"))
     clean["target_level"], clean["reviewer_level"] = target, reviewer
     starts_on = data.get("starts_on") or today
     due_on = data.get("due_on")
     if not isinstance(starts_on, date):
-        _add(errors, "starts_on", "日期格式无效 / Not a date")
+        _add(errors, "starts_on", _l("日期格式无效"))
     if due_on is None:
         _add(errors, "due_on", REQUIRED)
     elif not isinstance(due_on, date):
-        _add(errors, "due_on", "日期格式无效 / Not a date")
+        _add(errors, "due_on", _l("日期格式无效"))
     elif due_on < today:
-        _add(errors, "due_on", "截止日期不能早于今天 / The due date is in the past")
+        _add(errors, "due_on", _l("截止日期不能早于今天"))
     elif isinstance(starts_on, date) and due_on < starts_on:
-        _add(errors, "due_on", "截止日期不能早于开始日期 / The due date is before the start date")
+        _add(errors, "due_on", _l("截止日期不能早于开始日期"))
     clean["starts_on"], clean["due_on"] = starts_on, due_on
     questions = data.get("questions")
     questions = [] if questions is None else questions
@@ -289,7 +288,7 @@ def create_campaign(session, actor, data: dict) -> Campaign:
 
 def check_version(campaign: Campaign, version) -> None:
     if version is not None and version != campaign.version:
-        raise Conflict("该工作部署已被他人修改，请刷新后重试 / The campaign changed meanwhile; reload and retry",
+        raise Conflict(_l("该工作部署已被他人修改，请刷新后重试"),
                        current_version=campaign.version)
 
 
@@ -298,7 +297,7 @@ def update_draft(session, actor, campaign_id: int, data: dict) -> Campaign:
     campaign = get_campaign(session, actor, campaign_id)
     require_issuer(actor, campaign)
     if campaign.status != "draft":
-        raise Conflict("已发布的工作部署不能修改 / A published campaign cannot be edited")
+        raise Conflict(_l("已发布的工作部署不能修改"))
     if data.get("version") is None:
         raise ValidationFailed(INVALID, errors={"version": [REQUIRED]})
     check_version(campaign, data["version"])
@@ -317,7 +316,7 @@ def delete_draft(session, actor, campaign_id: int) -> None:
     campaign = get_campaign(session, actor, campaign_id)
     require_issuer(actor, campaign)
     if campaign.status != "draft":
-        raise Conflict("已发布的工作部署不能删除 / A published campaign cannot be deleted")
+        raise Conflict(_l("已发布的工作部署不能删除"))
     session.delete(campaign)
     session.flush()
 
@@ -330,7 +329,7 @@ def my_receipt(session, actor, campaign_id: int) -> CampaignReceipt:
         CampaignReceipt.campaign_id == campaign.id,
         CampaignReceipt.region_code == actor.region_code)).scalar_one_or_none()
     if receipt is None:
-        raise NotFound("本单位没有该工作部署的签收 / Your unit has no receipt for this campaign")
+        raise NotFound(_l("本单位没有该工作部署的签收"))
     return receipt
 
 
@@ -339,10 +338,10 @@ def acknowledge(session, actor, campaign_id: int, note: str | None = None) -> Ca
     the unit's subtree. Acknowledging again only updates the note."""
     receipt = my_receipt(session, actor, campaign_id)
     if actor.role != "staff":
-        raise Forbidden("仅工作人员可签收 / Only staff acknowledge")
+        raise Forbidden(_l("仅工作人员可签收"))
     if note is not None:
         if not isinstance(note, str) or len(note) > 4000:
-            raise ValidationFailed(INVALID, errors={"note": ["不超过4000字 / At most 4000 characters"]})
+            raise ValidationFailed(INVALID, errors={"note": [_l("不超过4000字")]})
         if note.strip() != receipt.note:
             receipt.note = note.strip()
             receipt.note_at = clock.now()
@@ -363,5 +362,5 @@ def tracked_unit(actor, campaign: Campaign, unit: str | None) -> str:
     target_length = CODE_LENGTHS[Level(campaign.target_level)]
     if (not code.isdigit() or len(code) not in CODE_LENGTHS.values() or not code.startswith(actor.region_code)
             or not code.startswith(campaign.issuer_code) or len(code) > target_length):
-        raise NotFound("单位不在该工作部署的范围内 / Unit outside this campaign or your subtree")
+        raise NotFound(_l("单位不在该工作部署的范围内"))
     return code

@@ -19,6 +19,7 @@ from tenant_app.campaigns.models import KINDS
 from tenant_app.campaigns.reminder_history import reminder_history
 from tenant_app.db import db
 from tenant_app.errors import DomainError, ValidationFailed
+from tenant_app.i18n import _l, _ln
 from tenant_app.units.views import page_arg
 
 bp = Blueprint("campaigns", __name__, template_folder="templates")
@@ -56,7 +57,7 @@ def _date(form, name: str, errors: dict):
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        errors[name] = ["日期格式无效 / Not a date"]
+        errors[name] = [_l("日期格式无效")]
         return None
 
 
@@ -69,7 +70,7 @@ def _form_data(form) -> tuple[dict, dict]:
     try:
         data["questions"] = json.loads(form.get("questions_json") or "[]")
     except ValueError:
-        errors["questions"] = ["问题列表格式无效 / The questions are not valid JSON"]
+        errors["questions"] = [_l("问题列表格式无效")]
     return data, errors
 
 
@@ -120,7 +121,7 @@ def new_page():
         try:
             campaign = services.create_campaign(db.session, current_user, data)
             db.session.commit()
-            flash("已保存草稿 / Draft saved", "success")
+            flash(_l("已保存草稿"), "success")
             return redirect(url_for("campaigns.detail_page", campaign_id=campaign.id))
         except ValidationFailed as error:
             db.session.rollback()
@@ -141,7 +142,7 @@ def edit_page(campaign_id: int):
         try:
             services.update_draft(db.session, current_user, campaign.id, data)
             db.session.commit()
-            flash("已保存草稿 / Draft saved", "success")
+            flash(_l("已保存草稿"), "success")
             return redirect(url_for("campaigns.detail_page", campaign_id=campaign.id))
         except ValidationFailed as error:
             db.session.rollback()
@@ -201,7 +202,7 @@ def publish_action(campaign_id: int):
         return _refused(campaign_id, error)
     if enqueue:
         lifecycle.enqueue_fanout(campaign.id, campaign.issuer_code)
-    return _back(campaign_id, "已发布，正在下发 / Published; fanning out")
+    return _back(campaign_id, _l("已发布，正在下发"))
 
 
 @bp.route("/campaigns/<int:campaign_id>/delete", methods=["POST"])
@@ -209,7 +210,7 @@ def publish_action(campaign_id: int):
 def delete_action(campaign_id: int):
     services.delete_draft(db.session, current_user, campaign_id)
     db.session.commit()
-    flash("已删除草稿 / Draft deleted", "success")
+    flash(_l("已删除草稿"), "success")
     return redirect(url_for("campaigns.list_page"))
 
 
@@ -221,7 +222,7 @@ def close_action(campaign_id: int):
         db.session.commit()
     except DomainError as error:
         return _refused(campaign_id, error)
-    return _back(campaign_id, "工作部署已结束 / Campaign closed")
+    return _back(campaign_id, _l("工作部署已结束"))
 
 
 @bp.route("/campaigns/<int:campaign_id>/extend", methods=["POST"])
@@ -231,12 +232,12 @@ def extend_action(campaign_id: int):
     new_due = _date(request.form, "due_on", errors)
     try:
         if errors:
-            raise ValidationFailed("日期格式无效 / Not a date", errors=errors)
+            raise ValidationFailed(_l("日期格式无效"), errors=errors)
         lifecycle.extend(db.session, current_user, campaign_id, new_due)
         db.session.commit()
     except DomainError as error:
         return _refused(campaign_id, error)
-    return _back(campaign_id, "已延期 / Due date extended")
+    return _back(campaign_id, _l("已延期"))
 
 
 @bp.route("/campaigns/<int:campaign_id>/receipt", methods=["POST"])
@@ -247,7 +248,7 @@ def receipt_action(campaign_id: int):
         db.session.commit()
     except DomainError as error:
         return _refused(campaign_id, error)
-    return _back(campaign_id, "已签收 / Acknowledged")
+    return _back(campaign_id, _l("已签收"))
 
 
 @bp.route("/campaigns/<int:campaign_id>/attachments", methods=["POST"])
@@ -260,7 +261,7 @@ def attach_action(campaign_id: int):
         db.session.commit()
     except DomainError as error:
         return _refused(campaign_id, error)
-    return _back(campaign_id, "已上传附件 / Attachment added")
+    return _back(campaign_id, _l("已上传附件"))
 
 
 @bp.route("/campaigns/<int:campaign_id>/attachments/<int:attachment_id>")
@@ -301,7 +302,7 @@ def remind_action(campaign_id: int):
         db.session.commit()
     except DomainError as error:
         return _refused(campaign_id, error)
-    flash(f"已催办 {result['notified']} 个单位 / Reminded {result['notified']} units", "success")
+    flash(_ln("已催办 %(num)s 个单位", "已催办 %(num)s 个单位", result["notified"]), "success")
     return redirect(url_for("campaigns.track_page", campaign_id=campaign_id, unit=unit))
 
 

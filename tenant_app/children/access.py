@@ -7,6 +7,7 @@ import contextlib
 from hierarchy.codes import Level, level_of
 from hierarchy.scope import Scope, apply_db_scope, current_scope, scoped
 from tenant_app.errors import Forbidden
+from tenant_app.i18n import _l
 
 EDIT_LEVELS = (Level.village, Level.township, Level.county)
 
@@ -27,17 +28,17 @@ def can_edit(actor) -> bool:
 
 def require_create(actor) -> None:
     if not can_create(actor):
-        raise Forbidden("仅村级工作人员可新建儿童档案 / Only village staff create child records")
+        raise Forbidden(_l("仅村级工作人员可新建儿童档案"))
 
 
 def require_edit(actor) -> None:
     if not can_edit(actor):
-        raise Forbidden("无权修改儿童档案 / Your role cannot change child records")
+        raise Forbidden(_l("无权修改儿童档案"))
 
 
 def require_admin(actor) -> None:
     if actor.role != "admin":
-        raise Forbidden("需要管理员权限 / Administrator role required")
+        raise Forbidden(_l("需要管理员权限"))
 
 
 def common_ancestor(a: str, b: str) -> str | None:

@@ -15,6 +15,7 @@ from openpyxl.styles import Font
 from tenant_app import excel_safe
 from tenant_app.children import enums as E
 from tenant_app.children.idcard import mask_id
+from tenant_app.i18n import _l
 
 # (Chinese header, field, kind, choices): kind is text / date / bool / int / enum / multi.
 COLUMNS: list[tuple[str, str, str, dict | None]] = [
@@ -81,8 +82,8 @@ XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.she
 MAX_COLUMNS = 100  # columns read per row; the template has fewer than 50
 MAX_SHARED_STRINGS_BYTES = 64 * 1024 * 1024
 MAX_UNPACKED_BYTES = 512 * 1024 * 1024
-NOT_XLSX = "无法读取该文件，请上传 .xlsx 文件 / Not a readable .xlsx file"
-TOO_BIG = "文件解压后过大，请分批导入 / The file unpacks too large; split it into smaller files"
+NOT_XLSX = _l("无法读取该文件，请上传 .xlsx 文件")
+TOO_BIG = _l("文件解压后过大，请分批导入")
 
 
 class BadWorkbook(ValueError):
@@ -163,7 +164,7 @@ def _headers(rows) -> list[str]:
     headers = [str(h).strip() if h is not None else "" for h in (header or ())]
     missing = [h for h in REQUIRED_HEADERS if h not in headers]
     if missing:
-        raise BadWorkbook(f"缺少列：{'、'.join(missing)} / Missing columns: {', '.join(missing)}")
+        raise BadWorkbook(_l("缺少列：%(columns)s", columns="、".join(missing)))
     return headers
 
 
@@ -206,7 +207,7 @@ def read_rows(file, max_rows: int) -> list[dict]:
             row["_row"] = number
             out.append(row)
         if not out:
-            raise BadWorkbook("文件中没有数据行 / The file has no data rows")
+            raise BadWorkbook(_l("文件中没有数据行"))
         return out
     except BadWorkbook:
         raise
@@ -217,8 +218,7 @@ def read_rows(file, max_rows: int) -> list[dict]:
 
 
 def too_many_rows(max_rows: int) -> str:
-    return (f"文件超过{max_rows}行，已停止读取，未导入任何记录；请分批导入 / The file has more than {max_rows:,} rows; "
-            f"reading stopped and nothing was imported; split it into smaller files")
+    return _l("文件超过%(n)s行，已停止读取，未导入任何记录；请分批导入", n=max_rows)
 
 
 def _text(value) -> str:
@@ -260,7 +260,7 @@ def parse_row(raw: dict) -> tuple[dict, dict]:
                 try:
                     values[field] = date.fromisoformat(text.replace("/", "-").replace(".", "-"))
                 except ValueError:
-                    errors[field] = ["日期格式应为 年-月-日 / Use the date format YYYY-MM-DD"]
+                    errors[field] = [_l("日期格式应为 年-月-日")]
             else:
                 values[field] = None
         elif kind == "bool":
@@ -271,18 +271,18 @@ def parse_row(raw: dict) -> tuple[dict, dict]:
                 if text:
                     values[field] = False
             else:
-                errors[field] = ["请填写“是”或“否” / Enter 是 or 否"]
+                errors[field] = [_l("请填写“是”或“否”")]
         elif kind == "int":
             if text:
                 try:
                     values[field] = int(text)
                 except ValueError:
-                    errors[field] = ["请填写数字 / Enter a number"]
+                    errors[field] = [_l("请填写数字")]
         elif kind == "enum":
             if text:
                 code = _label_lookup(choices).get(text)
                 if code is None:
-                    errors[field] = [f"取值无效，可选：{'、'.join(choices.values())} / Not an allowed value"]
+                    errors[field] = [_l("取值无效，可选：%(choices)s", choices="、".join(choices.values()))]
                 else:
                     values[field] = code
         elif kind == "multi":
@@ -293,7 +293,7 @@ def parse_row(raw: dict) -> tuple[dict, dict]:
             lookup = _label_lookup(choices)
             bad = [p for p in parts if p not in lookup]
             if bad:
-                errors[field] = [f"取值无效：{'、'.join(bad)} / Not an allowed value"]
+                errors[field] = [_l("取值无效：%(values)s", values="、".join(bad))]
             else:
                 values[field] = [lookup[p] for p in parts]
     return values, errors

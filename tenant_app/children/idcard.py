@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from tenant_app.i18n import _l
+
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"  # S mod 11 = 0..10
 _RE18 = re.compile(r"^[0-9]{17}[0-9X]$")
@@ -58,14 +60,14 @@ def id_number_problems(value: str | None, *, legacy_allowed: bool, today: date |
     number = normalize(value)
     if _RE15.match(number):
         if not legacy_allowed:
-            return ["儿童须使用18位身份证号 / A child's ID number must have 18 characters"]
+            return [_l("儿童须使用18位身份证号")]
     elif not _RE18.match(number):
         return ["身份证号应为18位（末位可为X）/ The ID number must be 17 digits and a check digit or X"]
     elif check_char(number[:17]) != number[17]:
-        return ["身份证号校验位错误 / The ID number's check character is wrong"]
+        return [_l("身份证号校验位错误")]
     born = birth_date_of(number)
     if born is None or born.year < 1900 or (today is not None and born > today):
-        return ["身份证号中的出生日期无效 / The ID number holds an invalid birth date"]
+        return [_l("身份证号中的出生日期无效")]
     return []
 
 

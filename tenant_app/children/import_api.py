@@ -14,6 +14,7 @@ from tenant_app.children.models import AuditEvent
 from tenant_app.children.schemas import ChildListArgs
 from tenant_app.db import db
 from tenant_app.errors import ValidationFailed
+from tenant_app.i18n import _l
 from tenant_app.schema_base import BoundedSchema as Schema
 from tenant_app.security import api_login_required, current_actor
 
@@ -61,11 +62,11 @@ class ExportArgs(ChildListArgs):
 def start_import(actor, upload) -> imports.ChildImport:
     """Shared by the API and the page: store the upload, commit, then run the dry run job."""
     if upload is None or not upload.filename:
-        raise ValidationFailed("请选择要上传的文件 / Choose a file", errors={"file": ["required"]})
+        raise ValidationFailed(_l("请选择要上传的文件"), errors={"file": ["required"]})
     content = upload.read()
     if not uploads.content_is("xlsx", content):  # by content, whatever the name says
-        raise ValidationFailed("请上传 .xlsx 文件 / Upload an .xlsx file",
-                               errors={"file": ["不是 .xlsx 文件 / Not an .xlsx workbook"]})
+        raise ValidationFailed(_l("请上传 .xlsx 文件"),
+                               errors={"file": [_l("不是 .xlsx 文件")]})
     imp = imports.start_dry_run(db.session, actor, upload.filename, content)
     db.session.commit()
     imports.enqueue_validate(imp.id, actor.region_code, redis_url())

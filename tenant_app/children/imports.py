@@ -18,6 +18,7 @@ from tenant_app.children import access, excel, probes, services
 from tenant_app.children.models import Child, ChildChange
 from tenant_app.children.validation import derive, today_cst, validate_child
 from tenant_app.errors import Conflict, NotFound, RateLimited, ValidationFailed
+from tenant_app.i18n import _l, both_languages
 
 STATUSES = ("uploaded", "validating", "validated", "applying", "applied", "failed")
 MAX_ROWS = 50_000
@@ -71,7 +72,7 @@ def start_dry_run(session, actor, filename: str, content: bytes) -> ChildImport:
     try:
         excel.check_container(content)
     except excel.BadWorkbook as exc:
-        raise ValidationFailed(str(exc), errors={"file": [str(exc)]}) from None
+        raise ValidationFailed(exc.args[0], errors={"file": [exc.args[0]]}) from None
     imp = ChildImport(region_code=actor.region_code, user_id=actor.id, filename=(filename or "")[:200],
                       status="uploaded", total_rows=0, rows_done=0, errors=[], content=content)
     session.add(imp)
@@ -82,7 +83,7 @@ def start_dry_run(session, actor, filename: str, content: bytes) -> ChildImport:
 def get_import(session, actor, import_id: int) -> ChildImport:
     imp = session.scalars(select(ChildImport).where(ChildImport.id == import_id)).first()
     if imp is None or imp.user_id != actor.id:
-        raise NotFound("没有该导入记录 / No such import")
+        raise NotFound(_l("没有该导入记录"))
     return imp
 
 
@@ -91,16 +92,16 @@ def request_confirm(session, actor, import_id: int) -> ChildImport:
     access.require_create(actor)
     imp = get_import(session, actor, import_id)
     if imp.status != "validated":
-        raise Conflict("该导入当前不能确认 / This import cannot be confirmed in its current state",
+        raise Conflict(_l("该导入当前不能确认"),
                        status_now=imp.status)
     if imp.valid_count == 0:
-        raise Conflict("没有可导入的有效行 / There are no valid rows to import")
+        raise Conflict(_l("没有可导入的有效行"))
     # Conditional, so two confirmations at once apply the import once.
     claimed = session.execute(update(ChildImport).where(ChildImport.id == imp.id, ChildImport.status == "validated")
                               .values(status="applying", rows_done=0, updated_at=utcnow())
                               .execution_options(synchronize_session=False))
     if claimed.rowcount != 1:
-        raise Conflict("该导入当前不能确认 / This import cannot be confirmed in its current state")
+        raise Conflict(_l("该导入当前不能确认"))
     session.refresh(imp)
     return imp
 
@@ -119,7 +120,7 @@ def enqueue_apply(imp_id: int, unit_code: str, redis_url: str | None):
 
 def _error(row: int, field: str, message: str) -> dict:
     column = excel.FIELD_HEADER.get(field, field)
-    return {"row": row, "column": column, "field": field, "message": message}
+    return {"row": row, "column": column, "field": field, "message": both_languages(message)}
 
 
 class ProbesThrottled(Exception):
@@ -180,12 +181,12 @@ def check_rows(session, actor, raw_rows: list[dict], progress=None, ref: date | 
         village = (parsed.pop("village_code", None) or actor.region_code).strip()
         if village != actor.region_code:
             row_errors.append(_error(number, "village_code",
-                                     "只能在本村建档 / Records are created in your own village"))
+                                     _l("只能在本村建档")))
         values = {**services.DEFAULTS, **services._clean(parsed)}
         for field, value in parsed.items():  # what the API's schema and the form check before the database does
             length = getattr(COLUMNS[field].type, "length", None) if field in COLUMNS else None
             if isinstance(value, str) and length and len(value) > length:
-                cell_errors[field] = [f"最多 {length} 个字 / At most {length} characters"]
+                cell_errors[field] = [_l("最多 %(n)s 个字", n=length)]
                 row_errors.append(_error(number, field, cell_errors[field][0]))
         for field, messages in validate_child(values, ref).items():
             if field in cell_errors:
@@ -195,8 +196,7 @@ def check_rows(session, actor, raw_rows: list[dict], progress=None, ref: date | 
         if id_number and not any(e["field"] == "id_number" for e in row_errors):
             if id_number in seen:
                 row_errors.append(_error(number, "id_number",
-                                         f"与第{seen[id_number]}行身份证号重复 / Same ID number as row "
-                                         f"{seen[id_number]}"))
+                                         _l("与第%(row)s行身份证号重复", row=seen[id_number])))
             else:
                 seen[id_number] = number
         if row_errors:
@@ -257,11 +257,11 @@ def validate_import(import_id: int) -> dict:
             valid, errors = check_rows(session, actor, raw_rows,
                                        progress=lambda done: _set(import_id, rows_done=done))
     except (excel.BadWorkbook, ProbesThrottled, RateLimited) as exc:
-        message = exc.detail if isinstance(exc, RateLimited) else str(exc)
+        message = both_languages(exc.detail if isinstance(exc, RateLimited) else exc.args[0])
         _set(import_id, status="failed", message=message[:500], errors=[], error_count=0, valid_count=0)
         return {"failed": message}
     except Exception as exc:
-        _set(import_id, status="failed", message=f"校验失败 / Validation failed: {exc}"[:500])
+        _set(import_id, status="failed", message=both_languages(_l("校验失败：%(error)s", error=exc))[:500])
         raise
     _set(import_id, status="validated", rows_done=len(raw_rows), total_rows=len(raw_rows), errors=errors,
          error_count=len(errors), valid_count=len(valid), rows=raw_rows, message="")
@@ -293,16 +293,15 @@ def apply_import(import_id: int) -> dict:
                 updated_at=utcnow()))
     except ChangedSinceDryRun as exc:
         _set(import_id, status="failed", errors=exc.errors, error_count=len(exc.errors),
-             message="数据在试运行后发生变化，未导入任何记录，请重新上传 / The data changed since the dry run; "
-                     "nothing was imported, upload again")
+             message=both_languages(_l("数据在试运行后发生变化，未导入任何记录，请重新上传")))
         return {"applied": 0}
     except IntegrityError:
         _set(import_id, status="failed",
-             message="有身份证号已被他人登记，未导入任何记录，请重新上传 / An ID number was registered "
-                     "meanwhile; nothing was imported, upload again")
+             message=both_languages(_l("有身份证号已被他人登记，未导入任何记录，请重新上传")))
         return {"applied": 0}
     except Exception as exc:
-        _set(import_id, status="failed", message=f"导入失败，未导入任何记录 / Import failed: {exc}"[:500])
+        _set(import_id, status="failed",
+             message=both_languages(_l("导入失败，未导入任何记录：%(error)s", error=exc))[:500])
         raise
     return {"applied": count}
 

@@ -27,16 +27,14 @@ from hierarchy.models import utcnow
 from hierarchy.scope import Scope
 from tenant_app.children.models import AuditEvent, SecurityAlert
 from tenant_app.errors import RateLimited
+from tenant_app.i18n import _l
 
 PROBE_ACTION = "duplicate_probe"
 ALERT_KIND = "duplicate_probe"
 PURPOSE = {"form": "身份证号查重：辖区外已登记 / duplicate ID check: registered outside the caller's subtree",
            "import": "导入查重：辖区外已登记 / import duplicate check: registered outside the caller's subtree"}
-OUTSIDE_MESSAGE = ("该身份证号已在本省其他地区登记，请联系上级核实，或通过迁移接收该儿童 / This ID number is already "
-                   "registered elsewhere in the province; ask the units above you, or receive the child by a transfer")
-THROTTLED = ("查重过于频繁：一小时内多次查到辖区以外已登记的身份证号，已暂停查重并通知省级管理员，请稍后再试 / "
-             "Too many ID numbers registered outside your area were checked; the duplicate check is paused, the "
-             "province's administrators were told; try again later")
+OUTSIDE_MESSAGE = _l("该身份证号已在本省其他地区登记，请联系上级核实，或通过迁移接收该儿童")
+THROTTLED = _l("查重过于频繁：一小时内多次查到辖区以外已登记的身份证号，已暂停查重并通知省级管理员，请稍后再试")
 
 
 def limit() -> int:

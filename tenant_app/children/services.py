@@ -16,15 +16,16 @@ from tenant_app.children.idcard import is_full_id_number, mask_id, normalize
 from tenant_app.children.models import AuditEvent, Child, ChildChange
 from tenant_app.children.validation import derive, today_cst, validate_child
 from tenant_app.errors import Conflict, NotFound, ValidationFailed
+from tenant_app.i18n import _l
 
 # Fields a caller may submit; the rest (ids, codes, derived flags, bookkeeping) are the system's.
 SYSTEM_FIELDS = {"id", "region_code", "province_code", "unattended", "version", "created_by_id", "created_at",
                  "updated_by_id", "updated_at"}
 FIELDS = tuple(c.key for c in Child.__table__.columns if c.key not in SYSTEM_FIELDS)
 ID_FIELDS = ("id_number", "father_id_number", "mother_id_number", "guardian_id_number")
-INVALID = "儿童档案数据有误 / Invalid child record"
-RETURNED_PURPOSE = "保存后返回完整档案 / full record returned after saving"
-EDIT_PURPOSE = "编辑档案 / edit record"
+INVALID = _l("儿童档案数据有误")
+RETURNED_PURPOSE = _l("保存后返回完整档案")
+EDIT_PURPOSE = _l("编辑档案")
 DEFAULTS = {c.key: c.default.arg for c in Child.__table__.columns
             if c.default is not None and not callable(c.default.arg)}
 DEFAULTS.update(income_sources=[], assistance=[])
@@ -83,8 +84,7 @@ def inside_message(session, village: str, child_id: int, units: dict | None = No
     """A duplicate within the caller's subtree: the caller may know where."""
     unit = units.get(village) if units is not None else session.get(Unit, village)
     name = unit.name if unit is not None else ""
-    return (f"该身份证号已在{name}（{village}）登记 / "
-            f"This ID number is already registered in {name} ({village}), record {child_id}")
+    return _l("该身份证号已在%(name)s（%(code)s）登记，档案编号 %(record)s", name=name, code=village, record=child_id)
 
 
 def _flush_unique(session, province_code: str, id_number: str | None) -> None:
@@ -94,7 +94,7 @@ def _flush_unique(session, province_code: str, id_number: str | None) -> None:
             session.flush()
     except IntegrityError:
         raise ValidationFailed(INVALID, errors={"id_number": [
-            "该身份证号已在本省登记 / This ID number is already registered in this province"]}) from None
+            _l("该身份证号已在本省登记")]}) from None
 
 
 def _check(session, actor, data: dict, province_code: str, exclude_id: int | None, ref: date | None,
@@ -123,7 +123,7 @@ def create_child(session, actor, data: dict, *, ref: date | None = None) -> Chil
     village = (data.get("village_code") or actor.region_code).strip()
     if village != actor.region_code:
         raise ValidationFailed(INVALID, errors={"village_code": [
-            "只能在本村建档 / Records are created in your own village"]})
+            _l("只能在本村建档")]})
     values = {**DEFAULTS, **_clean(data)}
     values.update(_check(session, actor, values, village[:2], None, ref))
     child = Child(region_code=village, province_code=village[:2], created_by_id=actor.id,
@@ -138,7 +138,7 @@ def create_child(session, actor, data: dict, *, ref: date | None = None) -> Chil
 def get_child(session, child_id: int) -> Child:
     child = session.execute(select(Child).where(Child.id == child_id)).scalar_one_or_none()
     if child is None:
-        raise NotFound("儿童档案不存在 / No such child record")
+        raise NotFound(_l("儿童档案不存在"))
     return child
 
 
@@ -147,7 +147,7 @@ def update_child(session, actor, child_id: int, data: dict, *, ref: date | None 
     child = get_child(session, child_id)
     expected = data.get("version")
     if expected != child.version:
-        raise Conflict("档案已被他人修改，请刷新后重试 / The record changed since you read it; reload and retry",
+        raise Conflict(_l("档案已被他人修改，请刷新后重试"),
                        current_version=child.version)
     submitted = _clean(data)
     before = _values(child)
@@ -173,7 +173,7 @@ def update_child(session, actor, child_id: int, data: dict, *, ref: date | None 
     try:
         _flush_unique(session, child.province_code, child.id_number)
     except StaleDataError:
-        raise Conflict("档案已被他人修改，请刷新后重试 / The record changed since you read it") from None
+        raise Conflict(_l("档案已被他人修改，请刷新后重试")) from None
     _record_change(session, actor, child, "update", changes)
     return child
 
@@ -199,7 +199,7 @@ def audit(session, actor, child: Child, action: str, purpose: str | None) -> Aud
 def _subtree(column, actor, unit_code: str | None):
     code = (unit_code or actor.region_code).strip()
     if not is_valid_code(code) or not code.startswith(actor.region_code):
-        raise NotFound("单位不在管辖范围内 / Unit outside your subtree")
+        raise NotFound(_l("单位不在管辖范围内"))
     return (column >= code) & (column < code + ":")
 
 
@@ -267,7 +267,7 @@ def version_snapshot(session, actor, child_id: int, version: int, purpose: str |
     row = session.scalars(select(ChildChange).where(ChildChange.child_id == child.id,
                                                     ChildChange.version == version)).first()
     if row is None:
-        raise NotFound("没有该版本 / No such version")
+        raise NotFound(_l("没有该版本"))
     audit(session, actor, child, "read_version", purpose)
     return {"version": row.version, "changed_by_id": row.changed_by_id, "changed_at": row.changed_at,
             "record": row.snapshot}

@@ -16,42 +16,43 @@ from tenant_app.children.idcard import mask_id
 from tenant_app.children.models import Child, ChildChange, ChildTransfer
 from tenant_app.children.services import _record_change, get_child
 from tenant_app.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from tenant_app.i18n import _l
 from tenant_app.notifications.services import notify
 
-NO_SUCH = "迁移申请不存在 / No such transfer"
+NO_SUCH = _l("迁移申请不存在")
 
 
 def _require_village_staff(actor) -> None:
     if actor.role != "staff" or level_of(actor.region_code) != Level.village:
-        raise Forbidden("仅村级工作人员可办理迁移 / Only village staff handle transfers")
+        raise Forbidden(_l("仅村级工作人员可办理迁移"))
 
 
 def request_transfer(session, actor, child_id: int, to_village: str, reason: str = "") -> ChildTransfer:
     _require_village_staff(actor)
     child = get_child(session, child_id)
     if child.region_code != actor.region_code:
-        raise Forbidden("只能由儿童所在村申请迁出 / Only the child's own village requests a transfer")
+        raise Forbidden(_l("只能由儿童所在村申请迁出"))
     if child.status != "active":
-        raise Conflict("已退出的档案不能迁移 / An exited record cannot be transferred")
+        raise Conflict(_l("已退出的档案不能迁移"))
     to_village = (to_village or "").strip()
     errors = []
     if not is_valid_code(to_village) or level_of(to_village) != Level.village:
-        errors.append("请填写12位村（居）代码 / A 12-digit village code is required")
+        errors.append(_l("请填写12位村（居）代码"))
     elif to_village == child.region_code:
-        errors.append("不能迁往本村 / The child is already in this village")
+        errors.append(_l("不能迁往本村"))
     elif to_village[:2] != child.province_code:
-        errors.append("暂不支持跨省迁移 / Transfers across provinces are not supported yet")
+        errors.append(_l("暂不支持跨省迁移"))
     else:
         with access.narrow_scope(session, child.province_code):
             unit = session.execute(select(Unit.code, Unit.retired).where(Unit.code == to_village)).first()
         if unit is None or unit.retired:
-            errors.append("该村（居）不存在或已撤销 / No such active village")
+            errors.append(_l("该村（居）不存在或已撤销"))
     if errors:
-        raise ValidationFailed("迁移申请有误 / Invalid transfer", errors={"to_village": errors})
+        raise ValidationFailed(_l("迁移申请有误"), errors={"to_village": errors})
     pending = session.scalar(select(ChildTransfer.id).where(ChildTransfer.child_id == child.id,
                                                             ChildTransfer.status == "requested"))
     if pending is not None:
-        raise Conflict("该儿童已有待处理的迁移申请 / A transfer is already pending", transfer_id=pending)
+        raise Conflict(_l("该儿童已有待处理的迁移申请"), transfer_id=pending)
     transfer = ChildTransfer(child_id=child.id, region_code=child.region_code, to_village=to_village,
                              child_name=child.name, id_number_masked=mask_id(child.id_number),
                              reason=(reason or "")[:200], requested_by_id=actor.id, requested_at=utcnow())
@@ -92,9 +93,9 @@ def _pending_for_receiver(session, actor, transfer_id: int) -> ChildTransfer:
     _require_village_staff(actor)
     transfer = get_transfer(session, transfer_id)
     if transfer.to_village != actor.region_code:
-        raise Forbidden("只能由接收村办理 / Only the receiving village decides")
+        raise Forbidden(_l("只能由接收村办理"))
     if transfer.status != "requested":
-        raise Conflict("该申请已处理 / The transfer was already decided")
+        raise Conflict(_l("该申请已处理"))
     return transfer
 
 
@@ -105,7 +106,7 @@ def accept_transfer(session, actor, transfer_id: int) -> ChildTransfer:
     with access.narrow_scope(session, ancestor):
         child = session.execute(select(Child).where(Child.id == transfer.child_id)).scalar_one()
         if child.status != "active" or child.region_code != old_village:
-            raise Conflict("该档案已变更，不能迁入 / The record changed; the transfer cannot be accepted")
+            raise Conflict(_l("该档案已变更，不能迁入"))
         child.region_code = transfer.to_village
         child.updated_by_id = actor.id
         child.updated_at = utcnow()
@@ -127,9 +128,9 @@ def cancel_transfer(session, actor, transfer_id: int) -> ChildTransfer:
     _require_village_staff(actor)
     transfer = get_transfer(session, transfer_id)
     if transfer.region_code != actor.region_code:
-        raise Forbidden("只能由申请村撤回 / Only the sending village cancels")
+        raise Forbidden(_l("只能由申请村撤回"))
     if transfer.status != "requested":
-        raise Conflict("该申请已处理 / The transfer was already decided")
+        raise Conflict(_l("该申请已处理"))
     _decide(session, transfer, actor, "cancelled")
     return transfer
 

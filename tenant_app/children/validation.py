@@ -12,6 +12,7 @@ from datetime import date
 from tenant_app import clock
 from tenant_app.children import enums as E
 from tenant_app.children.idcard import birth_date_of, id_number_problems, normalize, sex_of
+from tenant_app.i18n import _l
 
 CST = clock.CST
 COMPULSORY_AGES = (6, 15)  # nine years of compulsory education, from 6 until 16
@@ -26,7 +27,7 @@ SCHOOLING_AGES = {
 SCHOOLING_EN = {"no_kindergarten": "the not-in-kindergarten stage", "kindergarten": "kindergarten",
                 "primary": "primary school", "junior": "junior secondary school",
                 "senior": "senior secondary school", "vocational": "vocational school"}
-REQUIRED = "此项必填 / Required"
+REQUIRED = _l("此项必填")
 
 Errors = dict[str, list[str]]
 
@@ -53,11 +54,11 @@ def check_enums(data: dict) -> Errors:
     for field, allowed in single.items():
         value = data.get(field)
         if value is not None and value not in allowed:
-            _add(errors, field, f"取值无效 / Not one of: {', '.join(allowed)}")
+            _add(errors, field, _l("取值无效，可选：%(choices)s", choices=", ".join(allowed)))
     for field, allowed in (("income_sources", E.INCOME_SOURCES), ("assistance", E.ASSISTANCE)):
         bad = [v for v in data.get(field) or [] if v not in allowed]
         if bad:
-            _add(errors, field, f"取值无效 / Not one of: {', '.join(allowed)}")
+            _add(errors, field, _l("取值无效，可选：%(choices)s", choices=", ".join(allowed)))
     return errors
 
 
@@ -70,20 +71,20 @@ def check_identity(data: dict, ref: date) -> Errors:
     if born is None:
         _add(errors, "birth_date", REQUIRED)
     elif born > ref:
-        _add(errors, "birth_date", "出生日期不能晚于今天 / The birth date is in the future")
+        _add(errors, "birth_date", _l("出生日期不能晚于今天"))
     number = normalize(data.get("id_number"))
     if not number:
         if data.get("hukou_registered", True):
-            _add(errors, "id_number", "已登记户口的儿童须填写身份证号 / Required for a registered child")
+            _add(errors, "id_number", _l("已登记户口的儿童须填写身份证号"))
         return errors
     problems = id_number_problems(number, legacy_allowed=False, today=ref)
     if problems:
         errors["id_number"] = problems
         return errors
     if born is not None and birth_date_of(number) != born:
-        _add(errors, "birth_date", "出生日期与身份证号不一致 / The birth date does not match the ID number")
+        _add(errors, "birth_date", _l("出生日期与身份证号不一致"))
     if data.get("sex") in E.SEXES and sex_of(number) != data["sex"]:
-        _add(errors, "sex", "性别与身份证号不一致 / The sex does not match the ID number")
+        _add(errors, "sex", _l("性别与身份证号不一致"))
     return errors
 
 
@@ -101,7 +102,7 @@ def check_adult_ids(data: dict, ref: date) -> Errors:
         born = data.get(f"{who}_birth_date")
         if born is not None and birth_date_of(number) != born:
             _add(errors, f"{who}_birth_date",
-                 "出生日期与身份证号不一致 / The birth date does not match the ID number")
+                 _l("出生日期与身份证号不一致"))
     return errors
 
 
@@ -126,18 +127,17 @@ def check_categories(data: dict, ref: date) -> Errors:
     age = age_on(born, ref) if born else None
     if data.get("is_left_behind"):
         if age is not None and age >= 16:
-            _add(errors, "is_left_behind", "留守儿童须未满16周岁 / A left-behind child is under 16")
+            _add(errors, "is_left_behind", _l("留守儿童须未满16周岁"))
         if not data.get("hukou_rural", True):
-            _add(errors, "is_left_behind", "留守儿童须为农村户籍 / A left-behind child has a rural registration")
+            _add(errors, "is_left_behind", _l("留守儿童须为农村户籍"))
         if not left_behind_condition(data):
             _add(errors, "is_left_behind",
-                 "须父母双方外出，或一方外出另一方无监护能力 / Both parents must be away, "
-                 "or one away and the other unable")
+                 _l("须父母双方外出，或一方外出另一方无监护能力"))
     if data.get("is_in_difficulty") and not data.get("difficulty_subcategory"):
         _add(errors, "difficulty_subcategory", REQUIRED)
     if data.get("is_de_facto_unsupported") and age is not None and age >= 18:
         _add(errors, "is_de_facto_unsupported",
-             "事实无人抚养儿童须未满18周岁 / A de-facto unsupported child is under 18")
+             _l("事实无人抚养儿童须未满18周岁"))
     return errors
 
 
@@ -150,7 +150,7 @@ def check_schooling(data: dict, ref: date) -> Errors:
     if schooling == "dropout" and not COMPULSORY_AGES[0] <= age <= COMPULSORY_AGES[1]:
         _add(errors, "schooling", "辍学仅适用于义务教育年龄（6-15周岁）/ Dropout applies to ages 6-15 only")
     if schooling == "not_in_school" and not NOT_IN_SCHOOL_AGES[0] <= age <= NOT_IN_SCHOOL_AGES[1]:
-        _add(errors, "schooling", "不在学仅适用于14-16周岁 / Not in school applies to ages 14-16 only")
+        _add(errors, "schooling", _l("不在学仅适用于14-16周岁"))
     if schooling in SCHOOLING_AGES:
         low, high = SCHOOLING_AGES[schooling]
         if not low <= age <= high:
@@ -163,14 +163,14 @@ def check_schooling(data: dict, ref: date) -> Errors:
 def check_health_and_status(data: dict) -> Errors:
     errors: Errors = {}
     if data.get("health_status") == "disabled" and data.get("disability_grade") is None:
-        _add(errors, "disability_grade", "残疾儿童须填写残疾等级 / Required for a disabled child")
+        _add(errors, "disability_grade", _l("残疾儿童须填写残疾等级"))
     grade = data.get("disability_grade")
     if grade is not None and not 1 <= grade <= 4:
-        _add(errors, "disability_grade", "残疾等级为1-4级 / The grade is 1 to 4")
+        _add(errors, "disability_grade", _l("残疾等级为1-4级"))
     if data.get("status") == "exited" and not data.get("exit_reason"):
-        _add(errors, "exit_reason", "退出须填写原因 / An exit needs a reason")
+        _add(errors, "exit_reason", _l("退出须填写原因"))
     if data.get("status") == "active" and data.get("exit_reason"):
-        _add(errors, "exit_reason", "在册儿童不应有退出原因 / An active record has no exit reason")
+        _add(errors, "exit_reason", _l("在册儿童不应有退出原因"))
     return errors
 
 

@@ -21,7 +21,7 @@ from tenant_app.children.validation import validate_child
 from tenant_app.db import db
 from tenant_app.errors import Conflict, NotFound, ValidationFailed
 from tenant_app.extensions import login_manager
-from tenant_app.i18n import gettext
+from tenant_app.i18n import _l, gettext
 from tenant_app.security import current_actor
 from tenant_app.units.views import page_arg
 
@@ -35,9 +35,9 @@ bp = Blueprint("children", __name__, template_folder="templates")
 PER_PAGE = 50
 CST = ZoneInfo("Asia/Shanghai")
 READ_PURPOSE = "查看档案 / view record"
-BAD_DATE = "日期格式应为 年-月-日 / Use the date format YYYY-MM-DD"
-BAD_NUMBER = "请填写数字 / Enter a number"
-REQUIRED = "此项必填 / Required"
+BAD_DATE = _l("日期格式应为 年-月-日")
+BAD_NUMBER = _l("请填写数字")
+REQUIRED = _l("此项必填")
 
 
 @dataclass(frozen=True)
@@ -175,7 +175,7 @@ def parse_form(form) -> tuple[dict, dict[str, list[str]]]:
             column = COLUMNS[name]
             length = getattr(column.type, "length", None)
             if length and len(raw) > length:
-                errors[name] = [f"最多 {length} 个字 / At most {length} characters"]
+                errors[name] = [_l("最多 %(n)s 个字", n=length)]
             data[name] = raw if raw or not column.nullable else None
     if not data.get("sex"):
         errors.setdefault("sex", []).append(REQUIRED)
@@ -317,7 +317,7 @@ def new_page():
         db.session.rollback()
         return _render_form(data, errors=exc.errors or {"_form": [exc.detail]}, status=422)
     db.session.commit()
-    flash(f"已保存儿童档案：{child.name} / Child record saved: {child.name}", "success")
+    flash(_l("已保存儿童档案：%(name)s", name=child.name), "success")
     return redirect(url_for("children.list_page"))
 
 
@@ -355,7 +355,7 @@ def edit_page(child_id: int):
         return _render_form(data, child=services.get_child(session, child_id),
                             conflict=exc.detail, status=409)
     session.commit()
-    flash("已保存修改 / Changes saved", "success")
+    flash(_l("已保存修改"), "success")
     return redirect(url_for("children.view_page", child_id=child_id))
 
 

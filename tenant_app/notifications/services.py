@@ -13,11 +13,12 @@ from sqlalchemy import case, func, or_, select, update
 from tenant_app import clock
 from tenant_app.campaigns.models import Notification
 from tenant_app.errors import NotFound
+from tenant_app.i18n import _l
 
 PER_PAGE = 50
-NOT_FOUND = "未找到该通知 / Notification not found"
+NOT_FOUND = _l("未找到该通知")
 
-# kind -> Chinese label (the English is in i18n_en.py). Kinds fit the column's 16 characters.
+# kind -> Chinese label (the English is in the message catalog). Kinds fit the column's 16 characters.
 KINDS = {
     "reminder": "催办",
     "task_returned": "任务退回",

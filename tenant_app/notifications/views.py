@@ -8,6 +8,7 @@ from flask_login import current_user
 from tenant_app.auth.views import is_safe_next
 from tenant_app.db import db
 from tenant_app.extensions import login_manager
+from tenant_app.i18n import _l
 from tenant_app.notifications import services
 from tenant_app.security import current_actor
 from tenant_app.units.views import page_arg
@@ -58,5 +59,5 @@ def read_action(notification_id: int):
 def read_all_action():
     marked = services.mark_all_read(db.session, current_actor())
     db.session.commit()
-    flash(f"已标记 {marked} 条为已读 / {marked} marked read", "success")
+    flash(_l("已标记 %(n)s 条为已读", n=marked), "success")
     return redirect(url_for("notifications.list_page"))

@@ -17,6 +17,7 @@ from sync.indicators import CAMPAIGN_FIELDS, GROUPS, INDICATORS, KEYS, zeros
 from tenant_app import clock
 from tenant_app.campaigns.models import Campaign
 from tenant_app.errors import NotFound
+from tenant_app.i18n import _l
 from tenant_app.stats.models import UnitCampaignStats, UnitStats, UnitStatsMonthly
 
 __all__ = ["INDICATORS", "GROUPS", "get_stats", "get_history", "export_stats_xlsx", "visible_unit"]
@@ -30,10 +31,10 @@ def visible_unit(session, actor, code: str) -> Unit:
     """The unit `code` when it is the caller's unit or below it; NotFound otherwise."""
     code = (code or "").strip()
     if not is_valid_code(code) or not code.startswith(actor.region_code):
-        raise NotFound("单位不在管辖范围内 / Unit outside your subtree")
+        raise NotFound(_l("单位不在管辖范围内"))
     unit = session.execute(select(Unit).where(Unit.code == code)).scalar_one_or_none()
     if unit is None:
-        raise NotFound("单位不在管辖范围内 / Unit outside your subtree")
+        raise NotFound(_l("单位不在管辖范围内"))
     return unit
 
 

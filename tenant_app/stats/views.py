@@ -14,7 +14,7 @@ from hierarchy.codes import Level, is_valid_code, level_of, parent_of
 from tenant_app.clock import today_cst
 from tenant_app.db import db
 from tenant_app.errors import NotFound
-from tenant_app.i18n import current_locale, gettext
+from tenant_app.i18n import _l, current_locale, gettext
 from tenant_app.security import current_actor
 from tenant_app.stats import dashboard as D
 from tenant_app.stats import services
@@ -46,7 +46,7 @@ def unit_dashboard(code: str):
 def _check_code(actor, code: str) -> None:
     # The services refuse too; refusing here first keeps an ancestor's or a sibling's code from any query.
     if not is_valid_code(code or "") or not code.startswith(actor.region_code):
-        raise NotFound("单位不存在 / No such unit")
+        raise NotFound(_l("单位不存在"))
 
 
 def _dashboard(code: str):

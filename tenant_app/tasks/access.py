@@ -14,11 +14,12 @@ from sqlalchemy.orm.exc import StaleDataError
 from tenant_app import clock
 from tenant_app.campaigns.models import OPEN_STATUSES, Campaign, Task, TaskEvent
 from tenant_app.errors import Conflict, Forbidden, NotFound
+from tenant_app.i18n import _l
 
 # A task may be written (draft, submit, census confirmation) only in these states.
 EDITABLE = OPEN_STATUSES
-STALE = "任务已被他人修改，请刷新后重试 / The task changed since you read it; reload and retry"
-CLOSED = "该工作部署已结束，任务只读 / The campaign is closed; its tasks are read-only"
+STALE = _l("任务已被他人修改，请刷新后重试")
+CLOSED = _l("该工作部署已结束，任务只读")
 
 
 def get_task(session, task_id: int) -> tuple[Task, Campaign]:
@@ -28,7 +29,7 @@ def get_task(session, task_id: int) -> tuple[Task, Campaign]:
         .where(Task.id == task_id, Campaign.status != "draft")
     ).first()
     if row is None:
-        raise NotFound("任务不存在 / No such task")
+        raise NotFound(_l("任务不存在"))
     return row[0], row[1]
 
 
@@ -51,12 +52,12 @@ def is_editable(task: Task, campaign: Campaign) -> bool:
 
 def require_answer(actor, task: Task) -> None:
     if not can_answer(actor, task):
-        raise Forbidden("只有本单位工作人员可以填报此任务 / Only the staff of the task's unit answer it")
+        raise Forbidden(_l("只有本单位工作人员可以填报此任务"))
 
 
 def require_review(actor, task: Task) -> None:
     if not can_review(actor, task):
-        raise Forbidden("只有审核单位的工作人员可以审核此任务 / Only the staff of the reviewing unit review it")
+        raise Forbidden(_l("只有审核单位的工作人员可以审核此任务"))
 
 
 def require_open_campaign(campaign: Campaign) -> None:
@@ -67,9 +68,9 @@ def require_open_campaign(campaign: Campaign) -> None:
 def require_editable(task: Task, campaign: Campaign) -> None:
     require_open_campaign(campaign)
     if task.status == "approved":
-        raise Conflict("任务已审核通过，不能再修改 / The task is approved and can no longer change")
+        raise Conflict(_l("任务已审核通过，不能再修改"))
     if task.status not in EDITABLE:
-        raise Conflict("任务已提交，等待审核 / The task is submitted and awaits review")
+        raise Conflict(_l("任务已提交，等待审核"))
 
 
 def check_version(task: Task, version: int | None) -> None:

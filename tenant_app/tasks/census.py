@@ -22,6 +22,7 @@ from tenant_app.campaigns.models import Campaign, CensusCheck, Task
 from tenant_app.children.idcard import mask_id
 from tenant_app.children.models import Child, ChildChange
 from tenant_app.errors import Conflict, NotFound
+from tenant_app.i18n import _l, both_languages
 from tenant_app.tasks import access
 
 # Answer keys filled from the counts on submit when the form asks them and the village left them blank.
@@ -41,7 +42,7 @@ def exited_since(campaign: Campaign):
 
 def require_census(campaign: Campaign) -> None:
     if campaign.kind != "census":
-        raise Conflict("不是摸底排查任务 / Not a census task")
+        raise Conflict(_l("不是摸底排查任务"))
 
 
 def _listed(task: Task, campaign: Campaign):
@@ -108,7 +109,7 @@ def _writable(session, actor, task_id: int, child_id: int) -> tuple[Task, Campai
     access.require_editable(task, campaign)
     child = session.execute(select(Child).where(Child.id == child_id, _listed(task, campaign))).scalar_one_or_none()
     if child is None:
-        raise NotFound("该村没有此儿童档案 / No such child record in this village")
+        raise NotFound(_l("该村没有此儿童档案"))
     return task, campaign, child
 
 
@@ -117,7 +118,7 @@ def confirm(session, actor, task_id: int, child_id: int) -> dict:
     draft, with a timeline step), so the units above see the work under way."""
     task, campaign, child = _writable(session, actor, task_id, child_id)
     if child.status != "active":
-        raise Conflict("已退出的档案无需确认 / An exited record needs no confirmation")
+        raise Conflict(_l("已退出的档案无需确认"))
     if session.get(CensusCheck, (task.id, child.id)) is None:
         try:
             with session.begin_nested():
@@ -128,7 +129,7 @@ def confirm(session, actor, task_id: int, child_id: int) -> dict:
     if task.status == "pending":
         task.status = "draft"
         task.updated_at = clock.now()
-        access.record_event(session, task, actor, "draft_saved", "开始摸底核对 / Census check started")
+        access.record_event(session, task, actor, "draft_saved", both_languages(_l("开始摸底核对")))
     access.flush(session)
     return {"child_id": child.id, "confirmed": True, "counts": counts(session, task, campaign)}
 
@@ -165,6 +166,6 @@ def confirm_unchanged(session, actor, task_id: int) -> dict:
     if confirmed_now and task.status == "pending":
         task.status = "draft"
         task.updated_at = now
-        access.record_event(session, task, actor, "draft_saved", "开始摸底核对 / Census check started")
+        access.record_event(session, task, actor, "draft_saved", both_languages(_l("开始摸底核对")))
     access.flush(session)
     return {"confirmed_now": confirmed_now, "counts": counts(session, task, campaign)}

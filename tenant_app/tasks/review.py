@@ -6,6 +6,7 @@ from __future__ import annotations
 from tenant_app import clock
 from tenant_app.campaigns.models import Campaign, Task
 from tenant_app.errors import Conflict, ValidationFailed
+from tenant_app.i18n import _l
 from tenant_app.notifications.services import notify
 from tenant_app.tasks import access
 
@@ -18,7 +19,7 @@ def _reviewable(session, actor, task_id: int, version: int | None) -> Task:
     access.check_version(task, version)
     access.require_open_campaign(campaign)
     if task.status != "submitted":
-        raise Conflict("只有已提交的任务可以审核 / Only a submitted task can be reviewed")
+        raise Conflict(_l("只有已提交的任务可以审核"))
     return task
 
 
@@ -48,11 +49,11 @@ def return_task(session, actor, task_id: int, reason, *, version: int | None = N
     task = _reviewable(session, actor, task_id, version)
     reason = reason.strip() if isinstance(reason, str) else ""
     if not reason:
-        raise ValidationFailed("须填写退回原因 / A reason is required",
-                               errors={"reason": ["此项必填 / Required"]})
+        raise ValidationFailed(_l("须填写退回原因"),
+                               errors={"reason": [_l("此项必填")]})
     if len(reason) > MAX_REASON:
-        raise ValidationFailed("退回原因过长 / The reason is too long",
-                               errors={"reason": [f"最多 {MAX_REASON} 字 / At most {MAX_REASON} characters"]})
+        raise ValidationFailed(_l("退回原因过长"),
+                               errors={"reason": [_l("最多 %(n)s 字", n=MAX_REASON)]})
     now = clock.now()
     task.status = "returned"
     task.return_reason = reason

@@ -25,9 +25,10 @@ from tenant_app.campaigns.models import (
     TaskEvent,
 )
 from tenant_app.errors import ValidationFailed
+from tenant_app.i18n import _l
 from tenant_app.tasks import access, census
 
-INVALID = "任务填报有误 / The answers are invalid"
+INVALID = _l("任务填报有误")
 
 
 # --- the list -------------------------------------------------------------------------------------------
@@ -39,7 +40,8 @@ def list_tasks(session, actor, *, status: str | None = None, campaign_id: int | 
     `status` says otherwise). Open tasks first, overdue first, then by due date. One query on
     ix_tasks_region_code_status: the total rides along as a window count."""
     if status is not None and status not in TASK_STATUSES:
-        raise ValidationFailed(INVALID, errors={"status": [f"取值无效 / Not one of: {', '.join(TASK_STATUSES)}"]})
+        raise ValidationFailed(INVALID, errors={"status": [
+            _l("取值无效，可选：%(choices)s", choices=", ".join(TASK_STATUSES))]})
     today = today or clock.today_cst()
     code = actor.region_code
     is_open = Task.status.in_(OPEN_STATUSES)
@@ -200,7 +202,7 @@ def check_submission(session, task: Task, campaign: Campaign, answers) -> tuple[
     """The answers as they would be submitted (census counts filled in) and every error against the form;
     writes nothing."""
     if not isinstance(answers, dict):
-        return {}, {"answers": ["须为对象 / Must be an object"]}
+        return {}, {"answers": [_l("须为对象")]}
     answers = dict(answers)
     questions = campaign.questions or []
     errors: dict = {}
@@ -212,7 +214,7 @@ def check_submission(session, task: Task, campaign: Campaign, answers) -> tuple[
                 answers[key] = figures[figure]
         if figures["unconfirmed"]:
             n = figures["unconfirmed"]
-            errors["census"] = [f"还有 {n} 名儿童未确认 / {n} children not yet confirmed"]
+            errors["census"] = [_l("还有 %(n)s 名儿童未确认", n=n)]
     errors.update(validate_answers(questions, answers, partial=False))
     return answers, errors
 

@@ -14,6 +14,7 @@ from tenant_app.campaigns.forms import coerce_form_value, validate_answers
 from tenant_app.campaigns.models import CampaignAttachment
 from tenant_app.db import db
 from tenant_app.errors import Conflict, NotFound, ValidationFailed
+from tenant_app.i18n import _l
 from tenant_app.tasks import access, census, review, services
 from tenant_app.units.views import page_arg
 
@@ -126,11 +127,11 @@ def task_page(task_id: int):
             try:
                 if action == "submit":
                     services.submit(session, current_user, task_id, answers, version=_version_arg(request.form))
-                    message = "已提交，等待审核 / Submitted for review"
+                    message = _l("已提交，等待审核")
                 else:
                     services.save_draft(session, current_user, task_id, answers,
                                         version=_version_arg(request.form))
-                    message = "草稿已保存 / Draft saved"
+                    message = _l("草稿已保存")
                 session.commit()
                 flash(message, "success")
                 return redirect(url_for("tasks.task_page", task_id=task_id))
@@ -162,7 +163,7 @@ def approve(task_id: int):
     try:
         review.approve(db.session, current_user, task_id, version=_version_arg(request.form))
         db.session.commit()
-        flash("已审核通过 / Approved", "success")
+        flash(_l("已审核通过"), "success")
     except Conflict as error:
         db.session.rollback()
         flash(error.detail, "error")
@@ -176,7 +177,7 @@ def return_task(task_id: int):
         review.return_task(db.session, current_user, task_id, request.form.get("reason", ""),
                            version=_version_arg(request.form))
         db.session.commit()
-        flash("已退回 / Returned to the unit", "success")
+        flash(_l("已退回"), "success")
     except ValidationFailed as error:
         db.session.rollback()
         detail = services.task_detail(db.session, current_user, task_id)
@@ -213,7 +214,7 @@ def census_confirm_unchanged(task_id: int):
         flash(error.detail, "error")
     else:
         n = result["confirmed_now"]
-        flash(f"已一次确认 {n} 名未变更的儿童 / {n} unchanged children confirmed at once", "success")
+        flash(_l("已一次确认 %(n)s 名未变更的儿童", n=n), "success")
     return redirect(url_for("tasks.census_page", task_id=task_id))
 
 
@@ -243,5 +244,5 @@ def attachment(task_id: int, attachment_id: int):
     row = db.session.execute(select(CampaignAttachment).where(
         CampaignAttachment.id == attachment_id, CampaignAttachment.campaign_id == campaign.id)).scalar_one_or_none()
     if row is None:
-        raise NotFound("附件不存在 / No such attachment")
+        raise NotFound(_l("附件不存在"))
     return attachments.download_response(row)

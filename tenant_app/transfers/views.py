@@ -11,6 +11,7 @@ from tenant_app.children import transfers
 from tenant_app.db import db
 from tenant_app.errors import Conflict, DomainError, ValidationFailed
 from tenant_app.extensions import login_manager
+from tenant_app.i18n import _l
 from tenant_app.security import current_actor
 
 bp = Blueprint("transfers", __name__, template_folder="templates")
@@ -57,7 +58,7 @@ def request_page(child_id: int):
             errors = {"_form": [exc.detail]}
         else:
             session.commit()
-            flash("已提交迁移申请 / Transfer requested", "success")
+            flash(_l("已提交迁移申请"), "success")
             return redirect(url_for("transfers.list_page"))
     return render_template("transfers/request.html", child=child, values=values, errors=errors), (
         422 if errors else 200)
@@ -74,6 +75,6 @@ def decide_action(transfer_id: int, action: str):
         db.session.rollback()
         flash(exc.detail, "error")
     else:
-        flash({"accept": "已接收 / Accepted", "reject": "已拒绝 / Rejected", "cancel": "已撤回 / Cancelled"}[action],
+        flash({"accept": _l("已接收"), "reject": _l("已拒绝"), "cancel": _l("已撤回")}[action],
               "success")
     return redirect(url_for("transfers.list_page"))

@@ -17,6 +17,7 @@ from tenant_app.children.access import narrow_scope
 from tenant_app.db import db
 from tenant_app.errors import NotFound
 from tenant_app.extensions import login_manager
+from tenant_app.i18n import _l
 from tenant_app.security import current_actor
 
 bp = Blueprint("unit_picker", __name__)
@@ -51,7 +52,7 @@ def units():
     bound = actor.region_code[:2] if transfer else actor.region_code
     parent = (request.args.get("parent") or "").strip()
     if parent and (not is_valid_code(parent) or not parent.startswith(bound)):
-        raise NotFound("单位不存在 / No such unit")
+        raise NotFound(_l("单位不存在"))
 
     def load():
         if not parent:

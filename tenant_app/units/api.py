@@ -4,6 +4,7 @@ from flask_smorest import Blueprint
 
 from tenant_app.db import db
 from tenant_app.errors import NotFound
+from tenant_app.i18n import _l
 from tenant_app.security import api_login_required
 from tenant_app.units.schemas import ContactsSchema, PageArgsSchema, UnitPageSchema, UnitSchema
 from tenant_app.units.services import child_units, descendant_counts, visible_unit
@@ -44,7 +45,7 @@ class UnitChildrenResource(MethodView):
         """Direct children of a unit in the caller's subtree, paginated."""
         view = visible_unit(db.session, current_user, code)
         if not view.full:
-            raise NotFound("单位不存在 / No such unit")
+            raise NotFound(_l("单位不存在"))
         rows, total = child_units(db.session, code, page=args["page"], per_page=args["per_page"])
         return {"items": rows, "total": total, "page": args["page"], "per_page": args["per_page"]}
 
@@ -59,7 +60,7 @@ class UnitContactsResource(MethodView):
         a village's staff are its children's directors, a township's its supervisors."""
         view = visible_unit(db.session, current_user, code)
         if not view.full:
-            raise NotFound("单位不存在 / No such unit")
+            raise NotFound(_l("单位不存在"))
         children, _total = child_units(db.session, code, page=args["page"], per_page=args["per_page"])
         contacts = contacts_of(db.session, [code, *(c.code for c in children)])
         return {"unit": contacts.pop(code, []), "children": contacts}

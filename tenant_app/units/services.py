@@ -10,6 +10,7 @@ from hierarchy.codes import Level, ancestors_of, is_valid_code, subtree_bounds
 from hierarchy.models import Unit
 from tenant_app.auth.models import User
 from tenant_app.errors import NotFound
+from tenant_app.i18n import _l
 
 COUNT_LEVELS = (Level.city, Level.county, Level.township, Level.village)
 
@@ -23,7 +24,7 @@ class UnitView:
 def visible_unit(session, actor: User, code: str) -> UnitView:
     """The unit if it is in the caller's subtree (full) or one of its ancestors (basic); else 404."""
     if not is_valid_code(code or ""):
-        raise NotFound("单位不存在 / No such unit")
+        raise NotFound(_l("单位不存在"))
     if code.startswith(actor.region_code):
         unit = session.get(Unit, code)
         if unit is not None:
@@ -32,7 +33,7 @@ def visible_unit(session, actor: User, code: str) -> UnitView:
         unit = session.get(Unit, code)
         if unit is not None:
             return UnitView(unit, False)
-    raise NotFound("单位不存在 / No such unit")
+    raise NotFound(_l("单位不存在"))
 
 
 def descendant_counts(session, code: str) -> dict[str, int]:

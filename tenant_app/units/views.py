@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 
 from hierarchy.codes import Level, parent_of
 from tenant_app.db import db
-from tenant_app.i18n import LEVEL_NAMES
+from tenant_app.i18n import LEVEL_NAMES_ZH
 from tenant_app.schema_base import MAX_PAGE
 from tenant_app.units.services import (
     ancestor_units,
@@ -73,7 +73,7 @@ def _unit_page(code: str):
         "contacts": {},
         "page": 1,
         "per_page": PER_PAGE,
-        "count_labels": LEVEL_NAMES["zh"],
+        "count_labels": LEVEL_NAMES_ZH,
     }
     if view.full:
         page = page_arg()

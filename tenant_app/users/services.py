@@ -13,16 +13,17 @@ from tenant_app.auth.models import ROLES, User
 from tenant_app.auth.passwords import hash_password, password_problems
 from tenant_app.auth.services import revoke_tokens
 from tenant_app.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from tenant_app.i18n import _l
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
 PHONE_RE = re.compile(r"^[0-9+\- ]{5,32}$")
-USERNAME_TAKEN = "用户名已存在 / Username already taken"
+USERNAME_TAKEN = _l("用户名已存在")
 ROLE_RANK = {"viewer": 0, "staff": 1, "admin": 2}
 
 
 def require_admin(actor: User) -> None:
     if not actor.is_admin:
-        raise Forbidden("需要管理员权限 / Administrator role required")
+        raise Forbidden(_l("需要管理员权限"))
 
 
 def _can_manage(actor: User, target: User) -> bool:
@@ -36,9 +37,9 @@ def get_managed_user(session, actor: User, user_id: int) -> User:
     require_admin(actor)
     user = session.get(User, user_id)
     if user is None or not user.region_code.startswith(actor.region_code):
-        raise NotFound("用户不存在 / No such user")
+        raise NotFound(_l("用户不存在"))
     if not _can_manage(actor, user):
-        raise Forbidden("不能管理同级管理员 / Peer administrators are managed from above")
+        raise Forbidden(_l("不能管理同级管理员"))
     return user
 
 
@@ -47,7 +48,7 @@ def list_users(session, actor: User, unit_code: str | None = None, *, page: int 
     """Users of the actor's subtree (optionally of one unit below it), newest units first by code."""
     scope_code = unit_code or actor.region_code
     if not scope_code.startswith(actor.region_code):
-        raise NotFound("单位不存在 / No such unit")
+        raise NotFound(_l("单位不存在"))
     query = select(User)
     if include_subtree:
         query = query.where(User.region_code >= scope_code, User.region_code < scope_code + ":")
@@ -85,27 +86,27 @@ def validate_new_user(session, actor: User, data: dict) -> dict[str, list[str]]:
 
     if not USERNAME_RE.match(username):
         errors.setdefault("username", []).append(
-            "用户名为 3-64 位字母、数字或 _ . - / 3-64 letters, digits or _ . -")
+            _l("用户名为 3-64 位字母、数字或 _ . -"))
     elif session.scalar(select(func.count()).select_from(User).where(User.username == username)):
         errors.setdefault("username", []).append(USERNAME_TAKEN)
     if role not in ROLES:
-        errors.setdefault("role", []).append("角色无效 / Unknown role")
+        errors.setdefault("role", []).append(_l("角色无效"))
     elif ROLE_RANK[role] > ROLE_RANK[actor.role]:
-        errors.setdefault("role", []).append("不能授予高于自己的权限 / Cannot grant more than you hold")
+        errors.setdefault("role", []).append(_l("不能授予高于自己的权限"))
     if not is_valid_code(unit_code) or not unit_code.startswith(actor.region_code):
-        errors.setdefault("unit_code", []).append("单位不在管辖范围内 / Unit outside your subtree")
+        errors.setdefault("unit_code", []).append(_l("单位不在管辖范围内"))
     else:
         unit = session.get(Unit, unit_code)
         if unit is None or unit.retired:
-            errors.setdefault("unit_code", []).append("单位不存在或已撤销 / No such active unit")
+            errors.setdefault("unit_code", []).append(_l("单位不存在或已撤销"))
         elif role == "admin" and unit_code == actor.region_code and actor.role == "admin":
             pass  # an admin may add a fellow admin to its own unit: same rights, same subtree
     if not real_name:
-        errors.setdefault("real_name", []).append("此项必填 / Required")
+        errors.setdefault("real_name", []).append(_l("此项必填"))
     if phone and not PHONE_RE.match(phone):
-        errors.setdefault("phone", []).append("电话号码格式不正确 / Invalid phone number")
+        errors.setdefault("phone", []).append(_l("电话号码格式不正确"))
     if not phone:
-        errors.setdefault("phone", []).append("此项必填 / Required")
+        errors.setdefault("phone", []).append(_l("此项必填"))
     problems = password_problems(password)
     if problems:
         errors["password"] = problems
@@ -116,7 +117,7 @@ def create_user(session, actor: User, data: dict) -> User:
     require_admin(actor)
     errors = validate_new_user(session, actor, data)
     if errors:
-        raise ValidationFailed("用户数据有误 / Invalid user data", errors=errors)
+        raise ValidationFailed(_l("用户数据有误"), errors=errors)
     user = User(
         username=data["username"].strip(),
         role=data["role"],
@@ -133,14 +134,14 @@ def create_user(session, actor: User, data: dict) -> User:
         with session.begin_nested():
             session.add(user)
     except IntegrityError:
-        raise ValidationFailed("用户数据有误 / Invalid user data", errors={"username": [USERNAME_TAKEN]}) from None
+        raise ValidationFailed(_l("用户数据有误"), errors={"username": [USERNAME_TAKEN]}) from None
     return user
 
 
 def disable_user(session, actor: User, user_id: int) -> User:
     user = get_managed_user(session, actor, user_id)
     if user.id == actor.id:
-        raise Conflict("不能停用自己 / You cannot disable yourself")
+        raise Conflict(_l("不能停用自己"))
     if user.active:
         user.active = False
         user.disabled_at = utcnow()
@@ -165,7 +166,7 @@ def reset_password(session, actor: User, user_id: int, new_password: str) -> Use
     user = get_managed_user(session, actor, user_id)
     problems = password_problems(new_password or "")
     if problems:
-        raise ValidationFailed("密码不符合要求 / Password rejected", errors={"password": problems})
+        raise ValidationFailed(_l("密码不符合要求"), errors={"password": problems})
     user.password_hash = hash_password(new_password)
     user.must_change_password = user.id != actor.id  # set by someone else: to be changed at next login
     user.auth_epoch += 1

@@ -12,6 +12,7 @@ from tenant_app.auth.views import is_safe_next
 from tenant_app.db import db
 from tenant_app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from tenant_app.extensions import login_manager
+from tenant_app.i18n import _l
 from tenant_app.security import current_actor
 from tenant_app.units.views import page_arg
 from tenant_app.users.services import (
@@ -57,7 +58,7 @@ def list_page():
     try:
         users, total = list_users(session, current_actor(), unit_code or None, page=page, per_page=PER_PAGE)
     except NotFound:
-        filter_error = "单位不在管辖范围内 / Unit outside your subtree"
+        filter_error = _l("单位不在管辖范围内")
         users, total = [], 0
     codes = {u.region_code for u in users}
     units = {u.code: u for u in session.scalars(select(Unit).where(Unit.code.in_(codes)))} if codes else {}
@@ -81,7 +82,7 @@ def new_page():
             status = 422
         else:
             db.session.commit()
-            flash("已创建用户 / User created", "success")
+            flash(_l("已创建用户"), "success")
             return redirect(url_for("users.list_page", unit=user.region_code))
         values = data
     else:
@@ -104,12 +105,12 @@ def _user_action(action, user_id: int, message: str):
 
 @bp.route("/users/<int:user_id>/disable", methods=["POST"])
 def disable(user_id: int):
-    return _user_action(disable_user, user_id, "已停用用户 / User disabled")
+    return _user_action(disable_user, user_id, _l("已停用用户"))
 
 
 @bp.route("/users/<int:user_id>/enable", methods=["POST"])
 def enable(user_id: int):
-    return _user_action(enable_user, user_id, "已启用用户 / User enabled")
+    return _user_action(enable_user, user_id, _l("已启用用户"))
 
 
 @bp.route("/users/<int:user_id>/password", methods=["GET", "POST"])
@@ -126,7 +127,7 @@ def password_page(user_id: int):
             status = 422
         else:
             session.commit()
-            flash("密码已重置 / Password reset", "success")
+            flash(_l("密码已重置"), "success")
             if user_id == current_user.id:  # one's own sessions end with a new password
                 return redirect(url_for("auth.login"))
             return redirect(url_for("users.list_page", unit=user.region_code))

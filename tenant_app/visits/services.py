@@ -20,10 +20,11 @@ from tenant_app.children import services as children
 from tenant_app.children.models import Child
 from tenant_app.children.validation import today_cst
 from tenant_app.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from tenant_app.i18n import _l
 from tenant_app.visits.models import ASSESSMENTS, DEFAULT_INTERVALS, MET, RISK_LEVELS, Visit, VisitPolicy
 
-INVALID = "走访记录有误 / Invalid visit"
-REQUIRED = "此项必填 / Required"
+INVALID = _l("走访记录有误")
+REQUIRED = _l("此项必填")
 RECORD_LEVELS = (Level.village, Level.township, Level.county)
 DUE_SOON_DAYS = 7
 STATUSES = ("overdue", "due_soon", "all")
@@ -101,7 +102,7 @@ def can_record(actor) -> bool:
 
 def require_record(actor) -> None:
     if not can_record(actor):
-        raise Forbidden("无权登记走访 / Your role cannot record visits")
+        raise Forbidden(_l("无权登记走访"))
 
 
 # --- recording a visit -------------------------------------------------------------------------------
@@ -129,28 +130,28 @@ def validate_visit(data: dict, child: Child, today: date) -> dict:
     if visited_on is None:
         _add(errors, "visited_on", REQUIRED)
     elif not isinstance(visited_on, date):
-        _add(errors, "visited_on", "日期格式无效 / Not a date")
+        _add(errors, "visited_on", _l("日期格式无效"))
     elif visited_on > today:
-        _add(errors, "visited_on", "走访日期不能晚于今天 / The visit date is in the future")
+        _add(errors, "visited_on", _l("走访日期不能晚于今天"))
     elif visited_on < child.birth_date:
-        _add(errors, "visited_on", "走访日期早于儿童出生日期 / The visit date is before the child's birth")
+        _add(errors, "visited_on", _l("走访日期早于儿童出生日期"))
     if not _text(data.get("findings")):
         _add(errors, "findings", REQUIRED)
     elif len(_text(data["findings"])) > 4000:
-        _add(errors, "findings", "不能超过4000字 / At most 4000 characters")
+        _add(errors, "findings", _l("不能超过4000字"))
     met = _met(data.get("met"))
     if not isinstance(met, list) or any(v not in MET for v in met):
-        _add(errors, "met", f"取值无效 / Not one of: {', '.join(MET)}")
+        _add(errors, "met", _l("取值无效，可选：%(choices)s", choices=", ".join(MET)))
     for field, allowed in (("guardianship_assessment", ASSESSMENTS), ("risk_level", RISK_LEVELS)):
         value = data.get(field)
         if value is not None and value not in allowed:
-            _add(errors, field, f"取值无效 / Not one of: {', '.join(allowed)}")
+            _add(errors, field, _l("取值无效，可选：%(choices)s", choices=", ".join(allowed)))
     if child.unattended and data.get("risk_level") in ("low", "medium"):
-        _add(errors, "risk_level", "无人监护儿童须保持高风险 / An unattended child stays high risk")
+        _add(errors, "risk_level", _l("无人监护儿童须保持高风险"))
     if len(_text(data.get("follow_up"))) > 2000:
-        _add(errors, "follow_up", "不能超过2000字 / At most 2000 characters")
+        _add(errors, "follow_up", _l("不能超过2000字"))
     if len(_text(data.get("visitor_name"))) > 64:
-        _add(errors, "visitor_name", "不能超过64字 / At most 64 characters")
+        _add(errors, "visitor_name", _l("不能超过64字"))
     return errors
 
 
@@ -160,7 +161,7 @@ def record_visit(session, actor, child_id: int, data: dict, *, today: date | Non
     require_record(actor)
     child = children.get_child(session, child_id)  # 404 outside the caller's subtree
     if child.status != "active":
-        raise Conflict("已退出的档案不能登记走访 / A visit cannot be recorded for an exited record")
+        raise Conflict(_l("已退出的档案不能登记走访"))
     today = today or today_cst()
     errors = validate_visit(data, child, today)
     if errors:
@@ -177,7 +178,7 @@ def record_visit(session, actor, child_id: int, data: dict, *, today: date | Non
                 # The stored record no longer passes its own rules (e.g. the child grew older): say so
                 # under the record's field names, prefixed, and write nothing.
                 raise ValidationFailed(
-                    "儿童档案需先更正 / The child's record needs correcting first",
+                    _l("儿童档案需先更正"),
                     errors={f"child.{k}": v for k, v in (error.errors or {}).items()}) from None
         visit = Visit(region_code=child.region_code, child_id=child.id, visited_on=data["visited_on"],
                       visitor_user_id=actor.id,
@@ -220,7 +221,7 @@ def get_policy(session, actor) -> dict:
 def set_policy(session, actor, data: dict) -> dict:
     """Province staff set their province's intervals (days, 1-730; high <= medium <= low)."""
     if actor.role != "staff" or level_of(actor.region_code) != Level.province:
-        raise Forbidden("仅省级工作人员可设置走访周期 / Only province staff set visit intervals")
+        raise Forbidden(_l("仅省级工作人员可设置走访周期"))
     errors: dict = {}
     values = {}
     for risk in ("high", "medium", "low"):
@@ -229,16 +230,16 @@ def set_policy(session, actor, data: dict) -> dict:
         if value is None:
             _add(errors, field, REQUIRED)
         elif isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_DAYS:
-            _add(errors, field, f"须为1至{MAX_DAYS}的整数 / A whole number of days from 1 to {MAX_DAYS}")
+            _add(errors, field, _l("须为1至%(n)s的整数", n=MAX_DAYS))
         else:
             values[risk] = value
     if len(values) == 3:
         if values["high"] > values["medium"]:
-            _add(errors, "high_days", "高风险走访间隔不能长于中风险 / High risk cannot wait longer than medium")
+            _add(errors, "high_days", _l("高风险走访间隔不能长于中风险"))
         if values["medium"] > values["low"]:
-            _add(errors, "medium_days", "中风险走访间隔不能长于低风险 / Medium risk cannot wait longer than low")
+            _add(errors, "medium_days", _l("中风险走访间隔不能长于低风险"))
     if errors:
-        raise ValidationFailed("走访周期有误 / Invalid visit intervals", errors=errors)
+        raise ValidationFailed(_l("走访周期有误"), errors=errors)
     province = actor.region_code
     _, policy = intervals_for(session, province)
     if policy is None:
@@ -256,7 +257,7 @@ def set_policy(session, actor, data: dict) -> dict:
 def _unit_of(actor, unit: str | None) -> str:
     code = (unit or actor.region_code).strip()
     if not is_valid_code(code) or not code.startswith(actor.region_code):
-        raise NotFound("单位不在管辖范围内 / Unit outside your subtree")
+        raise NotFound(_l("单位不在管辖范围内"))
     return code
 
 
@@ -304,7 +305,8 @@ def _status_of(days_overdue: int) -> str:
 def due_visits(session, actor, *, unit: str | None = None, status: str = "all", page: int = 1,
                per_page: int = 50, today: date | None = None) -> tuple[list[dict], int]:
     if status not in STATUSES:
-        raise ValidationFailed(INVALID, errors={"status": [f"取值无效 / Not one of: {', '.join(STATUSES)}"]})
+        raise ValidationFailed(INVALID, errors={"status": [
+            _l("取值无效，可选：%(choices)s", choices=", ".join(STATUSES))]})
     code = _unit_of(actor, unit)
     today = today or today_cst()
     intervals, _ = intervals_for(session, code[:2])

@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 from tenant_app.children import services as children
 from tenant_app.db import db
 from tenant_app.errors import ValidationFailed
+from tenant_app.i18n import _l
 from tenant_app.units.views import page_arg
 from tenant_app.visits import services
 from tenant_app.visits.models import ASSESSMENTS, MET, RISK_LEVELS
@@ -35,7 +36,7 @@ def _form_data(form) -> tuple[dict, dict]:
     try:
         data["visited_on"] = date.fromisoformat(raw) if raw else None
     except ValueError:
-        errors["visited_on"] = ["日期格式无效 / Not a date"]
+        errors["visited_on"] = [_l("日期格式无效")]
     return data, errors
 
 
@@ -53,7 +54,7 @@ def child_visits(child_id: int):
             try:
                 services.record_visit(db.session, current_user, child.id, data)
                 db.session.commit()
-                flash("已登记走访 / Visit recorded", "success")
+                flash(_l("已登记走访"), "success")
                 return redirect(url_for("visits.child_visits", child_id=child.id))
             except ValidationFailed as error:
                 db.session.rollback()
