@@ -184,12 +184,12 @@ def test_english_switch_is_remembered(client, make_user, login):
     response = client.get("/?lang=en")
     assert response.status_code == 200
     html = text_of(response)
-    assert '<html lang="en">' in html
+    assert '<html lang="en"' in html
     assert "Units below" in html and "Log out" in html and "Townships" in html
     assert "lang=en" in response.headers.get("Set-Cookie", "")
     # the cookie keeps English on the next page, and the switch links back to Chinese
     html = text_of(client.get("/units/440203100"))
-    assert '<html lang="en">' in html and "Up one level" in html
+    assert '<html lang="en"' in html and "Up one level" in html
     assert 'href="/units/440203100?lang=zh"' in html
     assert '<html lang="zh-CN">' in text_of(client.get("/?lang=zh"))
     assert "返回上级" in text_of(client.get("/units/440203100"))
