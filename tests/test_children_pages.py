@@ -89,7 +89,7 @@ def test_list_renders_in_chinese_with_masked_ids(client, director, create):
     response = client.get("/children")
     assert response.status_code == 200
     html = text_of(response)
-    assert '<html lang="zh-CN">' in html
+    assert '<html lang="zh-CN"' in html
     assert "儿童档案" in html and "新建儿童档案" in html and 'id="new-child"' in html
     assert "李小明" in html and "王小红" in html
     assert make_id() not in html and idcard.mask_id(make_id()) in html
