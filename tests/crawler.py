@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from time import perf_counter
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 
-from bs4 import BeautifulSoup
+from bs4 import BeautifulSoup, NavigableString
 from flask import got_request_exception
 from werkzeug.exceptions import HTTPException
 
@@ -114,7 +114,9 @@ class Checker:
         for element in soup.select(", ".join(CHROME)):
             if _marked_chinese(element):
                 continue
-            own = element.get_text(" ", strip=True)
+            # Its own text, less descendants marked Chinese on purpose (the language switch inside a nav).
+            own = " ".join(text.strip() for text in element.find_all(string=True)
+                           if type(text) is NavigableString and text.strip() and not _marked_chinese(text.parent))
             if own:
                 texts.append(own)
         for name in ATTRIBUTES:
