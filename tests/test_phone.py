@@ -58,7 +58,7 @@ def chrome(browser):  # noqa: F811
 
 def phone(driver) -> None:
     """A phone's screen through the DevTools protocol (resizing a headless window can stall its renderer)."""
-    set_screen(driver, *PHONE, mobile=True)
+    set_screen(driver, *PHONE)
     assert driver.execute_script("return window.innerWidth") == PHONE[0]
 
 
