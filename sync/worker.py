@@ -99,6 +99,8 @@ class Housekeeper:
         self.owns_database = owns_database  # then its connections are closed after each look
         self.redis_down = False
         self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._forced = False
         self._thread: threading.Thread | None = None
 
     def tick(self, *, first: bool = False) -> dict:
@@ -139,8 +141,19 @@ class Housekeeper:
         return self.interval
 
     def _run(self, wait: float) -> None:
-        while not self._stop.wait(wait):
-            wait = self.look()
+        while True:
+            self._wake.wait(wait)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
+            forced, self._forced = self._forced, False
+            wait = self.look(first=forced)
+
+    def wake(self) -> None:
+        """Look now and drain regardless of age: the worker saw Redis come back (an outage may have fallen
+        between two looks, which are 30 s apart while Redis answers)."""
+        self._forced = True
+        self._wake.set()
 
     def start(self, wait: float | None = None) -> None:
         self._thread = threading.Thread(target=self._run, args=(self.interval if wait is None else wait,),
@@ -149,21 +162,36 @@ class Housekeeper:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
 
 
 class ShouhuWorker(Worker):
     """RQ's forking worker, quicker to come back after a Redis outage."""
 
     max_connection_wait_time = RECONNECT_MAX_SECONDS
+    housekeeper: Housekeeper | None = None
+    redis_lost = False
 
     def heartbeat(self, timeout=None, pipeline=None):
-        # A Redis restarted without persistence has forgotten this worker: register it again, or monitoring
-        # (and `shouhu sync status`) would show no worker at all while this one keeps working.
-        if pipeline is None and not self.connection.hexists(self.key, "birth"):
-            self.log.warning("Worker %s: Redis forgot this worker (restarted?); registering again", self.name)
-            self.connection.delete(self.key)
-            self.register_birth()
-        return super().heartbeat(timeout, pipeline)
+        if pipeline is not None:
+            return super().heartbeat(timeout, pipeline)
+        try:
+            # A Redis restarted without persistence has forgotten this worker: register it again, or
+            # monitoring (and `shouhu sync status`) would show no worker at all while this one keeps working.
+            if not self.connection.hexists(self.key, "birth"):
+                self.log.warning("Worker %s: Redis forgot this worker (restarted?); registering again", self.name)
+                self.connection.delete(self.key)
+                self.register_birth()
+                self.redis_lost = True
+            result = super().heartbeat(timeout, pipeline)
+        except Exception:
+            self.redis_lost = True  # RQ retries; the first heartbeat that succeeds ends the outage
+            raise
+        if self.redis_lost:
+            self.redis_lost = False
+            if self.housekeeper is not None:
+                self.housekeeper.wake()  # what commits left in the outbox during the outage, now
+        return result
 
 
 def run_worker(redis_url: str, queue_names: list[str], *, database_url: str, app_role: str | None,
@@ -175,6 +203,12 @@ def run_worker(redis_url: str, queue_names: list[str], *, database_url: str, app
     from sync.jobs import redis_connection
     from tenant_app.db import Database, db
 
+    if not logging.getLogger("sync").handlers:
+        # RQ logs its own lines; the housekeeper's and this loop's warnings belong in the same output.
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s", "%H:%M:%S"))
+        logging.getLogger("sync").addHandler(handler)
+        logging.getLogger("sync").setLevel(logging.INFO)
     database = Database()  # its own engine: never share a connection with the forked work horses
     database.configure(database_url, app_role, jobs_role)
     housekeeper = Housekeeper(redis_url, database, interval, owns_database=True)
@@ -186,16 +220,23 @@ def run_worker(redis_url: str, queue_names: list[str], *, database_url: str, app
     connection = redis_connection(redis_url)
     queues_ = [Queue(name, connection=connection) for name in queue_names]
     backoff = 0.25
+    lost = False  # a worker replacing one that lost Redis wakes the housekeeper on its first heartbeat
     try:
         while True:
-            worker = ShouhuWorker(queues_, connection=connection)
             try:
+                # Inside the try: RQ's constructor already talks to Redis (CLIENT SETNAME).
+                worker = ShouhuWorker(queues_, connection=connection)
+                worker.housekeeper = housekeeper
+                worker.redis_lost = lost
                 worker.work(with_scheduler=True, burst=burst)
-                if burst or worker._stop_requested:
+                # An idle worker stopped by a signal leaves only the date of the request behind.
+                if burst or worker._stop_requested or worker._shutdown_requested_date is not None:
                     return
                 # RQ's loop gave up (a Redis timeout, an error it does not retry): start a new worker.
                 log.warning("the RQ worker loop ended without a stop request; starting again")
+                lost = True
             except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+                lost = True
                 # Redis unreachable when registering (or unregistering): try again shortly, not after a minute.
                 log.warning("Redis unreachable for the worker (%s); retrying in %.1f s", type(exc).__name__, backoff)
             time.sleep(backoff)

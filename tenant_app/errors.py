@@ -85,23 +85,35 @@ def problem_response(status: int, title: str, detail: str | None = None, errors:
 
 
 def flatten_webargs_messages(messages) -> dict:
-    """webargs nests messages by location ({"json": {"field": [...]}}); the API reports fields only."""
+    """webargs nests messages by location ({"json": {"field": [...]}}) and by nested field or list index; the API
+    reports one flat list of messages per field path ("questions.10.label")."""
     if not isinstance(messages, dict):
         return {"_schema": [str(messages)]}
     flat: dict = {}
     for location, fields in messages.items():
         if isinstance(fields, dict):
             for field, msgs in fields.items():
-                flat.setdefault(field, []).extend(msgs if isinstance(msgs, list) else [msgs])
+                _flatten_into(flat, str(field), msgs)
         else:
-            flat.setdefault(location, []).extend(fields if isinstance(fields, list) else [fields])
+            _flatten_into(flat, str(location), fields)
     return flat
+
+
+def _flatten_into(flat: dict, path: str, messages) -> None:
+    if isinstance(messages, dict):
+        for key, inner in messages.items():
+            _flatten_into(flat, f"{path}.{key}", inner)
+    elif isinstance(messages, list | tuple):
+        for inner in messages:
+            _flatten_into(flat, path, inner)
+    else:
+        flat.setdefault(path, []).append(messages)
 
 
 def _render_page_error(status: int, title: str, detail: str | None, headers=None, errors: dict | None = None):
     if errors:
         # Pages have no field to put the message next to when the request is refused before the view.
-        detail = "; ".join([detail or title] + [f"{field}: {' '.join(map(str, msgs))}"
+        detail = "; ".join([str(detail or title)] + [f"{field}: {' '.join(map(str, msgs))}"
                                                 for field, msgs in errors.items()])
     return render_template("error.html", status=status, title=title, detail=detail), status, headers or {}
 

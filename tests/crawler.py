@@ -184,15 +184,20 @@ class Crawler:
     def _record_exception(self, sender, exception, **extra):
         self.exceptions.append(exception)
 
-    def login(self, client, username: str, password: str) -> list[str]:
+    def login(self, client, username: str, password: str, result: CrawlResult | None = None) -> list[str]:
+        """Log in through the login page, as a person does; with `result`, the login page counts as visited."""
         page = client.get("/login")
         soup = BeautifulSoup(page.get_data(as_text=True), "html.parser")
+        problems = [] if page.status_code == 200 else [f"/login answered {page.status_code}"]
+        if result is not None:
+            result.visits.append(Visit("/login", page.status_code, "auth.login", page.mimetype or "", None))
+            problems += [f"[zh] /login: {p}" for p in self.checker.page(soup, "zh")[:MAX_LISTED]]
         form = {i.get("name"): i.get("value", "") for i in soup.select("form input[name]")}
         form.update(username=username, password=password)
         response = client.post("/login", data=form)
         if response.status_code not in (302, 303):
-            return [f"login as {username} answered {response.status_code}"]
-        return []
+            problems.append(f"login as {username} answered {response.status_code}")
+        return problems
 
     def match(self, path: str):
         try:
@@ -267,6 +272,12 @@ def links_of(soup, base: str) -> list[str]:
         absolute = urljoin(base, href)
         if _same_site(absolute) and not urlsplit(absolute).path.startswith(SKIP_PATHS):
             found.append(_local(absolute))
+    # Same-site addresses a page's scripts fetch (the unit picker's `data-unit-picker="/picker/units"`).
+    for element in soup.find_all(True):
+        for name, value in element.attrs.items():
+            if name.startswith("data-") and isinstance(value, str) and value.startswith("/") \
+                    and not value.startswith("//"):
+                found.append(_local(urljoin(base, value)))
     for form in soup.select("form"):
         if (form.get("method") or "get").lower() != "get":
             continue

@@ -115,7 +115,7 @@ def crawl_user(site: Site, level: str, role: str) -> CrawlResult:
     username = data.username(level, role)
     with clock.frozen(data.AFTER):
         client = site.app.test_client()
-        result.problems += crawler.login(client, username, data.PASSWORD)
+        result.problems += crawler.login(client, username, data.PASSWORD, result)
         fetched = crawler.crawl(client, "zh", result)
         client.set_cookie("lang", "en")
         crawler.crawl(client, "en", result, urls=fetched)

@@ -11,6 +11,7 @@ import pytest
 from openpyxl import Workbook
 
 from tenant_app.children import excel, idcard, probes
+from tenant_app.i18n import both_languages
 
 VILLAGE = "440203001002"          # holds the records
 OUTSIDER = "440204001001"         # a village of another county, same province
@@ -49,6 +50,12 @@ def limit_of_three(monkeypatch):
     monkeypatch.setenv("SHOUHU_DUPLICATE_PROBE_LIMIT", "3")
 
 
+def outside_message(client) -> str:
+    """The outside-duplicate message as API bodies carry it: both languages, readers' language unknown."""
+    with client.application.test_request_context():
+        return both_languages(probes.OUTSIDE_MESSAGE)
+
+
 def probe_rows(scoped_sql, user_id: int) -> list:
     return scoped_sql(PROVINCE, "SELECT region_code, child_id, user_region_code FROM audit_events "
                                 "WHERE user_id = :u AND action = 'duplicate_probe'", u=user_id)
@@ -66,7 +73,7 @@ def test_outside_duplicate_does_not_say_where_and_is_audited(client, registered,
     message = " ".join(response.get_json()["errors"]["id_number"])
     assert VILLAGE not in message and "440203" not in message and not CODE_RE.search(message)
     assert "五祖路" not in message and "record" not in message
-    assert message == probes.OUTSIDE_MESSAGE
+    assert message == outside_message(client)
     rows = probe_rows(scoped_sql, outsider.id)
     assert [(r[0], r[2]) for r in rows] == [(VILLAGE, OUTSIDER)]
     # The village that holds the record sees who asked, in its own audit.
@@ -168,7 +175,7 @@ def test_dry_run_is_no_faster_an_oracle_than_the_form(client, registered, make_u
     body = _upload(client, h1, _workbook(registered[:2] + fresh[:1], ["2016-03-01"] * 2 + ["2015-01-01"]))
     assert body["status"] == "validated" and body["valid_count"] == 1
     assert [e["row"] for e in body["errors"]] == [2, 3]
-    assert all(e["message"] == probes.OUTSIDE_MESSAGE for e in body["errors"])
+    assert all(e["message"] == outside_message(client) for e in body["errors"])
     assert VILLAGE not in str(body)
     assert len(probe_rows(scoped_sql, first.id)) == 2
     # The third hit reaches the limit; the next dry run gets no answer at all.

@@ -164,7 +164,7 @@ def test_sqlite_the_flow_and_the_application_lock(sqlite_db):
             children, total, counts = census.list_children(session, director, task)
             assert [c["name"] for c in children] == ["甲", "乙"]
             assert counts == {"confirmed": 0, "added": 0, "exited": 1, "total_active": 1, "unconfirmed": 1,
-                              "editable": True}
+                              "unchanged_unconfirmed": 1, "editable": True}
             with pytest.raises(ValidationFailed):
                 services.submit(session, director, task, {})
             census.confirm(session, director, task, children[0]["id"])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 
+from tenant_app.i18n import N_
+
 
 def _int(key: str, label: str, required: bool = True) -> dict:
     return {"key": key, "label": label, "type": "integer", "required": required, "min": 0}
@@ -18,7 +20,7 @@ RISK_KINDS = ["溺水隐患", "交通安全", "监护缺失", "校外欺凌", "�
 TEMPLATES: dict[str, dict] = {
     "census": {
         "kind": "census",
-        "title": "农村留守儿童和困境儿童摸底排查",
+        "title": N_("农村留守儿童和困境儿童摸底排查"),
         "directive": (
             "请各村(居)儿童主任对本村(居)全部农村留守儿童和困境儿童逐一入户核实，做到不漏一户、不落一人："
             "核对每一份在档儿童信息，补录新发现的儿童，对已不符合条件的儿童办理退出，"
@@ -33,7 +35,7 @@ TEMPLATES: dict[str, dict] = {
     },
     "holiday_safety": {
         "kind": "questionnaire",
-        "title": "寒暑假重点时段排查",
+        "title": N_("寒暑假重点时段排查"),
         "directive": (
             "寒暑假期间是留守儿童安全风险高发时段。请各村(居)儿童主任对重点儿童逐户走访，"
             "重点排查溺水、交通、监护缺失等风险，发现问题立即处置并报告。"
@@ -48,7 +50,7 @@ TEMPLATES: dict[str, dict] = {
     },
     "joint_guardianship": {
         "kind": "special_action",
-        "title": "“合力监护、相伴成长”关爱保护专项行动",
+        "title": N_("“合力监护、相伴成长”关爱保护专项行动"),
         "directive": (
             "按照专项行动部署，请各村(居)全面排查无人监护、辍学、无户籍留守儿童，"
             "落实委托监护、劝返复学和户口登记，并如实填报工作成效。"

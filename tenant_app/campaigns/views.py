@@ -18,7 +18,7 @@ from tenant_app.campaigns.forms import TYPES
 from tenant_app.campaigns.models import KINDS
 from tenant_app.campaigns.reminder_history import reminder_history
 from tenant_app.db import db
-from tenant_app.errors import DomainError, ValidationFailed
+from tenant_app.errors import DomainError, NotFound, ValidationFailed
 from tenant_app.i18n import _l, _ln
 from tenant_app.units.views import page_arg
 
@@ -186,6 +186,8 @@ def _back(campaign_id: int, message: str):
 
 def _refused(campaign_id: int, error: DomainError):
     db.session.rollback()
+    if isinstance(error, NotFound):
+        raise error  # nothing to go back to: the 404 page, as for any id the caller cannot see
     messages = [m for ms in (error.errors or {}).values() for m in ms] or [error.detail]
     for message in messages:
         flash(message, "error")

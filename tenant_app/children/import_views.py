@@ -8,7 +8,7 @@ from flask_login import current_user
 from tenant_app.children import access, excel, import_api, imports
 from tenant_app.children import enums as E
 from tenant_app.db import db
-from tenant_app.errors import DomainError
+from tenant_app.errors import DomainError, Forbidden, NotFound
 from tenant_app.extensions import login_manager
 from tenant_app.i18n import gettext
 from tenant_app.security import current_actor
@@ -69,6 +69,8 @@ def confirm(import_id):
         import_api.confirm(current_actor(), import_id)
     except DomainError as exc:
         db.session.rollback()
+        if isinstance(exc, NotFound | Forbidden):
+            raise  # no import of the caller's to go back to
         flash(exc.detail, "error")
     return redirect(url_for("children_import.progress_page", import_id=import_id))
 

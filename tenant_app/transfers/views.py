@@ -9,7 +9,7 @@ from hierarchy.codes import Level, level_of
 from tenant_app.children import services as children
 from tenant_app.children import transfers
 from tenant_app.db import db
-from tenant_app.errors import Conflict, DomainError, ValidationFailed
+from tenant_app.errors import Conflict, DomainError, NotFound, ValidationFailed
 from tenant_app.extensions import login_manager
 from tenant_app.i18n import _l
 from tenant_app.security import current_actor
@@ -71,6 +71,9 @@ def decide_action(transfer_id: int, action: str):
     try:
         do(db.session, current_actor(), transfer_id)
         db.session.commit()
+    except NotFound:
+        db.session.rollback()
+        raise
     except DomainError as exc:
         db.session.rollback()
         flash(exc.detail, "error")
