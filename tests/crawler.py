@@ -211,7 +211,8 @@ class Crawler:
         follow = urls is None
         seen: set = set()
         fetched: list[str] = []
-        while queue and len(fetched) < self.limit:
+        pages = 0  # the limit counts pages; what pages fetch besides (stylesheets, JSON, exports) is extra
+        while queue and pages < self.limit:
             url, referrer = queue.popleft()
             parts = urlsplit(url)
             endpoint, view_args = self.match(parts.path)
@@ -243,6 +244,7 @@ class Crawler:
                 continue
             if content_type != "text/html":
                 continue
+            pages += 1
             soup = BeautifulSoup(response.get_data(as_text=True), "html.parser")
             if follow:
                 for link in links_of(soup, url):

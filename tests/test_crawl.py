@@ -120,7 +120,8 @@ def crawl_user(site: Site, level: str, role: str) -> CrawlResult:
         client.set_cookie("lang", "en")
         crawler.crawl(client, "en", result, urls=fetched)
     # Before the deadline: the pages whose content follows the date, once more.
-    dated = [u for u, v in zip(fetched, result.visits, strict=False)
+    crawled = [v for v in result.visits if v.url != "/login"]  # the visits of `fetched`, in order
+    dated = [u for u, v in zip(fetched, crawled, strict=False)
              if v.endpoint and v.endpoint.startswith(DATED) and v.content_type == "text/html"]
     with clock.frozen(data.BEFORE):
         client = site.app.test_client()
