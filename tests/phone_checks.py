@@ -105,7 +105,8 @@ def assert_fits(driver, page: str, shots: Path | None = None) -> None:
     scroll_width, width = driver.execute_script(NO_SIDEWAYS)
     assert scroll_width <= width, f"{page}: the page is {scroll_width}px wide on a {width}px screen"
     assert driver.execute_script(NARROW_CELLS) == [], f"{page}: table cells squeezed"
-    assert driver.execute_script(NARROW_CONTROLS) == [], f"{page}: form controls narrower than their field"
+    narrow = driver.execute_script(NARROW_CONTROLS)
+    assert narrow == [], f"{page}: form controls narrower than their field: {narrow}"
     check_choices(driver)
     if shots is not None:
         save_full(driver, shots / f"{page}.png")
