@@ -107,14 +107,21 @@ def test_create_from_template_prefills_and_defaults(client, staff):
 def test_bad_input_is_field_errors_and_writes_nothing(client, staff):
     headers = staff(COUNTY)
     before = run("scalar", select(func.count()).select_from(Campaign))
+    # A kind or template outside the document's enums is refused by the schema, before the service runs.
     response = client.post("/api/v1/campaigns", headers=headers, json={
-        "title": "", "kind": "party", "target_level": "county", "reviewer_level": 5,
-        "due_on": (T - timedelta(days=1)).isoformat(), "template": "nope",
+        "title": "x", "kind": "party", "due_on": T.isoformat(), "template": "nope"})
+    assert response.status_code == 422
+    assert response.mimetype == "application/problem+json"
+    assert set(response.get_json()["errors"]) == {"kind", "template"}
+    # The service reports every rule that needs the issuer, the date or the questions at once.
+    response = client.post("/api/v1/campaigns", headers=headers, json={
+        "title": "", "kind": "questionnaire", "target_level": "county", "reviewer_level": 5,
+        "due_on": (T - timedelta(days=1)).isoformat(),
         "questions": [{"key": "Bad Key", "label": "x", "type": "float"}]})
     assert response.status_code == 422
     assert response.mimetype == "application/problem+json"
     errors = response.get_json()["errors"]
-    for field in ("title", "kind", "target_level", "due_on", "template", "questions.0.key", "questions.0.type"):
+    for field in ("title", "target_level", "due_on", "questions.0.key", "questions.0.type"):
         assert field in errors, (field, errors)
     response = client.post("/api/v1/campaigns", headers=headers, json={
         "title": "x", "kind": "questionnaire", "reviewer_level": "village", "due_on": T.isoformat()})

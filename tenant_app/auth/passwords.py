@@ -22,6 +22,11 @@ _hasher = PasswordHasher(time_cost=TIME_COST, memory_cost=MEMORY_KIB, parallelis
 _DUMMY_HASH = _hasher.hash("shouhu-timing-equaliser")
 
 MIN_LENGTH = 8
+# The token endpoint and the own-password change take at most this many characters: a longer password could be
+# set but never used there.
+MAX_LENGTH = 256
+TOO_SHORT = _l("密码至少 %(n)s 位", n=MIN_LENGTH)
+TOO_LONG = _l("密码最多 %(n)s 位", n=MAX_LENGTH)
 
 
 def hash_password(password: str) -> str:
@@ -46,7 +51,9 @@ def needs_rehash(password_hash: str) -> bool:
 def password_problems(password: str) -> list[str]:
     problems = []
     if len(password) < MIN_LENGTH:
-        problems.append(_l("密码至少 %(n)s 位", n=MIN_LENGTH))
+        problems.append(TOO_SHORT)
+    elif len(password) > MAX_LENGTH:
+        problems.append(TOO_LONG)
     if password.isdigit() or password.isalpha():
         problems.append(_l("密码须同时包含字母和数字"))
     return problems

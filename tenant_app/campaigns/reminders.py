@@ -20,6 +20,9 @@ from tenant_app.i18n import _l
 INVALID = _l("催办有误")
 MAX_UNITS = 500
 MAX_MESSAGE = 500
+NO_UNITS = _l("请选择单位")
+TOO_MANY_UNITS = _l("最多 %(n)s 个", n=MAX_UNITS)
+MESSAGE_TOO_LONG = _l("不超过%(n)s字", n=MAX_MESSAGE)
 
 
 def can_remind(actor, campaign: Campaign) -> bool:
@@ -34,9 +37,9 @@ def default_message(campaign: Campaign) -> str:
 
 def _check_units(session, actor, campaign: Campaign, units, subtree: bool) -> list[str]:
     if not isinstance(units, list) or not units:
-        raise ValidationFailed(INVALID, errors={"units": [_l("请选择单位")]})
+        raise ValidationFailed(INVALID, errors={"units": [NO_UNITS]})
     if len(units) > MAX_UNITS:
-        raise ValidationFailed(INVALID, errors={"units": [_l("最多 %(n)s 个", n=MAX_UNITS)]})
+        raise ValidationFailed(INVALID, errors={"units": [TOO_MANY_UNITS]})
     codes = list(dict.fromkeys(u.strip() for u in units if isinstance(u, str)))
     target_length = CODE_LENGTHS[Level(campaign.target_level)]
     bad = [c for c in codes if not is_valid_code(c) or not c.startswith(actor.region_code)
@@ -57,7 +60,7 @@ def remind(session, actor, campaign_id: int, units, subtree: bool = False, messa
     if campaign.status != "open":
         raise Conflict(_l("只有进行中的工作部署可以催办"))
     if message is not None and (not isinstance(message, str) or len(message) > MAX_MESSAGE):
-        raise ValidationFailed(INVALID, errors={"message": [_l("不超过%(n)s字", n=MAX_MESSAGE)]})
+        raise ValidationFailed(INVALID, errors={"message": [MESSAGE_TOO_LONG]})
     codes = _check_units(session, actor, campaign, units, subtree)
     text = (message or "").strip() or default_message(campaign)
     now = clock.now()

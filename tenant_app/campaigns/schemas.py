@@ -1,10 +1,13 @@
-"""Marshmallow schemas of the campaign API: types only; the rules are the services'."""
+"""Marshmallow schemas of the campaign API: types and the services' rules of single fields (lengths, kinds,
+templates, unit codes); the rules that need the issuer, the date or the tree are the services'."""
 
 from marshmallow import fields, validate
 
+from tenant_app.campaigns import catalog, reminders, services
+from tenant_app.campaigns.models import KINDS
 from tenant_app.campaigns.services import BOXES
 from tenant_app.schema_base import BoundedSchema as Schema
-from tenant_app.schema_base import page_field, per_page_field
+from tenant_app.schema_base import Length, OneOf, page_field, per_page_field, unit_code_field
 
 
 class PageArgs(Schema):
@@ -13,9 +16,12 @@ class PageArgs(Schema):
 
 
 class CampaignInputSchema(Schema):
-    title = fields.String(load_default=None, allow_none=True)
-    directive = fields.String(load_default=None, allow_none=True)
-    kind = fields.String(load_default=None, allow_none=True)
+    # The service measures the title stripped, the directive as given.
+    title = fields.String(load_default=None, allow_none=True,
+                          validate=Length(max=services.MAX_TITLE, strip=True, too_long=services.TITLE_TOO_LONG))
+    directive = fields.String(load_default=None, allow_none=True,
+                              validate=Length(max=services.MAX_DIRECTIVE, too_long=services.DIRECTIVE_TOO_LONG))
+    kind = fields.String(load_default=None, allow_none=True, validate=OneOf(KINDS, message=services.KIND_INVALID))
     # A level's number (1 province .. 5 village) or name ("village").
     target_level = fields.Raw(load_default=None, allow_none=True)
     reviewer_level = fields.Raw(load_default=None, allow_none=True)
@@ -25,8 +31,13 @@ class CampaignInputSchema(Schema):
 
 
 class CampaignCreateSchema(CampaignInputSchema):
+    # Empty, like omitted, takes the template's (without a template the service asks for a kind).
+    kind = fields.String(load_default=None, allow_none=True, validate=OneOf(
+        [*KINDS, ""], message=services.KIND_INVALID), metadata={"description": "empty: the template's"})
     template = fields.String(load_default=None, allow_none=True,
-                             metadata={"description": "a shipped template's name: prefills what is not given"})
+                             validate=OneOf([*catalog.template_names(), ""], message=services.TEMPLATE_INVALID),
+                             metadata={"description": "a shipped template's name: prefills what is not given "
+                                                      "(empty: none)"})
 
 
 class CampaignUpdateSchema(CampaignInputSchema):
@@ -118,11 +129,13 @@ class ExtendResultSchema(Schema):
 
 
 class ReceiptInputSchema(Schema):
-    note = fields.String(load_default=None, allow_none=True)
+    note = fields.String(load_default=None, allow_none=True,
+                         validate=Length(max=services.MAX_NOTE, too_long=services.NOTE_TOO_LONG))
 
 
 class UnitArgs(Schema):
-    unit = fields.String(load_default=None, metadata={"description": "a unit code (default: yours)"})
+    unit = unit_code_field(load_default=None, allow_blank=True,
+                           metadata={"description": "a unit code (default: yours)"})
 
 
 class FiguresSchema(Schema):
@@ -188,9 +201,11 @@ class SummarySchema(Schema):
 
 
 class RemindSchema(Schema):
-    units = fields.List(fields.String(), required=True)
+    units = fields.List(unit_code_field(), required=True, validate=Length(
+        min=1, max=reminders.MAX_UNITS, too_short=reminders.NO_UNITS, too_long=reminders.TOO_MANY_UNITS))
     subtree = fields.Boolean(load_default=False)
-    message = fields.String(load_default=None, allow_none=True)
+    message = fields.String(load_default=None, allow_none=True, validate=Length(
+        max=reminders.MAX_MESSAGE, too_long=reminders.MESSAGE_TOO_LONG))
 
 
 class RemindResultSchema(Schema):

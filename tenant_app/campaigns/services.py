@@ -36,6 +36,12 @@ ISSUE_LEVELS = (Level.province, Level.city, Level.county, Level.township)
 BOXES = ("issued", "received")
 MAX_TITLE = 200
 MAX_DIRECTIVE = 20000
+MAX_NOTE = 4000
+TITLE_TOO_LONG = _l("标题不超过%(n)s字", n=MAX_TITLE)
+DIRECTIVE_TOO_LONG = _l("不超过%(n)s字", n=MAX_DIRECTIVE)
+NOTE_TOO_LONG = _l("不超过4000字")
+KIND_INVALID = _l("类型须为：%(choices)s", choices=", ".join(KINDS))
+TEMPLATE_INVALID = _l("没有此模板，可选：%(choices)s", choices=", ".join(catalog.template_names()))
 
 
 def _add(errors: dict, field: str, message: str) -> None:
@@ -196,7 +202,7 @@ def _prefill(data: dict) -> tuple[dict, dict]:
         return dict(data), errors
     template = catalog.get_template(name)
     if template is None:
-        _add(errors, "template", _l("没有此模板，可选：%(choices)s", choices=", ".join(catalog.template_names())))
+        _add(errors, "template", TEMPLATE_INVALID)
         return dict(data), errors
     merged = dict(data)
     for key in ("title", "directive", "kind", "questions"):
@@ -214,17 +220,17 @@ def validate_campaign(data: dict, issuer_code: str, today: date) -> tuple[dict, 
     if not title:
         _add(errors, "title", REQUIRED)
     elif len(title) > MAX_TITLE:
-        _add(errors, "title", _l("标题不超过%(n)s字", n=MAX_TITLE))
+        _add(errors, "title", TITLE_TOO_LONG)
     clean["title"] = title
     directive = data.get("directive") or ""
     if not isinstance(directive, str):
         _add(errors, "directive", _l("须为文字"))
         directive = ""
     elif len(directive) > MAX_DIRECTIVE:
-        _add(errors, "directive", _l("不超过%(n)s字", n=MAX_DIRECTIVE))
+        _add(errors, "directive", DIRECTIVE_TOO_LONG)
     clean["directive"] = directive.strip()
     if data.get("kind") not in KINDS:
-        _add(errors, "kind", _l("类型须为：%(choices)s", choices=", ".join(KINDS)))
+        _add(errors, "kind", KIND_INVALID)
     clean["kind"] = data.get("kind")
     target = level_value(data.get("target_level") if data.get("target_level") not in (None, "") else 5)
     if target is None or target <= issuer_level:
@@ -340,8 +346,8 @@ def acknowledge(session, actor, campaign_id: int, note: str | None = None) -> Ca
     if actor.role != "staff":
         raise Forbidden(_l("仅工作人员可签收"))
     if note is not None:
-        if not isinstance(note, str) or len(note) > 4000:
-            raise ValidationFailed(INVALID, errors={"note": [_l("不超过4000字")]})
+        if not isinstance(note, str) or len(note) > MAX_NOTE:
+            raise ValidationFailed(INVALID, errors={"note": [NOTE_TOO_LONG]})
         if note.strip() != receipt.note:
             receipt.note = note.strip()
             receipt.note_at = clock.now()

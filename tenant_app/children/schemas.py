@@ -1,8 +1,12 @@
 from marshmallow import fields, validate
 
 from tenant_app.children import enums as E
+from tenant_app.children.models import Child
 from tenant_app.schema_base import BoundedSchema as Schema
-from tenant_app.schema_base import page_field, per_page_field
+from tenant_app.schema_base import Length, page_field, per_page_field, unit_code_field, village_code_field
+
+# A search term is part of a name or a whole ID number: longer than a name can be, it finds nothing.
+MAX_QUERY = Child.__table__.c.name.type.length
 
 
 def _one_of(values, allow_none: bool = True, **kw):
@@ -64,7 +68,8 @@ class ChildFieldsSchema(Schema):
 
 
 class ChildCreateSchema(ChildFieldsSchema):
-    village_code = fields.String()
+    village_code = village_code_field(metadata={"description": "the caller's village (default)"},
+                                      allow_blank=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=64))
     sex = _one_of(E.SEXES, allow_none=False, required=True)
     birth_date = fields.Date(required=True)
@@ -109,8 +114,13 @@ class ChildPageSchema(Schema):
     per_page = fields.Integer()
 
 
+def query_field() -> fields.String:
+    return fields.String(load_default=None, validate=Length(max=MAX_QUERY, strip=True))
+
+
 class PageArgs(Schema):
-    unit = fields.String(load_default=None)
+    unit = unit_code_field(load_default=None, allow_blank=True,
+                           metadata={"description": "a unit code of the caller's subtree (default: the caller's)"})
     page = page_field()
     per_page = per_page_field()
 
@@ -120,7 +130,7 @@ class ChildListArgs(PageArgs):
     risk_level = fields.String(load_default=None, validate=validate.OneOf(list(E.RISK_LEVELS)))
     status = fields.String(load_default=None, validate=validate.OneOf(list(E.STATUSES)))
     unattended = fields.Boolean(load_default=None, allow_none=True)
-    q = fields.String(load_default=None)
+    q = query_field()
 
 
 class ReadArgs(Schema):
@@ -143,7 +153,7 @@ class VersionSchema(Schema):
 
 
 class TransferRequestSchema(Schema):
-    to_village = fields.String(required=True)
+    to_village = village_code_field(required=True)
     reason = fields.String(load_default="", validate=validate.Length(max=200))
 
 

@@ -1,10 +1,13 @@
-"""Task API bodies and responses (types only; the rules are the services')."""
+"""Task API bodies and responses: types and the services' rules of single fields (a return reason's length);
+the rules that need the task or its campaign are the services'."""
 
 from marshmallow import fields, validate
 
 from tenant_app.campaigns.models import TASK_STATUSES
+from tenant_app.children.schemas import query_field
+from tenant_app.schema_base import REQUIRED, Length, page_field, per_page_field
 from tenant_app.schema_base import BoundedSchema as Schema
-from tenant_app.schema_base import page_field, per_page_field
+from tenant_app.tasks.review import MAX_REASON
 
 
 class PageArgs(Schema):
@@ -135,13 +138,13 @@ class ApproveSchema(Schema):
 
 
 class ReturnSchema(Schema):
-    reason = fields.String(required=True)
+    reason = fields.String(required=True, validate=Length(min=1, max=MAX_REASON, strip=True, too_short=REQUIRED))
     version = fields.Integer(load_default=None, allow_none=True, strict=True)
 
 
 class CensusArgs(PageArgs):
     confirmed = fields.Boolean(load_default=None, allow_none=True)
-    q = fields.String(load_default=None)
+    q = query_field()
 
 
 class CensusChildSchema(Schema):

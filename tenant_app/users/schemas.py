@@ -1,8 +1,10 @@
 from marshmallow import fields, validate
 
+from tenant_app.auth import passwords
 from tenant_app.auth.models import ROLES
 from tenant_app.schema_base import BoundedSchema as Schema
-from tenant_app.schema_base import page_field, per_page_field
+from tenant_app.schema_base import Length, Pattern, page_field, per_page_field, unit_code_field
+from tenant_app.users import services
 
 
 class UserSchema(Schema):
@@ -24,20 +26,33 @@ class UserPageSchema(Schema):
     per_page = fields.Integer()
 
 
+def password_field() -> fields.String:
+    return fields.String(required=True, load_only=True, validate=Length(
+        min=passwords.MIN_LENGTH, max=passwords.MAX_LENGTH, too_short=passwords.TOO_SHORT,
+        too_long=passwords.TOO_LONG))
+
+
 class UserListArgsSchema(Schema):
-    unit = fields.String(load_default=None)
+    unit = unit_code_field(load_default=None, allow_blank=True)
     page = page_field()
     per_page = per_page_field()
 
 
 class UserCreateSchema(Schema):
-    username = fields.String(required=True)
-    real_name = fields.String(required=True)
-    phone = fields.String(required=True)
+    """The rules of users.services.validate_new_user (which strips the text fields first); the password's
+    mix of letters and digits, the unit's scope and a taken username are the service's to check."""
+
+    username = fields.String(required=True, validate=Pattern(services.USERNAME_RE.pattern,
+                                                             message=services.USERNAME_INVALID, strip=True))
+    real_name = fields.String(required=True, validate=Length(min=1, max=services.MAX_REAL_NAME, strip=True,
+                                                             too_short=services.REQUIRED,
+                                                             too_long=services.REAL_NAME_TOO_LONG))
+    phone = fields.String(required=True, validate=Pattern(services.PHONE_RE.pattern,
+                                                          message=services.PHONE_INVALID, strip=True))
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
-    unit_code = fields.String(required=True)
-    password = fields.String(required=True, load_only=True)
+    unit_code = unit_code_field(required=True)
+    password = password_field()
 
 
 class PasswordResetSchema(Schema):
-    password = fields.String(required=True, load_only=True)
+    password = password_field()

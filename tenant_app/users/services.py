@@ -17,6 +17,11 @@ from tenant_app.i18n import _l
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
 PHONE_RE = re.compile(r"^[0-9+\- ]{5,32}$")
+MAX_REAL_NAME = User.__table__.c.real_name.type.length
+USERNAME_INVALID = _l("用户名为 3-64 位字母、数字或 _ . -")
+PHONE_INVALID = _l("电话号码格式不正确")
+REAL_NAME_TOO_LONG = _l("最多 %(n)s 字", n=MAX_REAL_NAME)
+REQUIRED = _l("此项必填")
 USERNAME_TAKEN = _l("用户名已存在")
 ROLE_RANK = {"viewer": 0, "staff": 1, "admin": 2}
 
@@ -85,8 +90,7 @@ def validate_new_user(session, actor: User, data: dict) -> dict[str, list[str]]:
     password = data.get("password") or ""
 
     if not USERNAME_RE.match(username):
-        errors.setdefault("username", []).append(
-            _l("用户名为 3-64 位字母、数字或 _ . -"))
+        errors.setdefault("username", []).append(USERNAME_INVALID)
     elif session.scalar(select(func.count()).select_from(User).where(User.username == username)):
         errors.setdefault("username", []).append(USERNAME_TAKEN)
     if role not in ROLES:
@@ -102,11 +106,13 @@ def validate_new_user(session, actor: User, data: dict) -> dict[str, list[str]]:
         elif role == "admin" and unit_code == actor.region_code and actor.role == "admin":
             pass  # an admin may add a fellow admin to its own unit: same rights, same subtree
     if not real_name:
-        errors.setdefault("real_name", []).append(_l("此项必填"))
+        errors.setdefault("real_name", []).append(REQUIRED)
+    elif len(real_name) > MAX_REAL_NAME:
+        errors.setdefault("real_name", []).append(REAL_NAME_TOO_LONG)
     if phone and not PHONE_RE.match(phone):
-        errors.setdefault("phone", []).append(_l("电话号码格式不正确"))
+        errors.setdefault("phone", []).append(PHONE_INVALID)
     if not phone:
-        errors.setdefault("phone", []).append(_l("此项必填"))
+        errors.setdefault("phone", []).append(REQUIRED)
     problems = password_problems(password)
     if problems:
         errors["password"] = problems

@@ -1,7 +1,8 @@
 from marshmallow import EXCLUDE, fields, validate
 
 from tenant_app.schema_base import BoundedSchema as Schema
-from tenant_app.schema_base import page_field, per_page_field
+from tenant_app.schema_base import Length, Range, page_field, per_page_field, unit_code_field
+from tenant_app.visits import services
 from tenant_app.visits.models import ASSESSMENTS, MET, RISK_LEVELS
 from tenant_app.visits.services import STATUSES
 
@@ -15,17 +16,23 @@ class OneOrMany(fields.List):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
+def _text(limit: int, message, **kwargs) -> fields.String:
+    # The service strips the text before measuring it.
+    return fields.String(allow_none=True, validate=Length(max=limit, strip=True, too_long=message), **kwargs)
+
+
 class VisitCreateSchema(Schema):
-    """Types only; the domain rules (dates, required findings, enums) are the service's."""
+    """Types, enums and lengths; the rules that need the child or today (dates, required findings, an
+    unattended child's risk) are the service's."""
 
     visited_on = fields.Date(required=True)
-    visitor_name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
+    visitor_name = _text(services.MAX_VISITOR_NAME, services.VISITOR_NAME_TOO_LONG, load_default=None)
     met = OneOrMany(fields.String(validate=validate.OneOf(list(MET))), load_default=list)
-    findings = fields.String(load_default=None, allow_none=True)
+    findings = _text(services.MAX_FINDINGS, services.FINDINGS_TOO_LONG, load_default=None)
     guardianship_assessment = fields.String(load_default=None, allow_none=True,
                                             validate=validate.OneOf(list(ASSESSMENTS)))
     risk_level = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(list(RISK_LEVELS)))
-    follow_up = fields.String(load_default="", allow_none=True)
+    follow_up = _text(services.MAX_FOLLOW_UP, services.FOLLOW_UP_TOO_LONG, load_default="")
 
 
 class VisitSchema(Schema):
@@ -56,7 +63,8 @@ class VisitPageSchema(Schema):
 
 
 class DueArgs(PageArgs):
-    unit = fields.String(load_default=None)
+    unit = unit_code_field(load_default=None, allow_blank=True,
+                           metadata={"description": "a unit code of the caller's subtree (default: the caller's)"})
     status = fields.String(load_default="all", validate=validate.OneOf(list(STATUSES)))
 
 
@@ -88,12 +96,15 @@ class PolicySchema(Schema):
     updated_at = fields.DateTime(dump_only=True, allow_none=True)
 
 
+DAYS = Range(min=1, max=services.MAX_DAYS, message=services.DAYS_INVALID)
+
+
 class PolicyInputSchema(Schema):
     """The three intervals; the read-only fields of a GET body are ignored so it can be sent back."""
 
     class Meta:
         unknown = EXCLUDE
 
-    high_days = fields.Integer(required=True, strict=True)
-    medium_days = fields.Integer(required=True, strict=True)
-    low_days = fields.Integer(required=True, strict=True)
+    high_days = fields.Integer(required=True, strict=True, validate=DAYS)
+    medium_days = fields.Integer(required=True, strict=True, validate=DAYS)
+    low_days = fields.Integer(required=True, strict=True, validate=DAYS)

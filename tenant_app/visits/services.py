@@ -30,6 +30,13 @@ DUE_SOON_DAYS = 7
 STATUSES = ("overdue", "due_soon", "all")
 RISK_ORDER = {"high": 0, "medium": 1, "low": 2}
 MAX_DAYS = 730
+MAX_FINDINGS = 4000
+MAX_FOLLOW_UP = 2000
+MAX_VISITOR_NAME = 64
+FINDINGS_TOO_LONG = _l("不能超过4000字")
+FOLLOW_UP_TOO_LONG = _l("不能超过2000字")
+VISITOR_NAME_TOO_LONG = _l("不能超过64字")
+DAYS_INVALID = _l("须为1至%(n)s的整数", n=MAX_DAYS)
 
 
 # --- portable date arithmetic (PostgreSQL and SQLite) ------------------------------------------------
@@ -137,8 +144,8 @@ def validate_visit(data: dict, child: Child, today: date) -> dict:
         _add(errors, "visited_on", _l("走访日期早于儿童出生日期"))
     if not _text(data.get("findings")):
         _add(errors, "findings", REQUIRED)
-    elif len(_text(data["findings"])) > 4000:
-        _add(errors, "findings", _l("不能超过4000字"))
+    elif len(_text(data["findings"])) > MAX_FINDINGS:
+        _add(errors, "findings", FINDINGS_TOO_LONG)
     met = _met(data.get("met"))
     if not isinstance(met, list) or any(v not in MET for v in met):
         _add(errors, "met", _l("取值无效，可选：%(choices)s", choices=", ".join(MET)))
@@ -148,10 +155,10 @@ def validate_visit(data: dict, child: Child, today: date) -> dict:
             _add(errors, field, _l("取值无效，可选：%(choices)s", choices=", ".join(allowed)))
     if child.unattended and data.get("risk_level") in ("low", "medium"):
         _add(errors, "risk_level", _l("无人监护儿童须保持高风险"))
-    if len(_text(data.get("follow_up"))) > 2000:
-        _add(errors, "follow_up", _l("不能超过2000字"))
-    if len(_text(data.get("visitor_name"))) > 64:
-        _add(errors, "visitor_name", _l("不能超过64字"))
+    if len(_text(data.get("follow_up"))) > MAX_FOLLOW_UP:
+        _add(errors, "follow_up", FOLLOW_UP_TOO_LONG)
+    if len(_text(data.get("visitor_name"))) > MAX_VISITOR_NAME:
+        _add(errors, "visitor_name", VISITOR_NAME_TOO_LONG)
     return errors
 
 
@@ -230,7 +237,7 @@ def set_policy(session, actor, data: dict) -> dict:
         if value is None:
             _add(errors, field, REQUIRED)
         elif isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_DAYS:
-            _add(errors, field, _l("须为1至%(n)s的整数", n=MAX_DAYS))
+            _add(errors, field, DAYS_INVALID)
         else:
             values[risk] = value
     if len(values) == 3:
