@@ -86,7 +86,7 @@ def problem_response(status: int, title: str, detail: str | None = None, errors:
 
 def flatten_webargs_messages(messages) -> dict:
     """webargs nests messages by location ({"json": {"field": [...]}}) and by nested field or list index; the API
-    reports one flat list of messages per field path ("questions.10.label")."""
+    reports one flat list of messages per field path ("questions", "guardian.name")."""
     if not isinstance(messages, dict):
         return {"_schema": [str(messages)]}
     flat: dict = {}
@@ -102,7 +102,9 @@ def flatten_webargs_messages(messages) -> dict:
 def _flatten_into(flat: dict, path: str, messages) -> None:
     if isinstance(messages, dict):
         for key, inner in messages.items():
-            _flatten_into(flat, f"{path}.{key}", inner)
+            # A list's item index stays with the list's field (the form shows one message list per field);
+            # a nested field's name extends the path.
+            _flatten_into(flat, path if isinstance(key, int) or str(key).isdigit() else f"{path}.{key}", inner)
     elif isinstance(messages, list | tuple):
         for inner in messages:
             _flatten_into(flat, path, inner)

@@ -160,8 +160,8 @@ def shape(endpoint: str, view_args: dict, query: list[tuple[str, str]]) -> tuple
     apart from a village), its query keys and values; None for pages past the second."""
     items = []
     for key, value in query:
-        if key == "lang":
-            continue
+        if key == "lang" or value == "":
+            continue  # a blank filter is the unfiltered list
         if key == "page":
             if value not in ("1", "2"):
                 return None
@@ -207,13 +207,15 @@ class Crawler:
 
     def crawl(self, client, lang: str, result: CrawlResult, urls: list[str] | None = None) -> list[str]:
         """Breadth-first from the home page (or exactly `urls` when given); returns the URLs fetched."""
-        queue = deque((u, None) for u in (urls or ["/"]))
+        # (url, referrer, reached through a GET form): a form's result page has its links followed (its
+        # second page, its sort links) but not its own forms again, or filter combinations would multiply.
+        queue = deque((u, None, False) for u in (urls or ["/"]))
         follow = urls is None
         seen: set = set()
         fetched: list[str] = []
         pages = 0  # the limit counts pages; what pages fetch besides (stylesheets, JSON, exports) is extra
         while queue and pages < self.limit:
-            url, referrer = queue.popleft()
+            url, referrer, from_form = queue.popleft()
             parts = urlsplit(url)
             endpoint, view_args = self.match(parts.path)
             query = parse_qsl(parts.query, keep_blank_values=True)
@@ -237,7 +239,7 @@ class Crawler:
             if status in (301, 302, 303, 307, 308):
                 target = response.headers.get("Location", "")
                 if follow and _same_site(target):
-                    queue.append((_local(urljoin(url, target)), url))
+                    queue.append((_local(urljoin(url, target)), url, from_form))
                 continue
             if referrer is not None and status >= 400:
                 result.problems.append(f"{where}: a link to a page that answers {status}")
@@ -247,8 +249,9 @@ class Crawler:
             pages += 1
             soup = BeautifulSoup(response.get_data(as_text=True), "html.parser")
             if follow:
-                for link in links_of(soup, url):
-                    queue.append((link, url))
+                for link, is_form in links_of(soup, url):
+                    if not (is_form and from_form):
+                        queue.append((link, url, is_form))
             for problem in self.checker.page(soup, lang)[:MAX_LISTED]:
                 result.problems.append(f"{where}: {problem}")
         return fetched
@@ -264,22 +267,22 @@ def _local(href: str) -> str:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
-def links_of(soup, base: str) -> list[str]:
+def links_of(soup, base: str) -> list[tuple[str, bool]]:
     """Same-site GET targets of a page: links, stylesheets, and GET forms (defaults, then each select option)."""
-    found: list[str] = []
+    found: list[tuple[str, bool]] = []
     for element in soup.select("a[href], link[rel=stylesheet][href]"):
         href = element["href"].split("#", 1)[0]
         if not href or href.startswith(("mailto:", "tel:", "javascript:")):
             continue
         absolute = urljoin(base, href)
         if _same_site(absolute) and not urlsplit(absolute).path.startswith(SKIP_PATHS):
-            found.append(_local(absolute))
+            found.append((_local(absolute), False))
     # Same-site addresses a page's scripts fetch (the unit picker's `data-unit-picker="/picker/units"`).
     for element in soup.find_all(True):
         for name, value in element.attrs.items():
             if name.startswith("data-") and isinstance(value, str) and value.startswith("/") \
                     and not value.startswith("//"):
-                found.append(_local(urljoin(base, value)))
+                found.append((_local(urljoin(base, value)), False))
     for form in soup.select("form"):
         if (form.get("method") or "get").lower() != "get":
             continue
@@ -301,9 +304,9 @@ def links_of(soup, base: str) -> list[str]:
             elif element.get("type") not in ("submit", "button", "file"):
                 fields.append((name, element.get("value", element.get_text() if element.name == "textarea" else "")))
         path = _local(action).split("?", 1)[0]
-        found.append(f"{path}?{urlencode(fields)}")
+        found.append((f"{path}?{urlencode(fields)}", True))
         for name, options in selects:
             for option in options:
                 varied = [(k, option if k == name else v) for k, v in fields]
-                found.append(f"{path}?{urlencode(varied)}")
+                found.append((f"{path}?{urlencode(varied)}", True))
     return found

@@ -183,8 +183,8 @@ def test_a_seven_digit_unit_code_is_refused_wherever_a_unit_is_named(client, bea
 
     notifications = _count(scoped_sql, COUNTY, "notifications")
     errors = _refused(client.post(f"/api/v1/campaigns/{campaign['id']}/remind", headers=staff,
-                                  json={"units": [TOWNSHIP, "4402031"]}), "units.1")
-    assert errors["units.1"] == message
+                                  json={"units": [TOWNSHIP, "4402031"]}), "units")
+    assert errors["units"] == message
     _refused(client.post(f"/api/v1/campaigns/{campaign['id']}/remind", headers=staff, json={"units": []}), "units")
     assert _count(scoped_sql, COUNTY, "notifications") == notifications
 
