@@ -217,4 +217,7 @@ def build(app) -> dict:
         conn.execute(text("DELETE FROM sync_outbox"))
         rollup.rebuild(conn)
         lap("figures")
-    return {"province_campaigns": province, "county_campaigns": county_ids, "timings": timings}
+        census_task = conn.execute(text("SELECT id FROM tasks WHERE campaign_id = :c AND region_code = :v"),
+                                   {"c": province["past_due"], "v": VILLAGE}).scalar_one()
+    return {"province_campaigns": province, "county_campaigns": county_ids, "census_task": census_task,
+            "timings": timings}

@@ -173,7 +173,7 @@ def shape(endpoint: str, view_args: dict, query: list[tuple[str, str]]) -> tuple
 
 
 class Crawler:
-    def __init__(self, app, checker: Checker, *, limit: int = 80):
+    def __init__(self, app, checker: Checker, *, limit: int = 100):
         self.app = app
         self.checker = checker
         self.limit = limit
@@ -205,11 +205,14 @@ class Crawler:
         except HTTPException:
             return None, {}
 
-    def crawl(self, client, lang: str, result: CrawlResult, urls: list[str] | None = None) -> list[str]:
-        """Breadth-first from the home page (or exactly `urls` when given); returns the URLs fetched."""
+    def crawl(self, client, lang: str, result: CrawlResult, urls: list[str] | None = None,
+              start: tuple[str, ...] = ()) -> list[str]:
+        """Breadth-first from the home page and `start` (or exactly `urls` when given); returns the URLs
+        fetched. Pages of one route with ids of the same length count once, so `start` names the objects
+        whose pages matter most (a campaign past its deadline, a census of a big village)."""
         # (url, referrer, reached through a GET form): a form's result page has its links followed (its
         # second page, its sort links) but not its own forms again, or filter combinations would multiply.
-        queue = deque((u, None, False) for u in (urls or ["/"]))
+        queue = deque((u, None, False) for u in (urls or ["/", *start]))
         follow = urls is None
         seen: set = set()
         fetched: list[str] = []
@@ -250,7 +253,11 @@ class Crawler:
             soup = BeautifulSoup(response.get_data(as_text=True), "html.parser")
             if follow:
                 for link, is_form in links_of(soup, url):
-                    if not (is_form and from_form):
+                    if is_form and from_form:
+                        continue
+                    if "page=2" in urlsplit(link).query.split("&"):
+                        queue.appendleft((link, url, is_form))  # every list's second page, within any budget
+                    else:
                         queue.append((link, url, is_form))
             for problem in self.checker.page(soup, lang)[:MAX_LISTED]:
                 result.problems.append(f"{where}: {problem}")
