@@ -191,6 +191,10 @@ def _check_writes(session: Session, flush_context, instances) -> None:
 DB_ROLES_INFO = "shouhu_db_roles"
 
 
+# On the DBAPI connection's info: this transaction set the scope GUCs (until its commit or rollback).
+SCOPE_SET_INFO = "shouhu_scope_set"
+
+
 def _scope_settings(scope: Scope, roles: tuple[str, str] | None) -> dict[str, str]:
     # The authentication keys stay in the application: the database does not trust them (a request finds its
     # caller through SECURITY DEFINER functions, tenant_app.auth.services).
@@ -208,9 +212,19 @@ def apply_db_scope(connection, scope: Scope) -> None:
     here instead of silently seeing nothing."""
     if connection.dialect.name != "postgresql":
         return
+    if not scope.all_tenants and not scope.db_value and not connection.info.get(SCOPE_SET_INFO):
+        # Nothing was set in this transaction: the settings are transaction-local, so the empty scope and the
+        # login's own role are in force already (a round trip saved at the start of every request).
+        return
     settings = _scope_settings(scope, connection.info.get(DB_ROLES_INFO))
     sql = "SELECT " + ", ".join(f"set_config('{key}', %s, true)" for key in settings)
     connection.exec_driver_sql(sql, tuple(settings.values()))
+    connection.info[SCOPE_SET_INFO] = True
+
+
+def forget_db_scope(connection) -> None:
+    """The transaction ended (commit or rollback): its settings are gone with it."""
+    connection.info.pop(SCOPE_SET_INFO, None)
 
 
 def _after_begin(session: Session, transaction, connection) -> None:

@@ -314,8 +314,12 @@ def recompute(connection, village_codes=None, *, unit_codes=None, subtree: str |
     month = today.replace(day=1)
     specs = _specs(village_codes, unit_codes, subtree)
     written = {}
-    # Campaigns closed since the last run leave the stored progress.
-    sql.run("DELETE FROM unit_campaign_stats WHERE campaign_id IN (SELECT id FROM campaigns WHERE status <> 'open')")
+    # Campaigns closed since the last run leave the stored progress. Their ids first (a small table): a DELETE
+    # with the sub-select walked every stored row under the policy's range on each drain; by id it uses the index.
+    closed = [row[0] for row in connection.execute(text("SELECT id FROM campaigns WHERE status <> 'open'"))]
+    if closed:
+        connection.execute(text("DELETE FROM unit_campaign_stats WHERE campaign_id IN :ids")
+                           .bindparams(bindparam("ids", expanding=True)), {"ids": closed})
     if not specs[Level.village].empty:
         written[Level.village.name] = _villages(sql, specs[Level.village], as_of, today)
         _campaigns(sql, Level.village, specs[Level.village], as_of, today)

@@ -9,12 +9,13 @@ policies honour the all-tenants scope for that role only. Migrations use `owner_
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from hierarchy.scope import DB_ROLES_INFO, Scope, install_scoping, scoped
+from hierarchy.scope import DB_ROLES_INFO, Scope, forget_db_scope, install_scoping, scoped
 from sync.outbox import install_outbox
 
 
@@ -44,7 +45,11 @@ def _make_engine(url: str, **kwargs) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    # No ping before each checkout by default: it is a round trip on every request. After a database restart
+    # SQLAlchemy sees the first disconnect error, drops the whole pool and the next request reconnects; set
+    # SHOUHU_DB_PRE_PING=1 where connections die silently (a firewall dropping idle connections).
+    kwargs.setdefault("pool_pre_ping", os.environ.get("SHOUHU_DB_PRE_PING", "") == "1")
+    return create_engine(url, **kwargs)
 
 
 class Database:
@@ -76,6 +81,10 @@ class Database:
         self.app_role = app_role
         self.jobs_role = jobs_role
         self.engine = _make_engine(url)
+        if self.engine.dialect.name == "postgresql":
+            # The scope settings are transaction-local: once the transaction ends they are gone.
+            event.listen(self.engine, "commit", forget_db_scope)
+            event.listen(self.engine, "rollback", forget_db_scope)
         if self.engine.dialect.name == "postgresql" and app_role:
             role = app_role
             roles = (app_role, jobs_role or app_role)

@@ -9,8 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select, text
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
-from hierarchy.models import utcnow
+from hierarchy.models import Unit, utcnow
 from hierarchy.scope import Scope, scoped
 from tenant_app.auth import throttle
 from tenant_app.auth.models import ApiToken, User
@@ -129,7 +131,19 @@ def load_session_user(session, session_id: str) -> User | None:
     return user
 
 
+# The columns shouhu_auth_token returns besides the token's own (migration 0014).
+_TOKEN_USER_FIELDS = ("username", "role", "real_name", "phone", "active", "auth_epoch", "created_at", "updated_at",
+                      "disabled_at", "last_login_at", "created_by_id", "must_change_password")
+_TOKEN_UNIT_FIELDS = ("name", "level", "parent_code", "retired", "retired_at", "created_at", "updated_at")
+
+
 def load_token_user(session, token: str) -> User | None:
+    if _on_postgresql(session):
+        # One statement: the token's state, the user's row and the user's unit (an API request's first work).
+        row = session.execute(text("SELECT * FROM shouhu_auth_token(:h)"), {"h": _hash_token(token)}).mappings().first()
+        if row is None or row["revoked"] or _as_naive_utc(row["expires_at"]) <= _as_naive_utc(utcnow()):
+            return None
+        return _token_identity(session, row) if row["active"] else None
     owner = _token_owner(session, _hash_token(token))
     if owner is None:
         return None
@@ -139,6 +153,24 @@ def load_token_user(session, token: str) -> User | None:
     user = _user_in_unit(session, user_id, unit_code)
     if user is None or not user.active:
         return None
+    return user
+
+
+def _token_identity(session, row) -> User:
+    """The user (with its unit) from the token function's row, as persistent objects of `session`, without
+    reading them again; the password hash is not in the row and loads only if something asks for it."""
+    user = session.identity_map.get(session.identity_key(User, row["user_id"]))
+    if user is not None:
+        return user
+    unit = session.identity_map.get(session.identity_key(Unit, row["unit_code"]))
+    if unit is None:
+        unit = Unit(code=row["unit_code"], **{f: row[f"unit_{f}"] for f in _TOKEN_UNIT_FIELDS})
+        make_transient_to_detached(unit)
+        session.add(unit)
+    user = User(id=row["user_id"], region_code=row["unit_code"], **{f: row[f] for f in _TOKEN_USER_FIELDS})
+    make_transient_to_detached(user)
+    session.add(user)
+    set_committed_value(user, "unit", unit)
     return user
 
 

@@ -33,7 +33,7 @@ from sqlalchemy import and_, func, or_, select
 
 from hierarchy.codes import Level, is_valid_code
 from hierarchy.models import Unit
-from hierarchy.scope import apply_db_scope, job_scope
+from hierarchy.scope import SCOPE_SET_INFO, apply_db_scope, job_scope
 from sync.outbox import record_bulk
 from tenant_app.children.idcard import CHECK_CHARS, WEIGHTS
 from tenant_app.children.models import Child
@@ -546,6 +546,7 @@ def _restore_scope(connection, saved: tuple | None) -> None:
         return
     sql = "SELECT " + ", ".join(f"set_config('{key}', %s, true)" for key in _SCOPE_KEYS)
     connection.exec_driver_sql(sql, tuple(value or "" for value in saved))
+    connection.info[SCOPE_SET_INFO] = True
 
 
 def _produce(maker: _Maker, size: int, out: queue.Queue, stop: threading.Event) -> None:
