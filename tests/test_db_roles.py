@@ -7,6 +7,8 @@ scope check accepts only the five code lengths.
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 from sqlalchemy import text
 
@@ -82,3 +84,20 @@ def test_authentication_lookups_return_only_id_and_unit(db_connection, make_user
 
 def test_login_throttle_left_the_tenant_schema(db_connection):
     assert db_connection.execute(text("SELECT to_regclass('login_throttle')")).scalar() is None
+
+
+def test_the_token_lookup_answers_only_the_tokens_own_user_and_never_the_password_hash(db_connection, make_user):
+    """Migration 0014: one statement authenticates an API request, and it is no wider than the token."""
+    user = make_user("440204001001", "staff")
+    other = make_user("440204001002", "staff")
+    digest = hashlib.sha256(b"a bearer token").hexdigest()
+    db_connection.execute(text("INSERT INTO api_tokens (user_id, region_code, token_hash, created_at, expires_at, "
+                               "revoked) VALUES (:u, :r, :h, now(), now() + interval '1 hour', false)"),
+                          {"u": user.id, "r": user.region_code, "h": digest})
+    run = _as_web_role(db_connection, ("app.scope", ""))
+    [row] = run("SELECT * FROM shouhu_auth_token(:h)", h=digest)
+    assert (row.user_id, row.unit_code, row.username) == (user.id, "440204001001", user.username)
+    assert row.unit_name and row.unit_level == 5
+    assert "password_hash" not in row._fields and other.username not in {str(v) for v in row}
+    assert run("SELECT count(*) FROM shouhu_auth_token(:h)", h=hashlib.sha256(b"a guess").hexdigest())[0][0] == 0
+    assert run("SELECT count(*) FROM api_tokens")[0][0] == 0  # the table itself stays closed
