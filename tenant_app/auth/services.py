@@ -53,16 +53,12 @@ def _user_unit_by_id(session, user_id: int) -> str | None:
 
 
 def _token_owner(session, token_hash: str) -> tuple[int, str, bool, datetime] | None:
-    """(user id, the user's unit code, revoked, expires at) of a token."""
-    if _on_postgresql(session):
-        row = session.execute(text("SELECT user_id, unit_code, revoked, expires_at FROM shouhu_auth_token(:h)"),
-                              {"h": token_hash}).first()
-    else:
-        with scoped(Scope(auth_token_hash=token_hash)):
-            token = session.scalars(select(ApiToken).where(ApiToken.token_hash == token_hash)).one_or_none()
-        region_code = _user_unit_by_id(session, token.user_id) if token is not None else None
-        row = (token.user_id, region_code, token.revoked, token.expires_at) if region_code else None
-    return tuple(row) if row is not None else None
+    """(user id, the user's unit code, revoked, expires at) of a token, on SQLite (the quick start); PostgreSQL
+    reads the token and its user in one statement (`load_token_user`)."""
+    with scoped(Scope(auth_token_hash=token_hash)):
+        token = session.scalars(select(ApiToken).where(ApiToken.token_hash == token_hash)).one_or_none()
+    region_code = _user_unit_by_id(session, token.user_id) if token is not None else None
+    return (token.user_id, region_code, token.revoked, token.expires_at) if region_code else None
 
 
 def _user_in_unit(session, user_id: int, unit_code: str | None) -> User | None:
