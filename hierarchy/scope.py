@@ -18,7 +18,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
 
-from sqlalchemy import and_, event, false, or_, true
+from sqlalchemy import and_, bindparam, event, false, or_, true
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
 from hierarchy.codes import ancestors_of, is_valid_code, subtree_bounds
@@ -129,21 +129,68 @@ def tenant_models() -> list[type]:
     return [m.class_ for m in Base.registry.mappers if getattr(m.class_, "__scope_column__", None)]
 
 
-def _criteria_for(model: type, scope: Scope):
-    column = getattr(model, model.__scope_column__)
+@dataclass(frozen=True)
+class ScopeShape:
+    """Which parts a scope has, without their values: the loader criteria are built once per shape, with bound
+    parameters (`scope_param`) that each statement receives from its scope (`Scope.criteria_params`). Built per
+    scope instead, a request in one of tens of thousands of villages paid milliseconds to build them and the
+    statement cache held one entry per unit."""
+
+    all_tenants: bool = False
+    unit: bool = False
+    ancestors: bool = False
+    auth_user_id: bool = False
+    auth_username: bool = False
+    auth_token_hash: bool = False
+
+
+def scope_param(name: str):
+    """The bound parameter of a scope value in loader criteria: lo, hi, ancestors, auth_user_id, auth_username,
+    auth_token_hash."""
+    return bindparam(f"shouhu_scope_{name}", expanding=name == "ancestors")
+
+
+def shape_of(scope: Scope) -> ScopeShape:
     if scope.all_tenants:
+        return ScopeShape(all_tenants=True)
+    return ScopeShape(unit=scope.unit_code is not None,
+                      ancestors=scope.unit_code is not None and bool(ancestors_of(scope.unit_code)),
+                      auth_user_id=scope.auth_user_id is not None, auth_username=bool(scope.auth_username),
+                      auth_token_hash=bool(scope.auth_token_hash))
+
+
+@lru_cache(maxsize=65536)
+def criteria_params(scope: Scope) -> dict:
+    """The values of the scope's bound parameters (see ScopeShape)."""
+    params: dict = {}
+    if scope.all_tenants:
+        return params
+    if scope.unit_code is not None:
+        params["shouhu_scope_lo"], params["shouhu_scope_hi"] = subtree_bounds(scope.unit_code)
+        ancestors = ancestors_of(scope.unit_code)
+        if ancestors:
+            params["shouhu_scope_ancestors"] = tuple(ancestors)
+    if scope.auth_user_id is not None:
+        params["shouhu_scope_auth_user_id"] = scope.auth_user_id
+    if scope.auth_username:
+        params["shouhu_scope_auth_username"] = scope.auth_username
+    if scope.auth_token_hash:
+        params["shouhu_scope_auth_token_hash"] = scope.auth_token_hash
+    return params
+
+
+def _criteria_for(model: type, shape: ScopeShape):
+    column = getattr(model, model.__scope_column__)
+    if shape.all_tenants:
         return true()
     clauses = []
-    if scope.unit_code is not None:
-        lo, hi = subtree_bounds(scope.unit_code)
-        clauses.append(and_(column >= lo, column < hi))
-        if getattr(model, "__scope_ancestors_visible__", False):
-            ancestors = ancestors_of(scope.unit_code)
-            if ancestors:
-                clauses.append(column.in_(ancestors))
+    if shape.unit:
+        clauses.append(and_(column >= scope_param("lo"), column < scope_param("hi")))
+        if shape.ancestors and getattr(model, "__scope_ancestors_visible__", False):
+            clauses.append(column.in_(scope_param("ancestors")))
     auth_clause = getattr(model, "__scope_auth_criteria__", None)
     if auth_clause is not None:
-        extra = auth_clause(scope)
+        extra = auth_clause(shape)
         if extra is not None:
             clauses.append(extra)
     if not clauses:
@@ -157,15 +204,17 @@ def _add_scope_criteria(state: ORMExecuteState) -> None:
     # Relationship loads get the scope current at load time, not the one their parent was loaded under.
     if not state.is_select or state.is_column_load:
         return
-    state.statement = state.statement.options(*_scope_options(scope, len(Base.registry.mappers)))
+    state.statement = state.statement.options(*_scope_options(shape_of(scope), len(Base.registry.mappers)))
+    params = criteria_params(scope)
+    if params:
+        state.parameters = {**(state.parameters or {}), **params}
 
 
-@lru_cache(maxsize=4096)
-def _scope_options(scope: Scope, mappers: int) -> tuple:
-    """The loader criteria of every tenant model for a scope. Built once per scope (scopes are immutable):
-    building them for some twenty models cost milliseconds on every ORM statement. `mappers` is part of the
-    key so that a model mapped later is never missing from a cached set."""
-    return tuple(with_loader_criteria(model, _criteria_for(model, scope), include_aliases=True,
+@lru_cache(maxsize=64)
+def _scope_options(shape: ScopeShape, mappers: int) -> tuple:
+    """The loader criteria of every tenant model for a scope shape. `mappers` is part of the key so that a model
+    mapped later is never missing from a cached set."""
+    return tuple(with_loader_criteria(model, _criteria_for(model, shape), include_aliases=True,
                                       propagate_to_loaders=False) for model in tenant_models())
 
 

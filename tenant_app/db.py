@@ -52,6 +52,27 @@ def _make_engine(url: str, **kwargs) -> Engine:
     return create_engine(url, **kwargs)
 
 
+# On the DBAPI connection's info: this transaction ran a statement other than a SELECT.
+WROTE_INFO = "shouhu_wrote"
+
+
+def _note_writes(connection, cursor, statement, parameters, context, executemany) -> None:
+    if statement.lstrip()[:6].upper() != "SELECT":
+        connection.info[WROTE_INFO] = True
+
+
+def _forget_writes(connection) -> None:
+    connection.info.pop(WROTE_INFO, None)
+
+
+def read_only(session) -> bool:
+    """The session's transaction ran SELECTs only and holds no unflushed change (see _remove_session)."""
+    transaction = session.get_transaction()
+    if transaction is None or not transaction.is_active or session.new or session.dirty or session.deleted:
+        return False
+    return not session.connection().info.get(WROTE_INFO)
+
+
 class Database:
     def __init__(self):
         self.engine: Engine | None = None
@@ -72,6 +93,14 @@ class Database:
             if session is not None:
                 if exc is not None:
                     session.rollback()
+                elif self.dialect == "postgresql" and read_only(session):
+                    # psycopg drops every prepared statement of the connection on ROLLBACK, and close() rolls
+                    # back: reads would then be parsed and planned on every request. A transaction that wrote
+                    # nothing ends with COMMIT instead: the same outcome, with the statements kept.
+                    try:
+                        session.commit()
+                    except Exception:  # noqa: BLE001 - e.g. a failed statement the error handler answered
+                        session.rollback()
                 session.close()
 
     def configure(self, url: str, app_role: str | None = "shouhu_app", jobs_role: str | None = "shouhu_jobs") -> None:
@@ -85,6 +114,9 @@ class Database:
             # The scope settings are transaction-local: once the transaction ends they are gone.
             event.listen(self.engine, "commit", forget_db_scope)
             event.listen(self.engine, "rollback", forget_db_scope)
+            event.listen(self.engine, "commit", _forget_writes)
+            event.listen(self.engine, "rollback", _forget_writes)
+            event.listen(self.engine, "before_cursor_execute", _note_writes)
         if self.engine.dialect.name == "postgresql" and app_role:
             role = app_role
             roles = (app_role, jobs_role or app_role)

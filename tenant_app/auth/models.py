@@ -9,15 +9,16 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hierarchy.codes import Level
 from hierarchy.models import Base, Unit, code_column_type, utcnow
+from hierarchy.scope import scope_param
 
 ROLES = ("admin", "staff", "viewer")
 
 
-def _user_auth_criteria(scope):
-    if scope.auth_user_id is not None:
-        return User.id == scope.auth_user_id
-    if scope.auth_username:
-        return User.username == scope.auth_username
+def _user_auth_criteria(shape):
+    if shape.auth_user_id:
+        return User.id == scope_param("auth_user_id")
+    if shape.auth_username:
+        return User.username == scope_param("auth_username")
     return None
 
 
@@ -26,9 +27,9 @@ def _user_auth_match(user, scope) -> bool:
         bool(scope.auth_username) and user.username == scope.auth_username)
 
 
-def _token_auth_criteria(scope):
-    if scope.auth_token_hash:
-        return ApiToken.token_hash == scope.auth_token_hash
+def _token_auth_criteria(shape):
+    if shape.auth_token_hash:
+        return ApiToken.token_hash == scope_param("auth_token_hash")
     return None
 
 

@@ -19,8 +19,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hierarchy.codes import subtree_bounds
 from hierarchy.models import Base, code_column_type, utcnow
+from hierarchy.scope import scope_param
 from tenant_app.children import enums as E
 
 
@@ -155,12 +155,11 @@ class ChildChange(Base):
     )
 
 
-def _transfer_to_criteria(scope):
+def _transfer_to_criteria(shape):
     """The receiving village (and the units above it) see the request too."""
-    if scope.unit_code is None:
+    if not shape.unit:
         return None
-    lo, hi = subtree_bounds(scope.unit_code)
-    return and_(ChildTransfer.to_village >= lo, ChildTransfer.to_village < hi)
+    return and_(ChildTransfer.to_village >= scope_param("lo"), ChildTransfer.to_village < scope_param("hi"))
 
 
 def _transfer_to_match(transfer, scope) -> bool:

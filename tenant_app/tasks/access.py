@@ -22,6 +22,9 @@ STALE = _l("任务已被他人修改，请刷新后重试")
 CLOSED = _l("该工作部署已结束，任务只读")
 
 
+LOADED_CAMPAIGNS = "shouhu_loaded_campaigns"
+
+
 def get_task(session, task_id: int) -> tuple[Task, Campaign]:
     """The task and its campaign, under the caller's scope; 404 when not visible."""
     row = session.execute(
@@ -30,7 +33,15 @@ def get_task(session, task_id: int) -> tuple[Task, Campaign]:
     ).first()
     if row is None:
         raise NotFound(_l("任务不存在"))
+    # The identity map holds objects weakly: keep the campaign for the rest of the unit of work, so that the
+    # answer after a write finds it without reading it again (tenant_app.tasks.services.task_detail).
+    session.info.setdefault(LOADED_CAMPAIGNS, {})[row[1].id] = row[1]
     return row[0], row[1]
+
+
+def loaded_campaign(session, campaign_id: int) -> Campaign:
+    """The campaign get_task read in this session, else from the identity map or the database."""
+    return session.info.get(LOADED_CAMPAIGNS, {}).get(campaign_id) or session.get(Campaign, campaign_id)
 
 
 def is_overdue(task: Task, today=None) -> bool:

@@ -31,6 +31,14 @@ def _detail(task_id: int):
     return services.task_detail(db.session, current_actor(), task_id)
 
 
+def _commit_with_detail(task) -> dict:
+    """The changed task's answer, read in the write's own transaction (one transaction per request), then the
+    commit."""
+    detail = services.task_detail(db.session, current_actor(), task.id, loaded=task)
+    db.session.commit()
+    return detail
+
+
 @blp.route("/tasks")
 class TasksResource(MethodView):
     @api_login_required
@@ -65,9 +73,8 @@ class DraftResource(MethodView):
     def put(self, data, task_id):
         """Save the answers as a draft (replacing the saved ones): types are checked, required answers may be
         missing. The task's unit's staff only; `version` (optional) must match."""
-        services.save_draft(db.session, current_actor(), task_id, data["answers"], version=data["version"])
-        db.session.commit()
-        return _detail(task_id)
+        task = services.save_draft(db.session, current_actor(), task_id, data["answers"], version=data["version"])
+        return _commit_with_detail(task)
 
 
 @blp.route("/tasks/<int:task_id>/submit")
@@ -79,9 +86,8 @@ class SubmitResource(MethodView):
         """Submit for review, validated against the whole form (422 with `errors: {question_key: [...]}`,
         and nothing saved). Without `answers`, the saved draft is submitted. A census task needs every active
         child confirmed (`errors.census`); its count questions default to the confirmation's counts."""
-        services.submit(db.session, current_actor(), task_id, data["answers"], version=data["version"])
-        db.session.commit()
-        return _detail(task_id)
+        task = services.submit(db.session, current_actor(), task_id, data["answers"], version=data["version"])
+        return _commit_with_detail(task)
 
 
 @blp.route("/tasks/<int:task_id>/approve")
@@ -91,9 +97,8 @@ class ApproveResource(MethodView):
     @blp.response(200, TaskDetailSchema)
     def post(self, data, task_id):
         """Approve a submitted task (staff of the reviewing unit)."""
-        review.approve(db.session, current_actor(), task_id, version=data["version"])
-        db.session.commit()
-        return _detail(task_id)
+        task = review.approve(db.session, current_actor(), task_id, version=data["version"])
+        return _commit_with_detail(task)
 
 
 @blp.route("/tasks/<int:task_id>/return")
@@ -103,9 +108,8 @@ class ReturnResource(MethodView):
     @blp.response(200, TaskDetailSchema)
     def post(self, data, task_id):
         """Return a submitted task to its unit with a reason (1-500 characters)."""
-        review.return_task(db.session, current_actor(), task_id, data["reason"], version=data["version"])
-        db.session.commit()
-        return _detail(task_id)
+        task = review.return_task(db.session, current_actor(), task_id, data["reason"], version=data["version"])
+        return _commit_with_detail(task)
 
 
 @blp.route("/tasks/<int:task_id>/census")

@@ -108,17 +108,18 @@ def _unit_names(session, codes) -> dict[str, str]:
     return dict(session.execute(select(Unit.code, Unit.name).where(Unit.code.in_(codes))).all())
 
 
-def timeline(session, task: Task, campaign: Campaign) -> list[dict]:
-    """The campaign's publication (by the issuing unit), then every step of the task, oldest first."""
+def timeline(session, task: Task, campaign: Campaign, also_name: tuple[str, ...] = ()) -> tuple[list[dict], dict]:
+    """The campaign's publication (by the issuing unit), then every step of the task, oldest first; with the
+    names of the units it mentions and of `also_name`, looked up together."""
     events = session.scalars(select(TaskEvent).where(TaskEvent.task_id == task.id)
                              .order_by(TaskEvent.at, TaskEvent.id)).all()
-    names = _unit_names(session, [campaign.issuer_code, *(e.actor_unit_code for e in events)])
+    names = _unit_names(session, [campaign.issuer_code, *also_name, *(e.actor_unit_code for e in events)])
     issuer = names.get(campaign.issuer_code, campaign.issuer_code)
     steps = [{"kind": "published", "at": census.published_at(campaign), "actor_name": issuer,
               "unit_code": campaign.issuer_code, "unit_name": issuer, "note": ""}]
     steps += [{"kind": e.kind, "at": e.at, "actor_name": e.actor_name, "unit_code": e.actor_unit_code,
                "unit_name": names.get(e.actor_unit_code, e.actor_unit_code or ""), "note": e.note} for e in events]
-    return steps
+    return steps, names
 
 
 def ancestor_notes(session, task: Task) -> list[dict]:
@@ -142,9 +143,14 @@ def attachments(session, campaign_id: int) -> list[dict]:
     return [dict(r._mapping) for r in rows]
 
 
-def task_detail(session, actor, task_id: int, today: date | None = None) -> dict:
-    task, campaign = access.get_task(session, task_id)
-    issuer = _unit_names(session, [campaign.issuer_code, task.region_code])
+def task_detail(session, actor, task_id: int, today: date | None = None, *, loaded: Task | None = None) -> dict:
+    """The task as its page and the API show it. `loaded`: the task a write in this transaction just changed
+    (read before the commit, so the answer costs no second transaction and no second read of the task)."""
+    if loaded is not None and loaded.id == task_id:
+        task, campaign = loaded, access.loaded_campaign(session, loaded.campaign_id)
+    else:
+        task, campaign = access.get_task(session, task_id)
+    steps, issuer = timeline(session, task, campaign, also_name=(task.region_code,))
     editable = access.is_editable(task, campaign)
     return {
         "id": task.id, "campaign_id": task.campaign_id, "unit_code": task.region_code,
@@ -164,7 +170,7 @@ def task_detail(session, actor, task_id: int, today: date | None = None) -> dict
                      "published_at": census.published_at(campaign)},
         "notes": ancestor_notes(session, task),
         "attachments": attachments(session, campaign.id),
-        "timeline": timeline(session, task, campaign),
+        "timeline": steps,
         "census": census.counts(session, task, campaign) if campaign.kind == "census" else None,
     }
 
