@@ -34,6 +34,7 @@ from tenant_app.cases.common import (
 )
 from tenant_app.cases.models import Case, CaseAction, CaseChild
 from tenant_app.children import services as children
+from tenant_app.children.models import Child
 from tenant_app.errors import Conflict, ValidationFailed
 from tenant_app.i18n import _l
 
@@ -155,10 +156,14 @@ def _apply(session, actor, case: Case, kind: str, clean: dict, now: datetime) ->
             "guardian_phone": clean.get("phone", ""), "guardian_id_number": clean.get("id_number") or None,
             "guardian_address": clean.get("address", "")})
     elif kind == "assessment":
+        ids = _case_children(session, case)
+        if clean["risk_level"] != "high" and ids and session.scalar(
+                select(Child.id).where(Child.id.in_(ids), Child.unattended.is_(True)).limit(1)) is not None:
+            raise ValidationFailed(_l("案件数据有误"), errors={f"{kind}.risk_level": [_l("无人监护儿童须保持高风险")]})
         case.risk_level = clean["risk_level"]
         if case.assessed_at is None:
             case.assessed_at = now
-        for child_id in _case_children(session, case):
+        for child_id in ids:
             _update_child(session, actor, child_id, {"risk_level": clean["risk_level"],
                                                      "guardianship_assessment": clean["guardianship_capacity"]})
     elif kind == "help_service":
