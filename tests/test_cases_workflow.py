@@ -404,3 +404,13 @@ def test_unknown_cases_are_404(client, person):
     headers = person(COUNTY)[1]
     assert client.get("/api/v1/cases/999999", headers=headers).status_code == 404
     _problem(client.post("/api/v1/cases/999999/accept", json={"version": 1}, headers=headers), 404)
+
+
+def test_a_refused_step_says_why_in_both_languages_with_the_stage_named(file_report, post_case):
+    case = file_report()
+    problem = _problem(post_case(case["id"], "advance", {"version": case["version"], "to": "help_plan"}), 409, "to")
+    assert problem["detail"] == ("案件当前阶段为「已报告」，不能转入「帮扶」 / "
+                                 "The case is at the stage “Reported”: it cannot move to “Help plan”")
+    closing = _problem(post_case(case["id"], "close", {"version": case["version"], "outcome": "other",
+                                                       "summary": "结案"}), 409, "stage")
+    assert closing["detail"].endswith("cannot close the case")

@@ -47,8 +47,9 @@ def check_version(case: Case, expected) -> None:
         raise Conflict(STALE, code="stale_version", current_version=case.version)
 
 
-def stage_label(stage: str) -> str:
-    return E.STAGES.get(stage, stage)
+def stage_label(stage: str):
+    """A stage's name in the language of whoever reads the message (the labels are in the catalog)."""
+    return _l(E.STAGES[stage]) if stage in E.STAGES else stage
 
 
 def wrong_stage(case: Case, field: str, message) -> Conflict:

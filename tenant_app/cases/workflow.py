@@ -82,7 +82,7 @@ def accept(session, actor, case_id: int, data: dict) -> Case:
     note = _reason(data, "note", MAX_REASON, errors, required=False)
     raise_if(errors)
     check_version(case, data.get("version"))
-    _expect_stage(case, ("reported",), "stage", _l("受理"))
+    _expect_stage(case, ("reported",), "stage", _l("受理此报告"))
     case.accepted_at = clock.now()
     return _move(session, actor, case, "accepted", note=note)
 
@@ -94,7 +94,7 @@ def screen_out(session, actor, case_id: int, data: dict) -> Case:
     reason = _reason(data, "reason", MAX_REASON, errors)
     raise_if(errors)
     check_version(case, data.get("version"))
-    _expect_stage(case, ("reported",), "stage", _l("不予受理"))
+    _expect_stage(case, ("reported",), "stage", _l("不予受理此报告"))
     case.screen_out_reason = reason
     return _move(session, actor, case, "screened_out", note=reason, data={"reason": reason})
 
