@@ -176,3 +176,65 @@ def test_invalid_overrides_are_field_errors(client, person, body):
     response = client.put("/api/v1/case-policy", json={**base, **body}, headers=person(PROVINCE)[1])
     assert response.status_code == 422 and list(response.get_json()["errors"])[0].startswith("overrides")
     assert client.get("/api/v1/case-policy", headers=person(PROVINCE)[1]).get_json()["is_default"]
+
+
+# --- the quick start's SQLite: the same clock, the application lock alone ------------------------------
+
+@pytest.fixture
+def sqlite_db(tmp_path):
+    from hierarchy.codes import ancestors_of, level_of
+    from hierarchy.models import Unit
+    from hierarchy.scope import Scope
+    from tenant_app.auth.models import User
+    from tenant_app.db import Database
+    from tenant_app.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path}/cases.sqlite3"
+    upgrade(url)
+    database = Database()
+    database.configure(url, None)
+    codes = ["44", "4402", "440203", "440203001", "440203001002", "440204"]
+    with database.session_scope(Scope(all_tenants=True)) as session:
+        for code in codes:
+            parent = ancestors_of(code)[-1] if ancestors_of(code) else None
+            session.add(Unit(code=code, name=f"单位{code}", level=int(level_of(code)), parent_code=parent))
+        session.flush()
+        for code in ("440203", "440204"):
+            session.add(User(region_code=code, username=f"sq_{code}", role="staff", password_hash="x",
+                             real_name=f"用户{code}", phone="13800000000"))
+    yield database
+    database.engine.dispose()
+
+
+def test_the_clock_and_the_application_lock_on_sqlite(app, sqlite_db):
+    from sqlalchemy import select
+
+    from hierarchy.scope import Scope, scoped
+    from tenant_app.auth.models import User
+    from tenant_app.cases import reading, reports, workflow
+    from tests.cases_factories import report_body
+
+    with app.test_request_context(), scoped(Scope.unit(COUNTY)):
+        session = sqlite_db.new_session()
+        actor = session.scalars(select(User)).one()
+        with clock.frozen(cst(D1, 23, 30)):
+            body = report_body()
+            body["occurred_at"] = datetime.fromisoformat(body["occurred_at"])
+            case = reports.file_report(session, actor, body)
+            session.commit()
+            assert reading.read_case(session, actor, case.id)["due_at_cst"] == "2026-12-02 23:30"
+        with clock.frozen(cst(D2, 0, 30)):
+            workflow.accept(session, actor, case.id, {"version": case.version})
+            session.commit()
+        with clock.frozen(cst(D6, 0, 0)):
+            items, total = reading.list_cases(session, actor)
+        assert total == 1 and (items[0]["step"], items[0]["due_at_cst"], items[0]["overdue"]) == (
+            "assessment", "2026-12-06 00:00", True)
+        with clock.frozen(cst(D5, 23, 59)):
+            assert reading.list_cases(session, actor)[0][0]["overdue"] is False
+        session.close()
+    with app.test_request_context(), scoped(Scope.unit("440204")):
+        session = sqlite_db.new_session()
+        sibling = session.scalars(select(User)).one()
+        assert reading.list_cases(session, sibling) == ([], 0)
+        session.close()
