@@ -333,6 +333,13 @@ def test_action_fields_are_checked_before_anything_is_written(file_report, post_
     _problem(post_case(case["id"], "actions", _action("guardianship_intervention", measure="court_revocation",
                                                       grounds="六个月以上拒不履行")), 422,
              "guardianship_intervention.court")
+    case = _act(post_case, case, ASSESSMENT)
+    case = _advance(post_case, case, "help_plan")
+    before = case_state(case["id"])
+    for owner in ("440204", "440203999", "4402"):  # a sibling county, no such unit, the city above
+        _problem(post_case(case["id"], "actions", {**HELP, "help_service": {**HELP["help_service"],
+                                                                          "owner_unit": owner}}), 422,
+                 "help_service.owner_unit")
     _problem(post_case(case["id"], "actions", {**ASSESSMENT, "assessment": {**ASSESSMENT["assessment"],
                                                                            "risk_level": "extreme"}}), 422,
              "assessment.risk_level")

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from hierarchy.codes import is_valid_code
+from hierarchy.models import Unit
 from tenant_app import clock
 from tenant_app.cases import access
 from tenant_app.cases import enums as E
@@ -167,7 +168,9 @@ def _apply(session, actor, case: Case, kind: str, clean: dict, now: datetime) ->
             _update_child(session, actor, child_id, {"risk_level": clean["risk_level"],
                                                      "guardianship_assessment": clean["guardianship_capacity"]})
     elif kind == "help_service":
-        if not clean["owner_unit"].startswith(case.county_code) and clean["owner_unit"] != case.county_code[:4]:
+        owner = clean["owner_unit"]
+        if not owner.startswith(case.county_code) or session.scalar(
+                select(Unit.code).where(Unit.code == owner, Unit.retired.is_(False))) is None:
             raise ValidationFailed(_l("案件数据有误"), errors={f"{kind}.owner_unit": [
                 _l("责任单位须为承办县（区）或其下级单位")]})
     elif kind == "guardianship_intervention":
