@@ -149,3 +149,20 @@ def test_the_reporter_is_not_in_the_reports_list_or_any_read_but_the_countys(cli
     dumped = str(county_list) + str(client.get(f"/api/v1/cases/{assessed_case['id']}",
                                                headers=person(TOWNSHIP)[1]).get_json())
     assert "张老师" not in dumped and "13900001234" not in dumped
+
+
+def test_a_provinces_time_limits_are_read_by_its_units_and_written_by_it_alone_under_rls(client, person,
+                                                                                         scoped_sql):
+    body = {"accept_emergency_hours": 1, "accept_hours": 12, "first_measure_hours": 12, "assessment_days": 2,
+            "help_plan_days": 5}
+    assert client.put("/api/v1/case-policy", json=body, headers=person(PROVINCE)[1]).status_code == 200
+    for unit in (PROVINCE, CITY, COUNTY, VILLAGE):
+        assert scoped_sql(unit, "SELECT accept_hours FROM case_policies") == [(12,)], unit
+    assert scoped_sql("34", "SELECT count(*) FROM case_policies")[0][0] == 0
+    # A county reads its province's row but cannot change it.
+    assert scoped_sql(COUNTY, "UPDATE case_policies SET accept_hours = 700 RETURNING province_code") == []
+    with pytest.raises(DBAPIError, match="row-level security"):
+        scoped_sql(COUNTY, "INSERT INTO case_policies (province_code, accept_emergency_hours, accept_hours, "
+                           "first_measure_hours, assessment_days, help_plan_days, overrides, updated_at) "
+                           "VALUES ('34', 1, 1, 1, 1, 1, '{}', now())")
+    assert scoped_sql(PROVINCE, "SELECT accept_hours FROM case_policies") == [(12,)]
