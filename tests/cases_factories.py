@@ -57,6 +57,16 @@ def new_child(client, person):
     return make
 
 
+def problem(response, status: int, *fields) -> dict:
+    """The problem+json body of a refusal with `status`; with `fields`, exactly those fields have errors."""
+    assert response.status_code == status, response.get_json()
+    assert response.mimetype == "application/problem+json"
+    body = response.get_json()
+    if fields:
+        assert set(body.get("errors", {})) == set(fields), body
+    return body
+
+
 def report_body(**overrides) -> dict:
     body = {"category": "living_alone", "urgency": "normal", "village_code": VILLAGE,
             "occurred_at": (clock.now() - timedelta(hours=2)).isoformat(),
