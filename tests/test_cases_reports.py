@@ -95,3 +95,28 @@ def test_only_staff_file_reports(client, person, case_state, role):
     before = case_state()
     _problem(client.post("/api/v1/reports", json=report_body(), headers=person(COUNTY, role)[1]), 403)
     assert case_state() == before
+
+
+def test_the_document_states_the_rules_of_reports_and_case_steps(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    schemas = spec["components"]["schemas"]
+    report = schemas["ReportCreate"]
+    assert {"category", "urgency", "occurred_at", "village_code", "narrative"} <= set(report["required"])
+    props = report["properties"]
+    assert len(props["category"]["enum"]) == 8 and props["urgency"]["enum"] == ["emergency", "normal"]
+    assert (props["narrative"]["minLength"], props["narrative"]["maxLength"]) == (1, 4000)
+    assert props["village_code"]["pattern"] == "^([0-9]{12})$" and props["child_ids"]["maxItems"] == 20
+    assert props["occurred_at"]["format"] == "date-time"
+    screen_out = schemas["CaseScreenOut"]
+    assert set(screen_out["required"]) == {"version", "reason"}
+    assert screen_out["properties"]["reason"]["minLength"] == 1
+    assert schemas["CaseAdvance"]["properties"]["to"]["enum"] == ["emergency", "assessment", "help_plan", "follow_up"]
+    action = schemas["ActionCreate"]["properties"]
+    assert "guardianship_intervention" in action["kind"]["enum"] and "$ref" in str(action["assessment"])
+    assert schemas["CaseActionAssessment"]["properties"]["risk_level"]["enum"] == ["low", "medium", "high"]
+    paths = spec["paths"]
+    for path in ("/api/v1/reports", "/api/v1/cases", "/api/v1/cases/{case_id}", "/api/v1/cases/{case_id}/accept",
+                 "/api/v1/cases/{case_id}/screen-out", "/api/v1/cases/{case_id}/actions",
+                 "/api/v1/cases/{case_id}/advance", "/api/v1/cases/{case_id}/close",
+                 "/api/v1/cases/{case_id}/reopen"):
+        assert path in paths, path

@@ -6,21 +6,21 @@ from flask_smorest import Blueprint
 
 from tenant_app.cases import actions, policy, reading, reports, workflow
 from tenant_app.cases.schemas import (
-    AcceptSchema,
     ActionCreateSchema,
-    AdvanceSchema,
+    CaseAcceptSchema,
+    CaseAdvanceSchema,
+    CaseCloseSchema,
     CaseListArgs,
     CasePageArgs,
     CasePageSchema,
     CasePolicyInputSchema,
     CasePolicySchema,
     CaseReadArgs,
+    CaseReopenSchema,
     CaseSchema,
-    CloseSchema,
-    ReopenSchema,
+    CaseScreenOutSchema,
     ReportCreateSchema,
     ReportPageSchema,
-    ScreenOutSchema,
 )
 from tenant_app.db import db
 from tenant_app.security import api_login_required, current_actor
@@ -91,7 +91,7 @@ def _step(service):
 @blp.route("/cases/<int:case_id>/accept")
 class CaseAcceptResource(MethodView):
     @api_login_required
-    @blp.arguments(AcceptSchema)
+    @blp.arguments(CaseAcceptSchema)
     @blp.response(200, CaseSchema)
     def post(self, data, case_id):
         """受理 (the handling county): reported → accepted."""
@@ -101,7 +101,7 @@ class CaseAcceptResource(MethodView):
 @blp.route("/cases/<int:case_id>/screen-out")
 class CaseScreenOutResource(MethodView):
     @api_login_required
-    @blp.arguments(ScreenOutSchema)
+    @blp.arguments(CaseScreenOutSchema)
     @blp.response(200, CaseSchema)
     def post(self, data, case_id):
         """不予受理 with a reason (the handling county): reported → screened_out."""
@@ -111,7 +111,7 @@ class CaseScreenOutResource(MethodView):
 @blp.route("/cases/<int:case_id>/advance")
 class CaseAdvanceResource(MethodView):
     @api_login_required
-    @blp.arguments(AdvanceSchema)
+    @blp.arguments(CaseAdvanceSchema)
     @blp.response(200, CaseSchema)
     def post(self, data, case_id):
         """One stage forward (the handling county): accepted → emergency | assessment, emergency → assessment,
@@ -123,7 +123,7 @@ class CaseAdvanceResource(MethodView):
 @blp.route("/cases/<int:case_id>/close")
 class CaseCloseResource(MethodView):
     @api_login_required
-    @blp.arguments(CloseSchema)
+    @blp.arguments(CaseCloseSchema)
     @blp.response(200, CaseSchema)
     def post(self, data, case_id):
         """结案 with the outcome, approved by the handling county: follow_up → closed."""
@@ -133,7 +133,7 @@ class CaseCloseResource(MethodView):
 @blp.route("/cases/<int:case_id>/reopen")
 class CaseReopenResource(MethodView):
     @api_login_required
-    @blp.arguments(ReopenSchema)
+    @blp.arguments(CaseReopenSchema)
     @blp.response(200, CaseSchema)
     def post(self, data, case_id):
         """Reopen with a reason (the handling county): closed → assessment, screened_out → reported."""

@@ -86,29 +86,29 @@ class CasePageArgs(Schema):
 
 # --- transitions ---------------------------------------------------------------------------------------
 
-class AcceptSchema(Schema):
+class CaseAcceptSchema(Schema):
     version = _version()
     note = _text(500, load_default="")
 
 
-class ScreenOutSchema(Schema):
+class CaseScreenOutSchema(Schema):
     version = _version()
     reason = _text(500, required=True)
 
 
-class AdvanceSchema(Schema):
+class CaseAdvanceSchema(Schema):
     version = _version()
     to = _choice(E.ADVANCE_TARGETS, required=True, metadata={"description": "the next stage"})
     note = _text(500, load_default="")
 
 
-class CloseSchema(Schema):
+class CaseCloseSchema(Schema):
     version = _version()
     outcome = _choice(E.OUTCOMES, required=True)
     summary = _text(2000, required=True)
 
 
-class ReopenSchema(Schema):
+class CaseReopenSchema(Schema):
     version = _version()
     reason = _text(500, required=True)
 
@@ -131,7 +131,7 @@ def _field(kind: str, rule: tuple) -> fields.Field:
 
 
 def _payload_schema(kind: str) -> type[Schema]:
-    name = "".join(part.title() for part in kind.split("_")) + "Schema"
+    name = "CaseAction" + "".join(part.title() for part in kind.split("_")) + "Schema"
     attrs = {field: _field(kind, rule) for field, rule in actions.FIELDS[kind].items()}
     return type(name, (Schema,), attrs)
 
@@ -163,7 +163,7 @@ class CaseReadArgs(Schema):
     purpose = _text(200, load_default=None, allow_none=True)
 
 
-class TimelineEntrySchema(Schema):
+class CaseTimelineEntrySchema(Schema):
     id = fields.Integer()
     kind = fields.String()
     stage = fields.String()
@@ -182,7 +182,7 @@ class CaseChildSchema(Schema):
     risk_level = fields.String()
 
 
-class ReporterSchema(Schema):
+class CaseReporterSchema(Schema):
     kind = fields.String()
     name = fields.String()
     contact = fields.String()
@@ -222,9 +222,9 @@ class CaseSchema(Schema):
     narrative = fields.String()
     unknown_child_description = fields.String()
     children = fields.List(fields.Nested(CaseChildSchema))
-    timeline = fields.List(fields.Nested(TimelineEntrySchema))
+    timeline = fields.List(fields.Nested(CaseTimelineEntrySchema))
     allowed_actions = fields.List(fields.String())
-    reporter = fields.Nested(ReporterSchema)
+    reporter = fields.Nested(CaseReporterSchema)
 
 
 class CasePageSchema(Schema):
