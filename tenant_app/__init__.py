@@ -49,6 +49,7 @@ def _register_blueprints(app: Flask) -> None:
     from tenant_app.auth.views import bp as auth_views
     from tenant_app.campaigns.api import blp as campaigns_api
     from tenant_app.campaigns.views import bp as campaigns_views
+    from tenant_app.cases.api import blp as cases_api
     from tenant_app.children.api import blp as children_api
     from tenant_app.children.import_api import blp as children_import_api
     from tenant_app.children.import_views import bp as children_import_views
@@ -70,7 +71,7 @@ def _register_blueprints(app: Flask) -> None:
     from tenant_app.visits.views import bp as visits_views
 
     for blp in (auth_api, units_api, users_api, children_api, children_import_api, visits_api, tasks_api,
-                stats_api, campaigns_api, account_api, notifications_api):
+                stats_api, campaigns_api, account_api, notifications_api, cases_api):
         api.register_blueprint(blp, url_prefix="/api/v1")
         # The API authenticates with bearer tokens only, never cookies, so CSRF does not apply to it.
         csrf.exempt(blp)

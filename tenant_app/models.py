@@ -12,6 +12,7 @@ from tenant_app.campaigns.models import (  # noqa: F401
     Task,
     TaskEvent,
 )
+from tenant_app.cases.models import Case, CaseAction, CaseChild, CasePolicy, CaseRead, Report  # noqa: F401
 from tenant_app.children.imports import ChildImport  # noqa: F401
 from tenant_app.children.models import AuditEvent, Child, ChildChange, ChildTransfer, SecurityAlert  # noqa: F401
 from tenant_app.stats.models import UnitCampaignStats, UnitStats, UnitStatsMonthly  # noqa: F401
