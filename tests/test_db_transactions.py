@@ -55,7 +55,7 @@ def test_reads_end_with_commit_and_keep_prepared_statements(_app, live_users):
 
 
 def test_scope_ancestors_in_the_database(db_connection):
-    """The policies' ancestor list (migration 0015 made it one inlined expression): strict prefixes of the five
+    """The policies' ancestor list (migration 0016 made it one inlined expression): strict prefixes of the five
     code lengths for a unit code, nothing for anything else, '*' included for the application role."""
     expected = {"44": [], "4402": ["44"], "440203": ["44", "4402"], "440203001": ["44", "4402", "440203"],
                 "440203001002": ["44", "4402", "440203", "440203001"], "*": [], "": [], "4402031": [],

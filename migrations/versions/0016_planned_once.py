@@ -7,8 +7,8 @@
 - `shouhu_scope_ancestors()` aggregated over `unnest`, so it was planned and run as a query of its own once per
   statement and table that reads it. It is now one expression, inlined into the policy's InitPlan.
 
-Revision ID: 0015_planned_once
-Revises: 0014_auth_token_identity
+Revision ID: 0016_planned_once
+Revises: 0015_cases
 Create Date: 2026-12-01
 """
 import sqlalchemy as sa
@@ -16,8 +16,8 @@ from alembic import op
 
 from hierarchy import rls
 
-revision = "0015_planned_once"
-down_revision = "0014_auth_token_identity"
+revision = "0016_planned_once"
+down_revision = "0015_cases"
 branch_labels = None
 depends_on = None
 
