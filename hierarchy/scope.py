@@ -282,6 +282,12 @@ def _after_begin(session: Session, transaction, connection) -> None:
     session.info["db_scope"] = scope
 
 
+def note_db_scope(session: Session, scope: Scope) -> None:
+    """A statement of the caller's own set the database scope of `scope` in the session's transaction."""
+    session.connection().info[SCOPE_SET_INFO] = True
+    session.info["db_scope"] = scope
+
+
 def _sync_db_scope(session: Session, scope: Scope) -> None:
     # The scope may change inside one session (authentication first, then the caller's unit):
     # re-apply it so the database lock always matches the application lock.

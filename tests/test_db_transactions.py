@@ -64,3 +64,33 @@ def test_scope_ancestors_in_the_database(db_connection):
         got = db_connection.execute(text("SELECT set_config('app.scope', :s, true), shouhu_scope_ancestors()"),
                                     {"s": scope}).one()[1]
         assert got == ancestors, scope
+
+
+def _scope_after_token(app, header: dict) -> tuple:
+    from tenant_app.auth.services import load_token_user
+
+    with app.test_request_context("/api/v1/me"):
+        session = db.session
+        user = load_token_user(session, header["Authorization"][7:])
+        user_id = user.id if user is not None else None
+        # On the connection itself: an ORM statement would first align the database scope with the application's.
+        scope, role = session.connection().exec_driver_sql(
+            "SELECT current_setting('app.scope', true), current_user").one()
+        session.rollback()
+    return user_id, scope, role
+
+
+def test_a_valid_token_opens_its_units_scope_in_the_same_statement(app, make_user, token_for):
+    """The token lookup sets the database scope of the caller's unit (one round trip per API request), and
+    nothing for a token the application refuses."""
+    user = make_user("440203001")
+    header = token_for(user.username)
+    found, scope, role = _scope_after_token(app, header)
+    assert found == user.id
+    assert (scope, role) == ("440203001", "shouhu_app")
+
+    with db.session_scope(Scope(all_tenants=True)) as session:
+        session.execute(text("UPDATE api_tokens SET revoked = true WHERE user_id = :u"), {"u": user.id})
+    found, scope, role = _scope_after_token(app, header)
+    assert found is None
+    assert scope in ("", None), "a refused token must not open its unit's rows in the database"

@@ -13,7 +13,7 @@ from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from hierarchy.models import Unit, utcnow
-from hierarchy.scope import Scope, scoped
+from hierarchy.scope import DB_ROLES_INFO, Scope, note_db_scope, scoped
 from tenant_app.auth import throttle
 from tenant_app.auth.models import ApiToken, User
 from tenant_app.auth.passwords import hash_password, needs_rehash, verify_password
@@ -135,11 +135,17 @@ _TOKEN_UNIT_FIELDS = ("name", "level", "parent_code", "retired", "retired_at", "
 
 def load_token_user(session, token: str) -> User | None:
     if _on_postgresql(session):
-        # One statement: the token's state, the user's row and the user's unit (an API request's first work).
-        row = session.execute(text("SELECT * FROM shouhu_auth_token(:h)"), {"h": _hash_token(token)}).mappings().first()
+        # One statement: the token's state, the user's row and the user's unit (an API request's first work),
+        # and, for a token that is valid, the database scope of the caller's unit for this transaction.
+        statement, params = _token_statement(session)
+        row = session.execute(statement, {"h": _hash_token(token), **params}).mappings().first()
         if row is None or row["revoked"] or _as_naive_utc(row["expires_at"]) <= _as_naive_utc(utcnow()):
             return None
-        return _token_identity(session, row) if row["active"] else None
+        if not row["active"]:
+            return None
+        if row["scope_set"] == row["unit_code"]:
+            note_db_scope(session, Scope.unit(row["unit_code"]))
+        return _token_identity(session, row)
     owner = _token_owner(session, _hash_token(token))
     if owner is None:
         return None
@@ -150,6 +156,20 @@ def load_token_user(session, token: str) -> User | None:
     if user is None or not user.active:
         return None
     return user
+
+
+def _token_statement(session) -> tuple:
+    """The token function's row with the scope of the caller's unit set in the same statement (a round trip
+    saved on every API request), only when the token is valid and its user active, as the application then
+    decides too; with the application role when the connection switches roles (tenant_app.db)."""
+    valid = "NOT t.revoked AND t.expires_at > now() AND t.active"
+    columns = f"set_config('app.scope', CASE WHEN {valid} THEN t.unit_code ELSE '' END, true) AS scope_set"
+    roles = session.connection().info.get(DB_ROLES_INFO)
+    params = {}
+    if roles:
+        columns += ", set_config('role', :role, true) AS role_set"
+        params["role"] = roles[0]
+    return text(f"SELECT t.*, {columns} FROM shouhu_auth_token(:h) AS t"), params
 
 
 def _token_identity(session, row) -> User:

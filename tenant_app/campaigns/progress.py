@@ -71,14 +71,16 @@ def progress(session, campaign: Campaign, unit: str, today: date | None = None) 
     today = today or current
     child_length = _child_length(unit, campaign)
     if child_length is not None and today == current:
-        rows = _stored_rows(session, campaign, unit, child_length, today)
-        if rows is not None:
-            return _assemble(session, campaign, unit, today, child_length, rows, source="stored")
+        stored = _stored_rows(session, campaign, unit, child_length, today)
+        if stored is not None:
+            rows, names = stored
+            return _assemble(session, campaign, unit, today, child_length, rows, source="stored", names=names)
     return progress_live(session, campaign, unit, today)
 
 
-def _stored_rows(session, campaign: Campaign, unit: str, child_length: int, today: date) -> list | None:
-    """The child units' stored rows, or None when they may differ from the tasks (see the module's notes)."""
+def _stored_rows(session, campaign: Campaign, unit: str, child_length: int, today: date) -> tuple | None:
+    """The child units' stored rows with the names of the unit and its child units, or None when the rows may
+    differ from the tasks (see the module's notes)."""
     from sync.models import OutboxEvent
     from tenant_app.stats.models import UnitCampaignStats as Stored
 
@@ -92,8 +94,9 @@ def _stored_rows(session, campaign: Campaign, unit: str, child_length: int, toda
         return None
     child_level = LEVEL_BY_LENGTH[child_length]
     # The child units first, then their rows by primary key: a plan that does not hang on fresh statistics.
-    codes = session.scalars(select(Unit.code).where(Unit.level == int(child_level), Unit.code >= unit,
-                                                    Unit.code < unit + ":")).all()
+    names = dict(session.execute(select(Unit.code, Unit.name).where(or_(
+        and_(Unit.level == int(child_level), Unit.code >= unit, Unit.code < unit + ":"), Unit.code == unit))).all())
+    codes = [code for code in names if code != unit]
     rows = session.execute(
         select(Stored.unit_code.label("code"), Stored.as_of, Stored.total, Stored.not_started.label("pending"),
                Stored.draft, Stored.submitted, Stored.approved, Stored.returned, Stored.overdue,
@@ -101,7 +104,7 @@ def _stored_rows(session, campaign: Campaign, unit: str, child_length: int, toda
         .where(Stored.unit_code.in_(codes), Stored.campaign_id == campaign.id)).all() if codes else []
     if not rows or any(clock.cst_day(row.as_of) != today for row in rows):
         return None  # not rolled up yet, or summed from figures of an earlier day
-    return rows
+    return rows, names
 
 
 def progress_live(session, campaign: Campaign, unit: str, today: date | None = None) -> dict:
@@ -120,8 +123,9 @@ def progress_live(session, campaign: Campaign, unit: str, today: date | None = N
 
 
 def _assemble(session, campaign: Campaign, unit: str, today: date, child_length: int | None, rows,
-              source: str) -> dict:
-    names = unit_names(session, [r.code for r in rows] + [unit])
+              source: str, names: dict[str, str] | None = None) -> dict:
+    if names is None:
+        names = unit_names(session, [r.code for r in rows] + [unit])
     receipts = _receipts(session, campaign, unit, child_length or len(unit))
     children = []
     for row in rows:
@@ -166,9 +170,16 @@ def overdue_list(session, campaign: Campaign, unit: str, page: int = 1, per_page
              .join(Unit, Unit.code == Task.region_code)
              .where(Task.campaign_id == campaign.id, Task.region_code >= unit, Task.region_code < unit + ":",
                     Task.status.in_(OPEN_STATUSES), Task.due_on < literal(today)))
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = session.execute(query.order_by(Task.due_on, Task.region_code)
+    # The total rides along as a window count; only a page past the end needs a count of its own.
+    rows = session.execute(query.add_columns(func.count().over().label("total"))
+                           .order_by(Task.due_on, Task.region_code)
                            .limit(per_page).offset((page - 1) * per_page)).all()
+    if rows:
+        total = rows[0].total
+    elif page > 1:
+        total = session.scalar(select(func.count()).select_from(query.subquery()))
+    else:
+        total = 0
     directors: dict[str, list[dict]] = {}
     codes = [r.region_code for r in rows]
     if codes:
