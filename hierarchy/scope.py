@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from sqlalchemy import and_, bindparam, event, false, or_, true
-from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.orm.util import LoaderCriteriaOption
 
 from hierarchy.codes import ancestors_of, is_valid_code, subtree_bounds
 from hierarchy.models import Base
@@ -210,12 +211,26 @@ def _add_scope_criteria(state: ORMExecuteState) -> None:
         state.parameters = {**(state.parameters or {}), **params}
 
 
+class _ScopeCriteria(LoaderCriteriaOption):
+    """A tenant model's loader criteria with a fixed cache key. The criteria are a function of (model, shape)
+    alone and carry no values (those are bound parameters, see ScopeShape), so the key needs no walk through
+    them: walking some twenty of them was the largest single cost of building each statement's cache key."""
+
+    __slots__ = ("_fixed_key",)
+
+    def __init__(self, model: type, shape: ScopeShape):
+        super().__init__(model, _criteria_for(model, shape), include_aliases=True, propagate_to_loaders=False)
+        self._fixed_key = ("shouhu_scope_criteria", model, shape)
+
+    def _gen_cache_key(self, anon_map, bindparams):
+        return self._fixed_key
+
+
 @lru_cache(maxsize=64)
 def _scope_options(shape: ScopeShape, mappers: int) -> tuple:
     """The loader criteria of every tenant model for a scope shape. `mappers` is part of the key so that a model
     mapped later is never missing from a cached set."""
-    return tuple(with_loader_criteria(model, _criteria_for(model, shape), include_aliases=True,
-                                      propagate_to_loaders=False) for model in tenant_models())
+    return tuple(_ScopeCriteria(model, shape) for model in tenant_models())
 
 
 def _check_writes(session: Session, flush_context, instances) -> None:

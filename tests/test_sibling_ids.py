@@ -14,6 +14,7 @@ from tenant_app.children.imports import ChildImport
 from tenant_app.children.models import ChildTransfer
 from tenant_app.db import db
 from tests import tasks_factories
+from tests.cases_factories import report_body
 from tests.test_children_api import child_payload, make_id
 
 make_campaign = tasks_factories.make_campaign
@@ -61,6 +62,10 @@ def _sibling_objects(app, client, make_user, make_campaign) -> dict[str, int]:
             ids = {"notification_id": notification.id, "transfer_id": transfer.id, "import_id": imp.id}
         finally:
             session.close()
+    case = client.post("/api/v1/reports", headers=_bearer(app, director),
+                       json=report_body(village_code=SIBLING_VILLAGE, reporter_kind="staff"))
+    assert case.status_code == 201, case.get_json()
+    ids["case_id"] = case.get_json()["id"]
     return {"child_id": child["id"], "version": child["version"], "campaign_id": made.id,
             "task_id": made.tasks[SIBLING_VILLAGE], "attachment_id": attachment_id, "user_id": director.id, **ids}
 
