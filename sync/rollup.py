@@ -24,7 +24,9 @@ from datetime import date
 from sqlalchemy import bindparam, text
 
 from hierarchy.codes import CODE_LENGTHS, Level, subtree_bounds
+from sync import case_figures
 from sync.indicators import (
+    ADDITIVE_KEYS,
     CAMPAIGN_FIELDS,
     CHILD_INDICATORS,
     KEYS,
@@ -38,6 +40,12 @@ from tenant_app.visits.models import DEFAULT_INTERVALS
 LEVELS_UP = (Level.township, Level.county, Level.city, Level.province)
 CHILD_KEYS = tuple(i.key for i in CHILD_INDICATORS)
 UNIT_KEYS = tuple(i.key for i in UNIT_INDICATORS)
+CASE_KEYS = case_figures.CASE_KEYS
+
+
+def _values(values: dict[str, str]) -> str:
+    """Every indicator in KEYS order (UNION ALL matches columns by position), 0 where `values` has none."""
+    return ", ".join(f"{values.get(k, '0')} AS {k}" for k in KEYS)
 
 
 # --- which units a call touches ------------------------------------------------------------------------
@@ -151,7 +159,7 @@ def _source_sql(sql: _Sql, where: str, visits_where: str) -> str:
     return f"""
     SELECT c.region_code, c.status, c.is_left_behind, c.is_in_difficulty, c.difficulty_subcategory,
            c.is_de_facto_unsupported, c.birth_date, c.sex, c.guardianship_type, c.schooling, c.hukou_registered,
-           c.risk_level, c.unattended, c.exit_reason, c.exited_at,
+           c.risk_level, c.unattended, c.exit_reason, c.exited_at, c.guardianship_confirmed_on,
            CASE WHEN c.status = 'active' THEN {sql.add_days(base, interval)} END AS due_on
     FROM children c
     LEFT JOIN (SELECT v.child_id, max(v.visited_on) AS last_visit_on FROM visits v
@@ -192,8 +200,8 @@ def _villages(sql: _Sql, spec: _Spec, as_of, today: date) -> int:
     columns = ", ".join(KEYS)
     # No join between the aggregate and the units: a UNION ALL of both summed per code is one hash aggregate
     # whatever the planner believes about the freshly written tables.
-    children = ", ".join([*CHILD_KEYS, *(f"0 AS {k}" for k in UNIT_KEYS)])
-    units = ", ".join([*(f"0 AS {k}" for k in CHILD_KEYS), *(f"{own[k]} AS {k}" for k in UNIT_KEYS)])
+    children = _values({k: k for k in CHILD_KEYS})
+    units = _values({k: own[k] for k in UNIT_KEYS})
     aggregate = (f"SELECT s.region_code, {_child_aggregates(sql)} "
                  f"FROM ({_source_sql(sql, where, visits_where)}) s GROUP BY s.region_code")
     source = f"({aggregate})"
@@ -203,11 +211,13 @@ def _villages(sql: _Sql, spec: _Spec, as_of, today: date) -> int:
         sql.run(f"CREATE TEMPORARY TABLE rollup_villages ON COMMIT DROP AS {aggregate}", **_date_params(sql, today))
         sql.run("ANALYZE rollup_villages")
         units_where = sql.filter("u.code", spec, "u5")
-        values = ", ".join([f"coalesce(a.{k}, 0)" for k in CHILD_KEYS] + [own[k] for k in UNIT_KEYS])
+        values = {**{k: f"coalesce(a.{k}, 0)" for k in CHILD_KEYS}, **{k: own[k] for k in UNIT_KEYS},
+                  **{k: f"coalesce(q.{k}, 0)" for k in CASE_KEYS}}
+        cases = case_figures.rows_sql(sql, spec, CODE_LENGTHS[Level.village], "q5")
         return sql.run(f"""
         INSERT INTO unit_stats (unit_code, level, as_of, {columns})
-        SELECT u.code, u.level, :as_of, {values}
-        FROM units u LEFT JOIN rollup_villages a ON a.region_code = u.code
+        SELECT u.code, u.level, :as_of, {", ".join(values[k] for k in KEYS)}
+        FROM units u LEFT JOIN rollup_villages a ON a.region_code = u.code LEFT JOIN ({cases}) q ON q.code = u.code
         WHERE u.level = {int(Level.village)} AND {units_where}
         {sql.upsert(('level', 'as_of', *KEYS), 'unit_code')}""", as_of=as_of, **_date_params(sql, today)).rowcount
     statement = f"""
@@ -216,7 +226,10 @@ def _villages(sql: _Sql, spec: _Spec, as_of, today: date) -> int:
     FROM (SELECT a.region_code AS code, {children}
           FROM {source} a
           UNION ALL
-          SELECT u.code, {units} FROM units u WHERE u.level = {int(Level.village)} AND {units_where}) x
+          SELECT u.code, {units} FROM units u WHERE u.level = {int(Level.village)} AND {units_where}
+          UNION ALL
+          SELECT q.code, {_values({k: k for k in CASE_KEYS})}
+          FROM ({case_figures.rows_sql(sql, spec, CODE_LENGTHS[Level.village], "q5")}) q) x
     GROUP BY code
     {sql.upsert(('level', 'as_of', *KEYS), 'unit_code')}"""
     return sql.run(statement, as_of=as_of, **_date_params(sql, today)).rowcount
@@ -228,14 +241,19 @@ def _level(sql: _Sql, level: Level, spec: _Spec, as_of) -> int:
     units_where = sql.filter("u.code", spec, f"u{int(level)}")
     own = _own_unit_values(sql)
     columns = ", ".join(KEYS)
-    units = ", ".join(f"{own[k]} AS {k}" if k in own else f"0 AS {k}" for k in KEYS)
+    units = _values(own)
+    # Counts are the sums of the child units' rows; medians are computed from this level's cases.
+    summed = _values({k: k for k in ADDITIVE_KEYS})
+    medians = case_figures.rows_sql(sql, spec, n, f"q{int(level)}", medians_only=True)
     statement = f"""
     INSERT INTO unit_stats (unit_code, level, as_of, {columns})
     SELECT code, {int(level)}, :as_of, {", ".join(f"sum({k})" for k in KEYS)}
-    FROM (SELECT substr(s.unit_code, 1, {n}) AS code, {columns} FROM unit_stats s
+    FROM (SELECT substr(s.unit_code, 1, {n}) AS code, {summed} FROM unit_stats s
           WHERE s.level = {int(below)} AND {child_where}
           UNION ALL
-          SELECT u.code, {units} FROM units u WHERE u.level = {int(level)} AND {units_where}) x
+          SELECT u.code, {units} FROM units u WHERE u.level = {int(level)} AND {units_where}
+          UNION ALL
+          SELECT q.code, {_values({k: k for k in case_figures.MEDIAN_KEYS})} FROM ({medians}) q) x
     GROUP BY code
     {sql.upsert(('level', 'as_of', *KEYS), 'unit_code')}"""
     return sql.run(statement, as_of=as_of).rowcount
@@ -370,6 +388,9 @@ def recompute_in_memory(connection, unit_code: str | None = None) -> dict[str, d
         for row in rows:
             if row.code in result:
                 result[row.code].update({k: int(getattr(row, k)) for k in UNIT_KEYS})
+        for row in sql.run(case_figures.rows_sql(sql, spec, n, "q")):
+            if row.code in result:
+                result[row.code].update({k: int(getattr(row, k)) for k in CASE_KEYS})
     return result
 
 
