@@ -333,6 +333,23 @@ def sync_verify(unit_code, limit):
     sys.exit(1)
 
 
+# --- protection cases ------------------------------------------------------------------------------
+
+@main.group("cases")
+def cases_group():
+    """Protection cases: the escalation of overdue steps."""
+
+
+@cases_group.command("escalate")
+@with_appcontext
+def cases_escalate():
+    """Run the escalation job once: overdue steps notify the county and the city, further limits the province."""
+    from sync.jobs import run_scoped
+
+    report = run_scoped("tenant_app.cases.escalation.run", None, True)
+    click.echo(f"escalated {report['cases']} cases, {report['notifications']} notifications")
+
+
 # --- benchmarks ------------------------------------------------------------------------------------
 
 @main.group("bench")
