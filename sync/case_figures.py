@@ -28,7 +28,7 @@ from tenant_app.cases.models import CasePolicy
 COUNT_KEYS = tuple(i.key for i in CASE_COUNT_INDICATORS)
 MEDIAN_KEYS = tuple(i.key for i in MEDIAN_INDICATORS)
 CASE_KEYS = COUNT_KEYS + MEDIAN_KEYS
-_OPEN = CE.sql_in(CE.OPEN_STAGES)
+OPEN_SQL = CE.sql_in(CE.OPEN_STAGES)
 
 
 def year_start(today) -> datetime:
@@ -106,7 +106,7 @@ def source_sql(sql, where: str) -> str:
 
 
 def _condition(indicator) -> str:
-    population = {"reports": "in_year = 1", "open": f"stage IN ({_OPEN})"}[indicator.population]
+    population = {"reports": "in_year = 1", "open": f"stage IN ({OPEN_SQL})"}[indicator.population]
     return f"{population} AND ({indicator.condition})" if indicator.condition else population
 
 

@@ -147,23 +147,32 @@ def _date_params(sql: _Sql, today: date) -> dict:
 
 # --- the source relation: one row per child with the date its next visit is due --------------------------
 
-def _source_sql(sql: _Sql, where: str, visits_where: str) -> str:
+def _source_sql(sql: _Sql, where: str, visits_where: str, found_where: str | None = None) -> str:
     """Children (filtered by `where` on `c.region_code`) with `due_on` by the province's visit intervals,
-    the same rule as the visits list: last visit (or the record's creation day in CST) + interval by risk."""
+    the same rule as the visits list: last visit (or the record's creation day in CST) + interval by risk;
+    a child an open report found living alone (脱离监护单独居住) and not visited since is due that day."""
     # As the visits list: an unattended child not visited since the record was made is due at once.
     interval = ("CASE WHEN c.unattended AND lv.last_visit_on IS NULL THEN 0 "
                 "WHEN c.risk_level = 'high' THEN coalesce(p.high_days, {high}) "
                 "WHEN c.risk_level = 'medium' THEN coalesce(p.medium_days, {medium}) "
                 "ELSE coalesce(p.low_days, {low}) END").format(**DEFAULT_INTERVALS)
     base = f"coalesce(lv.last_visit_on, {sql.cst_date('c.created_at')})"
+    found_on = sql.cst_date("f.found_at")
+    due = (f"CASE WHEN f.found_at IS NOT NULL AND (lv.last_visit_on IS NULL OR lv.last_visit_on < {found_on}) "
+           f"THEN {found_on} ELSE {sql.add_days(base, interval)} END")
     return f"""
     SELECT c.region_code, c.status, c.is_left_behind, c.is_in_difficulty, c.difficulty_subcategory,
            c.is_de_facto_unsupported, c.birth_date, c.sex, c.guardianship_type, c.schooling, c.hukou_registered,
            c.risk_level, c.unattended, c.exit_reason, c.exited_at, c.guardianship_confirmed_on,
-           CASE WHEN c.status = 'active' THEN {sql.add_days(base, interval)} END AS due_on
+           CASE WHEN c.status = 'active' THEN {due} END AS due_on
     FROM children c
     LEFT JOIN (SELECT v.child_id, max(v.visited_on) AS last_visit_on FROM visits v
                WHERE {visits_where} GROUP BY v.child_id) lv ON lv.child_id = c.id
+    LEFT JOIN (SELECT cc.child_id, max(cs.reported_at) AS found_at FROM case_children cc
+               JOIN cases cs ON cs.id = cc.case_id
+               WHERE cs.category = 'living_alone' AND cs.stage IN ({case_figures.OPEN_SQL})
+                 AND {found_where or sql.true()}
+               GROUP BY cc.child_id) f ON f.child_id = c.id
     LEFT JOIN visit_policies p ON p.province_code = c.province_code
     WHERE {where}"""
 
@@ -195,6 +204,7 @@ def _villages(sql: _Sql, spec: _Spec, as_of, today: date) -> int:
         sql.run("DROP TABLE IF EXISTS rollup_villages")
     where = sql.filter("c.region_code", spec, "v5")
     visits_where = sql.filter("v.region_code", spec, "vv5")
+    found_where = sql.filter("cc.region_code", spec, "fc5")
     units_where = sql.filter("u.code", spec, "u5")
     own = _own_unit_values(sql)
     columns = ", ".join(KEYS)
@@ -203,7 +213,7 @@ def _villages(sql: _Sql, spec: _Spec, as_of, today: date) -> int:
     children = _values({k: k for k in CHILD_KEYS})
     units = _values({k: own[k] for k in UNIT_KEYS})
     aggregate = (f"SELECT s.region_code, {_child_aggregates(sql)} "
-                 f"FROM ({_source_sql(sql, where, visits_where)}) s GROUP BY s.region_code")
+                 f"FROM ({_source_sql(sql, where, visits_where, found_where)}) s GROUP BY s.region_code")
     source = f"({aggregate})"
     if sql.pg and spec.kind != "codes":
         # A scan of many children: PostgreSQL runs the aggregate with parallel workers in a CREATE TABLE AS,

@@ -11,7 +11,7 @@ from sqlalchemy import insert, text
 
 from tenant_app import clock
 from tenant_app.cases import enums as CE
-from tenant_app.cases.models import Case, CaseAction, Report
+from tenant_app.cases.models import Case, CaseAction, CaseChild, Report
 
 HELP_KINDS = ("back_to_school", "household_registration", "dibao", "tekun", "counselling")
 action_rows = st.tuples(
@@ -32,6 +32,7 @@ case_rows = st.fixed_dictionaries({
     "assessed_days": st.sampled_from([None, 0, 2, 9]),
     "escalation": st.integers(0, 2),
     "actions": st.lists(action_rows, max_size=3),
+    "with_child": st.booleans(),
 })
 
 
@@ -59,6 +60,10 @@ def insert_cases(conn, rows: list[dict], villages, now: datetime) -> list[int]:
             "accepted_at": accepted, "first_measure_at": measure, "assessed_at": assessed,
             "escalation_level": row["escalation"], "version": 1, "updated_at": reported}]).scalar_one()
         ids.append(case_id)
+        child_id = conn.execute(text("SELECT min(id) FROM children WHERE region_code = :v"), {"v": village}).scalar()
+        if row.get("with_child") and child_id is not None:
+            conn.execute(insert(CaseChild.__table__), [{"case_id": case_id, "child_id": child_id,
+                                                       "region_code": village}])
         actions = [{"case_id": case_id, "region_code": village, "kind": kind, "stage": row["stage"],
                     "data": _action_data(kind, help_kind, measure_kind, done, now - timedelta(days=days)),
                     "note": "", "by_unit_code": village[:6], "at": now - timedelta(days=days)}
@@ -111,6 +116,17 @@ def _action_key(action) -> str | None:
             and data.get("decided_on"):
         return "outcome_guardianship_revoked"
     return None
+
+
+def found_living_alone(conn) -> dict[int, object]:
+    """{child id: CST day of the latest open living-alone report naming the child}."""
+    found = {}
+    for row in conn.execute(text("SELECT cc.child_id, c.reported_at FROM case_children cc JOIN cases c "
+                                 "ON c.id = cc.case_id WHERE c.category = 'living_alone' AND c.stage NOT IN "
+                                 "('closed', 'screened_out')")):
+        day = row.reported_at.astimezone(clock.CST).date()
+        found[row.child_id] = max(found.get(row.child_id, day), day)
+    return found
 
 
 def recount_cases(conn, figures: dict, now: datetime) -> None:

@@ -1,6 +1,7 @@
 """The escalation job with a frozen clock: a step past its limit notifies the county and the city once, a further
 limit the province once, however often the job runs; the next step starts again at level 0; the case shows its
-level; the roll-up counts overdue and escalated cases after the job; the province's own limits apply."""
+level; the roll-up counts overdue and escalated cases after the job; the province's own limits apply; the
+worker queues the job once per slot; a child a report finds living alone is due a visit at once."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from tests.cases_factories import CITY, COUNTY, PROVINCE, TOWNSHIP, VILLAGE
 
 person = cases_factories.person
 file_report = cases_factories.file_report
+new_child = cases_factories.new_child
 post_case = cases_factories.post_case
 get_case = cases_factories.get_case
 
@@ -138,3 +140,30 @@ def test_the_worker_queues_the_escalation_once_per_five_minute_slot(app, redis_u
         assert len(Queue(queues.DEFAULT, connection=connection)) == 2
     finally:
         connection.flushdb()
+
+
+def test_a_child_a_report_finds_living_alone_is_due_a_visit_at_once(app, client, person, new_child, file_report):
+    with clock.frozen(T0 - timedelta(days=5)):
+        child = new_child(seq="093")
+        visited = client.post(f"/api/v1/children/{child['id']}/visits", headers=person(VILLAGE)[1], json={
+            "visited_on": (T0 - timedelta(days=5)).date().isoformat(), "met": ["child", "guardian"],
+            "findings": "祖父照料尚可。"})
+        assert visited.status_code == 201, visited.get_json()
+
+    def due() -> dict:
+        with clock.frozen(T0 + timedelta(hours=1)):
+            body = client.get("/api/v1/visits/due", query_string={"unit": VILLAGE, "per_page": 500},
+                              headers=person(VILLAGE)[1]).get_json()
+        return next(item for item in body["items"] if item["child_id"] == child["id"])
+
+    assert due()["status"] != "overdue" and due()["due_on"] > T0.date().isoformat()
+    with clock.frozen(T0):
+        case = file_report(child_ids=[child["id"]], category="living_alone")
+    assert due()["due_on"] == T0.date().isoformat() and due()["days_overdue"] == 0
+    # A visit after the report: the usual interval by risk again.
+    with clock.frozen(T0 + timedelta(hours=2)):
+        visited = client.post(f"/api/v1/children/{child['id']}/visits", headers=person(VILLAGE)[1], json={
+            "visited_on": T0.date().isoformat(), "met": ["child"], "findings": "已安排亲属照料。"})
+        assert visited.status_code == 201, visited.get_json()
+    assert due()["due_on"] > T0.date().isoformat()
+    assert case["category"] == "living_alone"

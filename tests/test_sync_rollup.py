@@ -23,7 +23,7 @@ from tenant_app.children import enums as E
 from tenant_app.children.models import Child
 from tenant_app.children.validation import age_on
 from tenant_app.visits.models import DEFAULT_INTERVALS, Visit, VisitPolicy
-from tests.rollup_cases_data import case_rows, insert_cases, recount_cases
+from tests.rollup_cases_data import case_rows, found_living_alone, insert_cases, recount_cases
 
 NOW = datetime(2026, 6, 15, 4, 0, tzinfo=UTC)  # 12:00 in China
 TODAY = date(2026, 6, 15)
@@ -138,7 +138,7 @@ def insert_dataset(conn, data: dict, seq: list[int]) -> None:
 
 # --- the brute-force recount, in Python over the raw rows -------------------------------------------------
 
-def _child_keys(child, last_visit: date | None, intervals: dict) -> list[str]:
+def _child_keys(child, last_visit: date | None, intervals: dict, found_on: date | None = None) -> list[str]:
     keys = []
     if child.status == "exited":
         if child.exited_at is not None and child.exited_at >= date(TODAY.year, 1, 1):
@@ -164,6 +164,9 @@ def _child_keys(child, last_visit: date | None, intervals: dict) -> list[str]:
     # An unattended child nobody has visited since the record was made is due at once.
     interval = 0 if child.unattended and last_visit is None else intervals[child.risk_level]
     due = start + timedelta(days=interval)
+    # A child an open report found living alone, not visited since the report's day, is due that day.
+    if found_on is not None and (last_visit is None or last_visit < found_on):
+        due = found_on
     if due < TODAY:
         keys.append("visits_overdue")
     elif due <= TODAY + timedelta(days=7):
@@ -185,8 +188,10 @@ def brute_force(conn) -> tuple[dict, dict]:
     last = {}
     for visit in conn.execute(text("SELECT child_id, visited_on FROM visits")):
         last[visit.child_id] = max(last.get(visit.child_id, visit.visited_on), visit.visited_on)
+    found = found_living_alone(conn)
     for child in conn.execute(text("SELECT * FROM children")):
-        for key in _child_keys(child, last.get(child.id), policies.get(child.province_code, DEFAULT_INTERVALS)):
+        for key in _child_keys(child, last.get(child.id), policies.get(child.province_code, DEFAULT_INTERVALS),
+                               found.get(child.id)):
             add(child.region_code, key)
     staffed = {u.region_code for u in conn.execute(text("SELECT region_code FROM users WHERE role = 'staff' "
                                                          "AND active"))}
