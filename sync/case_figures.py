@@ -83,8 +83,8 @@ def _days(sql, later: str, earlier: str) -> str:
     return f"CAST(julianday({sql.cst_date(later)}) - julianday({sql.cst_date(earlier)}) AS INTEGER)"
 
 
-def _json(sql, field: str) -> str:
-    if sql.pg:
+def _json(pg: bool, field: str) -> str:
+    if pg:
         return f"(a.data ->> '{field}')"
     return f"json_extract(a.data, '$.{field}')"
 
@@ -116,20 +116,11 @@ def _count(sql, condition: str) -> str:
     return f"coalesce(sum(CASE WHEN {condition} THEN 1 ELSE 0 END), 0)"
 
 
-def _action_condition(indicator) -> str:
-    fields = {"kind": _json_placeholder("kind"), "done": _json_placeholder("done_on"),
-              "measure": _json_placeholder("measure"), "decided": _json_placeholder("decided_on")}
+def action_condition(indicator, pg: bool) -> str:
+    """An outcome's condition on a timeline entry `a`, its data fields read as the dialect reads JSON."""
+    fields = {"kind": _json(pg, "kind"), "done": _json(pg, "done_on"), "measure": _json(pg, "measure"),
+              "decided": _json(pg, "decided_on")}
     return indicator.condition.format(**fields)
-
-
-def _json_placeholder(field: str) -> str:
-    return f"@json:{field}@"
-
-
-def _resolve_json(sql, condition: str) -> str:
-    for field in ("kind", "done_on", "measure", "decided_on"):
-        condition = condition.replace(_json_placeholder(field), _json(sql, field))
-    return condition
 
 
 def _select(values: dict[str, str], keys) -> str:
@@ -147,7 +138,7 @@ def rows_sql(sql, spec, n: int, name: str, *, medians_only: bool = False) -> str
         case_counts = {i.key: _count(sql, _condition(i)) for i in CASE_COUNT_INDICATORS if i.population != "actions"}
         parts.append(f"SELECT {code} AS code, {_select(case_counts, CASE_KEYS)} FROM ({source}) s GROUP BY {code}")
         action_where = sql.filter("a.region_code", spec, f"{name}a", prefix=n if n < 12 else None)
-        action_counts = {i.key: _count(sql, _resolve_json(sql, _action_condition(i)))
+        action_counts = {i.key: _count(sql, action_condition(i, sql.pg))
                          for i in CASE_COUNT_INDICATORS if i.population == "actions"}
         parts.append(f"SELECT substr(a.region_code, 1, {n}) AS code, {_select(action_counts, CASE_KEYS)} "
                      f"FROM case_actions a WHERE a.at >= :case_year_start AND {action_where} "
