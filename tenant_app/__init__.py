@@ -58,6 +58,7 @@ def _register_blueprints(app: Flask) -> None:
     from tenant_app.children.views import bp as children_views
     from tenant_app.notifications.api import blp as notifications_api
     from tenant_app.notifications.views import bp as notifications_views
+    from tenant_app.printing.confirmation import bp as confirmation_views
     from tenant_app.printing.views import bp as printing_views
     from tenant_app.stats.api import blp as stats_api
     from tenant_app.stats.views import bp as stats_views
@@ -79,7 +80,7 @@ def _register_blueprints(app: Flask) -> None:
         csrf.exempt(blp)
     for bp in (auth_views, units_views, users_views, children_views, children_import_views, visits_views,
                stats_views, tasks_views, campaigns_views, account_views, notifications_views, printing_views,
-               transfers_views, unit_picker_views, outcomes_views):
+               transfers_views, unit_picker_views, outcomes_views, confirmation_views):
         app.register_blueprint(bp)
 
 
