@@ -18,9 +18,13 @@ OutcomeValuesSchema = Schema.from_dict(
     name="OutcomeValues")
 
 
+DAY = {"pattern": r"^\d{4}-\d{2}-\d{2}$", "maxLength": 10}
+
+
 class OutcomeArgs(Schema):
-    start = fields.Date(load_default=None, metadata={"description": "first day (CST); default 1 January"})
-    end = fields.Date(load_default=None, metadata={"description": "last day (CST), included; default today"})
+    start = fields.Date(load_default=None, metadata={"description": "first day (CST); default 1 January", **DAY})
+    end = fields.Date(load_default=None, metadata={"description": "last day (CST), included; default today",
+                                                   **DAY})
     campaign_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**31 - 1),
                                  metadata={"description": "a special action: its period (starts_on to due_on)"})
 
