@@ -15,6 +15,9 @@ expression is compiled once per province with a policy and picked by `cases.prov
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, time
 
 from sqlalchemy import select
@@ -29,6 +32,17 @@ COUNT_KEYS = tuple(i.key for i in CASE_COUNT_INDICATORS)
 MEDIAN_KEYS = tuple(i.key for i in MEDIAN_INDICATORS)
 CASE_KEYS = COUNT_KEYS + MEDIAN_KEYS
 OPEN_SQL = CE.sql_in(CE.OPEN_STAGES)
+_disabled: ContextVar[bool] = ContextVar("shouhu_case_figures_disabled", default=False)
+
+
+@contextmanager
+def disabled() -> Iterator[None]:
+    """The roll-up without its case indicators (zeros): `shouhu bench cases` measures what they cost."""
+    token = _disabled.set(True)
+    try:
+        yield
+    finally:
+        _disabled.reset(token)
 
 
 def year_start(today) -> datetime:
@@ -130,6 +144,9 @@ def _select(values: dict[str, str], keys) -> str:
 def rows_sql(sql, spec, n: int, name: str, *, medians_only: bool = False) -> str:
     """SELECT code, <case keys> for the units of length `n` in `spec` (a sync.rollup._Spec of that level):
     counts and medians from the cases of each unit's subtree, or the medians alone (`medians_only`)."""
+    if _disabled.get():
+        zeros = ", ".join(f"0 AS {k}" for k in (MEDIAN_KEYS if medians_only else CASE_KEYS))
+        return f"SELECT u.code, {zeros} FROM units u WHERE 1 = 0"
     where = sql.filter("cases.region_code", spec, f"{name}c", prefix=n if n < 12 else None)
     code = f"substr(s.region_code, 1, {n})"
     source = source_sql(sql, where)
