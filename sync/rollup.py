@@ -220,14 +220,20 @@ def _villages(sql: _Sql, spec: _Spec, as_of, today: date) -> int:
         # never inside an INSERT.
         sql.run(f"CREATE TEMPORARY TABLE rollup_villages ON COMMIT DROP AS {aggregate}", **_date_params(sql, today))
         sql.run("ANALYZE rollup_villages")
-        units_where = sql.filter("u.code", spec, "u5")
         values = {**{k: f"coalesce(a.{k}, 0)" for k in CHILD_KEYS}, **{k: own[k] for k in UNIT_KEYS},
                   **{k: f"coalesce(q.{k}, 0)" for k in CASE_KEYS}}
-        cases = case_figures.rows_sql(sql, spec, CODE_LENGTHS[Level.village], "q5")
+        # The villages' case figures in a table of their own too: joined as a sub-select, the planner took it for
+        # one row and ran it again for every village.
+        sql.run("DROP TABLE IF EXISTS rollup_village_cases")
+        sql.run("CREATE TEMPORARY TABLE rollup_village_cases ON COMMIT DROP AS "
+                + case_figures.rows_sql(sql, spec, CODE_LENGTHS[Level.village], "q5"))
+        sql.run("ANALYZE rollup_village_cases")
+        units_where = sql.filter("u.code", spec, "u5")
         return sql.run(f"""
         INSERT INTO unit_stats (unit_code, level, as_of, {columns})
         SELECT u.code, u.level, :as_of, {", ".join(values[k] for k in KEYS)}
-        FROM units u LEFT JOIN rollup_villages a ON a.region_code = u.code LEFT JOIN ({cases}) q ON q.code = u.code
+        FROM units u LEFT JOIN rollup_villages a ON a.region_code = u.code
+        LEFT JOIN rollup_village_cases q ON q.code = u.code
         WHERE u.level = {int(Level.village)} AND {units_where}
         {sql.upsert(('level', 'as_of', *KEYS), 'unit_code')}""", as_of=as_of, **_date_params(sql, today)).rowcount
     statement = f"""
