@@ -153,7 +153,7 @@ def rows_sql(sql, spec, n: int, name: str, *, medians_only: bool = False) -> str
     parts = []
     if not medians_only:
         case_counts = {i.key: _count(sql, _condition(i)) for i in CASE_COUNT_INDICATORS if i.population != "actions"}
-        parts.append(f"SELECT {code} AS code, {_select(case_counts, CASE_KEYS)} FROM ({source}) s GROUP BY {code}")
+        parts.append(f"SELECT {code} AS code, {_select(case_counts, CASE_KEYS)} FROM case_source s GROUP BY {code}")
         action_where = sql.filter("a.region_code", spec, f"{name}a", prefix=n if n < 12 else None)
         action_counts = {i.key: _count(sql, action_condition(i, sql.pg))
                          for i in CASE_COUNT_INDICATORS if i.population == "actions"}
@@ -165,9 +165,10 @@ def rows_sql(sql, spec, n: int, name: str, *, medians_only: bool = False) -> str
         ranked = (f"SELECT {code} AS code, s.{column} AS v, "
                   f"row_number() OVER (PARTITION BY {code} ORDER BY s.{column}) AS rn, "
                   f"count(*) OVER (PARTITION BY {code}) AS cnt "
-                  f"FROM ({source}) s WHERE s.in_year = 1 AND s.{column} IS NOT NULL")
+                  f"FROM case_source s WHERE s.in_year = 1 AND s.{column} IS NOT NULL")
         value = {indicator.key: "max(CASE WHEN m.rn = (m.cnt + 1) / 2 THEN m.v END)"}
         parts.append(f"SELECT m.code, {_select(value, CASE_KEYS)} FROM ({ranked}) m GROUP BY m.code")
     keys = MEDIAN_KEYS if medians_only else CASE_KEYS
-    return (f"SELECT code, {', '.join(f'sum({k}) AS {k}' for k in keys)} "
+    # The source once (a CTE read several times is computed once), then the counts and each median from it.
+    return (f"WITH case_source AS ({source}) SELECT code, {', '.join(f'sum({k}) AS {k}' for k in keys)} "
             f"FROM ({' UNION ALL '.join(parts)}) q GROUP BY code")
