@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from tenant_app.cases import enums as CE
 from tenant_app.children import enums as E
 
 GROUPS = {
@@ -36,6 +37,13 @@ GROUPS = {
     "visits": ("走访", "Visits"),
     "exits": ("退出（本年度）", "Exits (this year)"),
     "staff": ("队伍覆盖", "Staff coverage"),
+    "confirmation": ("委托监护确认", "Entrusted guardianship confirmed"),
+    "case_reports": ("强制报告（本年度）", "Reports received (this year)"),
+    "case_reporters": ("报告主体（本年度）", "Reporters (this year)"),
+    "case_delay": ("报告时效（本年度）", "Reporting delay (this year)"),
+    "cases_open": ("在办案件", "Open cases"),
+    "case_clock": ("办理时效", "Handling times"),
+    "case_outcomes": ("保护成效（本年度）", "Protection outcomes (this year)"),
 }
 
 # Days ahead within which a visit counts as due (the visits list's "due soon").
@@ -48,7 +56,7 @@ class Indicator:
     label_zh: str
     label_en: str
     group: str
-    population: str  # "active", "exited" or "units"
+    population: str  # "active", "exited", "units", or a case population (sync.case_figures)
     condition: str | None = None  # SQL over a source row; None = every row of the population
 
     def label(self, locale: str = "zh") -> str:
@@ -70,6 +78,60 @@ _GUARDIANSHIP_EN = {"unattended": "unattended", "parent_incapable": "parent lack
                     "guardian_incapable": "entrusted guardian lacks capacity", "fair": "fair", "good": "good"}
 _EXIT_EN = {"turned_16": "turned 16", "parents_returned": "parents returned", "moved_away": "moved away",
             "deceased": "deceased", "other": "other"}
+
+
+# Case indicators (tenant_app.cases), computed by sync.case_figures. Populations: "reports" (cases first
+# reported this CST year), "open" (open cases now), "actions" (timeline entries recorded this CST year), and
+# "median" (minutes, the median over this year's reports: not a count, so every level computes it from the
+# cases themselves instead of summing its child units).
+_CATEGORY_EN = {"living_alone": "living alone / without care", "missing": "missing",
+                "guardian_failing": "guardian unable or failing", "domestic_violence": "suspected domestic violence",
+                "injury_or_harm": "suspected injury or unlawful harm", "sexual_harm": "sexual harm",
+                "abandonment": "abandonment", "abduction_or_begging": "abduction or forced begging"}
+_REPORTER_EN = {"staff": "staff", "hotline": "hotline", "school": "schools", "kindergarten": "kindergartens",
+                "clinic": "clinics", "social_work": "social-work organisations", "police": "police stations",
+                "other": "others"}
+_STAGE_EN = {"reported": "awaiting acceptance", "accepted": "accepted", "emergency": "emergency measures",
+             "assessment": "assessment", "help_plan": "help plan", "follow_up": "follow-up"}
+DELAY_BANDS = (("0_3", None, 3, "0-3天", "0-3 days"), ("4_14", 4, 14, "4-14天", "4-14 days"),
+               ("15_30", 15, 30, "15-30天", "15-30 days"), ("31_over", 31, None, "31天以上", "31 days and more"))
+# Outcomes: (key, zh, en, condition on a timeline entry; {kind}, {measure}, {done}, {decided}, {new_guardian}
+# are its data fields).
+OUTCOMES = (
+    ("guardianship_arranged", "落实监护", "Guardianship arranged", "a.kind = 'guardian_appointed'"),
+    ("temporary_placements", "临时安置", "Temporary placements", "a.kind = 'temporary_placement'"),
+    ("back_to_school", "返校复学", "Back to school",
+     "a.kind = 'help_service' AND {kind} = 'back_to_school' AND {done} IS NOT NULL"),
+    ("household_registered", "户籍登记", "Household registered",
+     "a.kind = 'help_service' AND {kind} = 'household_registration' AND {done} IS NOT NULL"),
+    ("assistance_enrolled", "纳入社会救助保障", "Assistance enrolled",
+     "a.kind = 'help_service' AND {kind} IN ('dibao', 'temporary_assistance', 'tekun', 'de_facto_unsupported') "
+     "AND {done} IS NOT NULL"),
+    ("guardianship_revoked", "撤销监护人资格", "Guardianship revoked",
+     "a.kind = 'guardianship_intervention' AND {measure} = 'court_revocation' AND {decided} IS NOT NULL"),
+)
+CASE_INDICATORS_DEF: tuple[Indicator, ...] = (
+    _i("case_reports", "接报数", "Reports received", "case_reports", None, "reports"),
+    *(_i(f"case_reports_{code}", f"接报：{zh}", f"Reports: {_CATEGORY_EN[code]}", "case_reports",
+         f"category = '{code}'", "reports") for code, zh in CE.CATEGORIES.items()),
+    *(_i(f"case_reporter_{code}", f"报告主体：{zh}", f"Reported by {_REPORTER_EN[code]}", "case_reporters",
+         f"reporter_kind = '{code}'", "reports") for code, zh in CE.REPORTER_KINDS.items()),
+    *(_i(f"case_delay_{key}", f"事发至报告：{zh}", f"Incident to report: {en}", "case_delay",
+         " AND ".join(part for part in (f"delay_days >= {lo}" if lo is not None else "",
+                                        f"delay_days <= {hi}" if hi is not None else "") if part), "reports")
+      for key, lo, hi, zh, en in DELAY_BANDS),
+    _i("cases_open", "在办案件", "Open cases", "cases_open", None, "open"),
+    *(_i(f"cases_open_{code}", f"在办：{CE.STAGES[code]}", f"Open: {_STAGE_EN[code]}", "cases_open",
+         f"stage = '{code}'", "open") for code in CE.OPEN_STAGES),
+    _i("cases_overdue", "逾期环节", "Overdue steps", "case_clock", "overdue = 1", "open"),
+    _i("cases_escalated", "已上报上级督办", "Escalated above the county", "case_clock", "escalation_level >= 1",
+       "open"),
+    _i("case_accept_minutes_median", "受理用时中位数（分钟）", "Median minutes to acceptance", "case_clock",
+       "accept_minutes", "median"),
+    _i("case_measure_minutes_median", "首次应急处置用时中位数（分钟）", "Median minutes to the first emergency measure",
+       "case_clock", "measure_minutes", "median"),
+    *(_i(f"outcome_{key}", zh, en, "case_outcomes", condition, "actions") for key, zh, en, condition in OUTCOMES),
+)
 
 INDICATORS: tuple[Indicator, ...] = (
     _i("children_total", "在册儿童", "Children on the register", "children"),
@@ -110,17 +172,26 @@ INDICATORS: tuple[Indicator, ...] = (
     _i("townships_total", "乡镇(街道)数", "Townships", "staff", population="units"),
     _i("townships_with_supervisor", "已配备儿童督导员的乡镇(街道)", "Townships with a supervisor", "staff",
        population="units"),
+    _i("guardianship_confirmed", "已签委托监护责任确认书的留守儿童", "Left-behind children with a signed confirmation",
+       "confirmation", "is_left_behind AND guardianship_confirmed_on IS NOT NULL"),
+    *CASE_INDICATORS_DEF,
 )
 
 KEYS: tuple[str, ...] = tuple(i.key for i in INDICATORS)
 BY_KEY: dict[str, Indicator] = {i.key: i for i in INDICATORS}
 CHILD_INDICATORS: tuple[Indicator, ...] = tuple(i for i in INDICATORS if i.from_children)
-UNIT_INDICATORS: tuple[Indicator, ...] = tuple(i for i in INDICATORS if not i.from_children)
+UNIT_INDICATORS: tuple[Indicator, ...] = tuple(i for i in INDICATORS if i.population == "units")
+# Case counts sum up the tree like child counts; medians do not (each level computes its own).
+CASE_COUNT_INDICATORS: tuple[Indicator, ...] = tuple(i for i in INDICATORS
+                                                     if i.population in ("reports", "open", "actions"))
+MEDIAN_INDICATORS: tuple[Indicator, ...] = tuple(i for i in INDICATORS if i.population == "median")
+ADDITIVE_KEYS: tuple[str, ...] = tuple(i.key for i in INDICATORS if i.population != "median")
 
 # The source relation's columns the conditions may use.
 SOURCE_COLUMNS = ("region_code", "status", "is_left_behind", "is_in_difficulty", "difficulty_subcategory",
                   "is_de_facto_unsupported", "birth_date", "sex", "guardianship_type", "schooling",
-                  "hukou_registered", "risk_level", "unattended", "exit_reason", "exited_at", "due_on")
+                  "hukou_registered", "risk_level", "unattended", "exit_reason", "exited_at", "due_on",
+                  "guardianship_confirmed_on")
 
 # The national summary sheet's identities: the total equals the sum of its parts, at every unit.
 IDENTITIES: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -130,6 +201,10 @@ IDENTITIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("children_total", ("high_risk", "medium_risk", "low_risk")),
     ("in_difficulty", tuple(f"difficulty_{c}" for c in E.DIFFICULTY_SUBCATEGORIES)),
     ("exits_total", tuple(f"exits_{c}" for c in E.EXIT_REASONS)),
+    ("case_reports", tuple(f"case_reports_{c}" for c in CE.CATEGORIES)),
+    ("case_reports", tuple(f"case_reporter_{c}" for c in CE.REPORTER_KINDS)),
+    ("case_reports", tuple(f"case_delay_{band[0]}" for band in DELAY_BANDS)),
+    ("cases_open", tuple(f"cases_open_{c}" for c in CE.OPEN_STAGES)),
 )
 # Parts that can never exceed their whole.
 BOUNDS: tuple[tuple[str, str], ...] = (
@@ -138,7 +213,8 @@ BOUNDS: tuple[tuple[str, str], ...] = (
     ("dropouts", "children_total"), ("not_in_school", "children_total"),
     ("no_household_registration", "children_total"), ("visits_due", "children_total"),
     ("visits_overdue", "children_total"), ("villages_with_director", "villages_total"),
-    ("townships_with_supervisor", "townships_total"),
+    ("townships_with_supervisor", "townships_total"), ("guardianship_confirmed", "left_behind"),
+    ("cases_overdue", "cases_open"), ("cases_escalated", "cases_open"),
 )
 
 

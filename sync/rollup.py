@@ -24,7 +24,9 @@ from datetime import date
 from sqlalchemy import bindparam, text
 
 from hierarchy.codes import CODE_LENGTHS, Level, subtree_bounds
+from sync import case_figures
 from sync.indicators import (
+    ADDITIVE_KEYS,
     CAMPAIGN_FIELDS,
     CHILD_INDICATORS,
     KEYS,
@@ -38,6 +40,12 @@ from tenant_app.visits.models import DEFAULT_INTERVALS
 LEVELS_UP = (Level.township, Level.county, Level.city, Level.province)
 CHILD_KEYS = tuple(i.key for i in CHILD_INDICATORS)
 UNIT_KEYS = tuple(i.key for i in UNIT_INDICATORS)
+CASE_KEYS = case_figures.CASE_KEYS
+
+
+def _values(values: dict[str, str]) -> str:
+    """Every indicator in KEYS order (UNION ALL matches columns by position), 0 where `values` has none."""
+    return ", ".join(f"{values.get(k, '0')} AS {k}" for k in KEYS)
 
 
 # --- which units a call touches ------------------------------------------------------------------------
@@ -139,23 +147,32 @@ def _date_params(sql: _Sql, today: date) -> dict:
 
 # --- the source relation: one row per child with the date its next visit is due --------------------------
 
-def _source_sql(sql: _Sql, where: str, visits_where: str) -> str:
+def _source_sql(sql: _Sql, where: str, visits_where: str, found_where: str | None = None) -> str:
     """Children (filtered by `where` on `c.region_code`) with `due_on` by the province's visit intervals,
-    the same rule as the visits list: last visit (or the record's creation day in CST) + interval by risk."""
+    the same rule as the visits list: last visit (or the record's creation day in CST) + interval by risk;
+    a child an open report found living alone (脱离监护单独居住) and not visited since is due that day."""
     # As the visits list: an unattended child not visited since the record was made is due at once.
     interval = ("CASE WHEN c.unattended AND lv.last_visit_on IS NULL THEN 0 "
                 "WHEN c.risk_level = 'high' THEN coalesce(p.high_days, {high}) "
                 "WHEN c.risk_level = 'medium' THEN coalesce(p.medium_days, {medium}) "
                 "ELSE coalesce(p.low_days, {low}) END").format(**DEFAULT_INTERVALS)
     base = f"coalesce(lv.last_visit_on, {sql.cst_date('c.created_at')})"
+    found_on = sql.cst_date("f.found_at")
+    due = (f"CASE WHEN f.found_at IS NOT NULL AND (lv.last_visit_on IS NULL OR lv.last_visit_on < {found_on}) "
+           f"THEN {found_on} ELSE {sql.add_days(base, interval)} END")
     return f"""
     SELECT c.region_code, c.status, c.is_left_behind, c.is_in_difficulty, c.difficulty_subcategory,
            c.is_de_facto_unsupported, c.birth_date, c.sex, c.guardianship_type, c.schooling, c.hukou_registered,
-           c.risk_level, c.unattended, c.exit_reason, c.exited_at,
-           CASE WHEN c.status = 'active' THEN {sql.add_days(base, interval)} END AS due_on
+           c.risk_level, c.unattended, c.exit_reason, c.exited_at, c.guardianship_confirmed_on,
+           CASE WHEN c.status = 'active' THEN {due} END AS due_on
     FROM children c
     LEFT JOIN (SELECT v.child_id, max(v.visited_on) AS last_visit_on FROM visits v
                WHERE {visits_where} GROUP BY v.child_id) lv ON lv.child_id = c.id
+    LEFT JOIN (SELECT cc.child_id, max(cs.reported_at) AS found_at FROM case_children cc
+               JOIN cases cs ON cs.id = cc.case_id
+               WHERE cs.category = 'living_alone' AND cs.stage IN ({case_figures.OPEN_SQL})
+                 AND {found_where or sql.true()}
+               GROUP BY cc.child_id) f ON f.child_id = c.id
     LEFT JOIN visit_policies p ON p.province_code = c.province_code
     WHERE {where}"""
 
@@ -187,27 +204,36 @@ def _villages(sql: _Sql, spec: _Spec, as_of, today: date) -> int:
         sql.run("DROP TABLE IF EXISTS rollup_villages")
     where = sql.filter("c.region_code", spec, "v5")
     visits_where = sql.filter("v.region_code", spec, "vv5")
+    found_where = sql.filter("cc.region_code", spec, "fc5")
     units_where = sql.filter("u.code", spec, "u5")
     own = _own_unit_values(sql)
     columns = ", ".join(KEYS)
     # No join between the aggregate and the units: a UNION ALL of both summed per code is one hash aggregate
     # whatever the planner believes about the freshly written tables.
-    children = ", ".join([*CHILD_KEYS, *(f"0 AS {k}" for k in UNIT_KEYS)])
-    units = ", ".join([*(f"0 AS {k}" for k in CHILD_KEYS), *(f"{own[k]} AS {k}" for k in UNIT_KEYS)])
+    children = _values({k: k for k in CHILD_KEYS})
+    units = _values({k: own[k] for k in UNIT_KEYS})
     aggregate = (f"SELECT s.region_code, {_child_aggregates(sql)} "
-                 f"FROM ({_source_sql(sql, where, visits_where)}) s GROUP BY s.region_code")
+                 f"FROM ({_source_sql(sql, where, visits_where, found_where)}) s GROUP BY s.region_code")
     source = f"({aggregate})"
     if sql.pg and spec.kind != "codes":
         # A scan of many children: PostgreSQL runs the aggregate with parallel workers in a CREATE TABLE AS,
         # never inside an INSERT.
         sql.run(f"CREATE TEMPORARY TABLE rollup_villages ON COMMIT DROP AS {aggregate}", **_date_params(sql, today))
         sql.run("ANALYZE rollup_villages")
+        values = {**{k: f"coalesce(a.{k}, 0)" for k in CHILD_KEYS}, **{k: own[k] for k in UNIT_KEYS},
+                  **{k: f"coalesce(q.{k}, 0)" for k in CASE_KEYS}}
+        # The villages' case figures in a table of their own too: joined as a sub-select, the planner took it for
+        # one row and ran it again for every village.
+        sql.run("DROP TABLE IF EXISTS rollup_village_cases")
+        sql.run("CREATE TEMPORARY TABLE rollup_village_cases ON COMMIT DROP AS "
+                + case_figures.rows_sql(sql, spec, CODE_LENGTHS[Level.village], "q5"))
+        sql.run("ANALYZE rollup_village_cases")
         units_where = sql.filter("u.code", spec, "u5")
-        values = ", ".join([f"coalesce(a.{k}, 0)" for k in CHILD_KEYS] + [own[k] for k in UNIT_KEYS])
         return sql.run(f"""
         INSERT INTO unit_stats (unit_code, level, as_of, {columns})
-        SELECT u.code, u.level, :as_of, {values}
+        SELECT u.code, u.level, :as_of, {", ".join(values[k] for k in KEYS)}
         FROM units u LEFT JOIN rollup_villages a ON a.region_code = u.code
+        LEFT JOIN rollup_village_cases q ON q.code = u.code
         WHERE u.level = {int(Level.village)} AND {units_where}
         {sql.upsert(('level', 'as_of', *KEYS), 'unit_code')}""", as_of=as_of, **_date_params(sql, today)).rowcount
     statement = f"""
@@ -216,7 +242,10 @@ def _villages(sql: _Sql, spec: _Spec, as_of, today: date) -> int:
     FROM (SELECT a.region_code AS code, {children}
           FROM {source} a
           UNION ALL
-          SELECT u.code, {units} FROM units u WHERE u.level = {int(Level.village)} AND {units_where}) x
+          SELECT u.code, {units} FROM units u WHERE u.level = {int(Level.village)} AND {units_where}
+          UNION ALL
+          SELECT q.code, {_values({k: k for k in CASE_KEYS})}
+          FROM ({case_figures.rows_sql(sql, spec, CODE_LENGTHS[Level.village], "q5")}) q) x
     GROUP BY code
     {sql.upsert(('level', 'as_of', *KEYS), 'unit_code')}"""
     return sql.run(statement, as_of=as_of, **_date_params(sql, today)).rowcount
@@ -228,14 +257,19 @@ def _level(sql: _Sql, level: Level, spec: _Spec, as_of) -> int:
     units_where = sql.filter("u.code", spec, f"u{int(level)}")
     own = _own_unit_values(sql)
     columns = ", ".join(KEYS)
-    units = ", ".join(f"{own[k]} AS {k}" if k in own else f"0 AS {k}" for k in KEYS)
+    units = _values(own)
+    # Counts are the sums of the child units' rows; medians are computed from this level's cases.
+    summed = _values({k: k for k in ADDITIVE_KEYS})
+    medians = case_figures.rows_sql(sql, spec, n, f"q{int(level)}", medians_only=True)
     statement = f"""
     INSERT INTO unit_stats (unit_code, level, as_of, {columns})
     SELECT code, {int(level)}, :as_of, {", ".join(f"sum({k})" for k in KEYS)}
-    FROM (SELECT substr(s.unit_code, 1, {n}) AS code, {columns} FROM unit_stats s
+    FROM (SELECT substr(s.unit_code, 1, {n}) AS code, {summed} FROM unit_stats s
           WHERE s.level = {int(below)} AND {child_where}
           UNION ALL
-          SELECT u.code, {units} FROM units u WHERE u.level = {int(level)} AND {units_where}) x
+          SELECT u.code, {units} FROM units u WHERE u.level = {int(level)} AND {units_where}
+          UNION ALL
+          SELECT q.code, {_values({k: k for k in case_figures.MEDIAN_KEYS})} FROM ({medians}) q) x
     GROUP BY code
     {sql.upsert(('level', 'as_of', *KEYS), 'unit_code')}"""
     return sql.run(statement, as_of=as_of).rowcount
@@ -370,6 +404,9 @@ def recompute_in_memory(connection, unit_code: str | None = None) -> dict[str, d
         for row in rows:
             if row.code in result:
                 result[row.code].update({k: int(getattr(row, k)) for k in UNIT_KEYS})
+        for row in sql.run(case_figures.rows_sql(sql, spec, n, "q")):
+            if row.code in result:
+                result[row.code].update({k: int(getattr(row, k)) for k in CASE_KEYS})
     return result
 
 

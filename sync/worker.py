@@ -6,7 +6,8 @@ a drain. While Redis is unreachable it looks every second instead, and the momen
 forces a drain: the outbox left by an outage drains within seconds of Redis's return. It also enqueues the
 nightly full rebuild once per day after 00:05 China Standard Time (overdue and due figures change with the
 date, not with any write); a row per day in the database (`sync_nightly_runs`) keeps several workers, and a
-Redis restart, from running it twice.
+Redis restart, from running it twice. Every five minutes it enqueues the escalation of overdue case steps
+(tenant_app.cases.escalation; one job per five-minute slot, whichever worker looks first).
 
 The RQ worker retries an unreachable Redis with a back-off capped at a few seconds (RQ's own reaches a minute),
 re-registers itself when Redis comes back empty (a restart without persistence), and is started again if RQ's
@@ -37,6 +38,9 @@ CATCH_UP_SECONDS = 30.0
 PROBE_SECONDS = 1.0  # how often the housekeeper looks for Redis while it is unreachable
 RECONNECT_MAX_SECONDS = 2.0  # the worker's longest wait between two tries to reach Redis
 NIGHTLY_AT_CST = dtime(0, 5)
+# Limits run in hours (an emergency is accepted within one): a step's escalation is at most this late.
+ESCALATION_SECONDS = 300
+ESCALATION_KEY = "shouhu:case-escalation:"
 
 
 def pending_outbox(database) -> tuple[int, float | None]:
@@ -88,6 +92,22 @@ def schedule_nightly(redis_url: str, client=None, database=None):
                        all_tenants=True, queue=queues.ROLLUP, redis_url=redis_url, connection=client)
 
 
+def schedule_escalation(redis_url: str, client=None):
+    """Enqueue the escalation job once per slot of ESCALATION_SECONDS; returns the job or None.
+
+    The job is idempotent (a level is notified once, tenant_app.cases.escalation), so the guard is only there
+    to keep several workers from queueing the same slot: a SET NX on a key that outlives the slot."""
+    from sync.jobs import enqueue
+    from tenant_app import clock
+
+    slot = int(clock.now().timestamp() // ESCALATION_SECONDS)
+    client = client or outbox.redis_client(redis_url)
+    if not client.set(f"{ESCALATION_KEY}{slot}", "1", nx=True, ex=2 * ESCALATION_SECONDS):
+        return None
+    return enqueue("tenant_app.cases.escalation.run", job_id=f"case-escalation-{slot}", all_tenants=True,
+                   queue=queues.DEFAULT, redis_url=redis_url, connection=client)
+
+
 class Housekeeper:
     """One look per call to `tick`; `start` runs it every `interval` seconds in a daemon thread, and every
     PROBE_SECONDS while Redis is unreachable."""
@@ -106,7 +126,7 @@ class Housekeeper:
     def tick(self, *, first: bool = False) -> dict:
         """Raises while Redis is unreachable (the caller looks again soon)."""
         outbox.redis_client(self.redis_url).ping()
-        done = {"pending": 0, "drain": None, "rebuild": None}
+        done = {"pending": 0, "drain": None, "rebuild": None, "escalation": None}
         try:
             count, age = pending_outbox(self.database)
         finally:
@@ -122,6 +142,7 @@ class Housekeeper:
         finally:
             if self.owns_database:
                 self.database.engine.dispose()
+        done["escalation"] = schedule_escalation(self.redis_url)
         return done
 
     def look(self, *, first: bool = False) -> float:

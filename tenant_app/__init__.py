@@ -50,12 +50,15 @@ def _register_blueprints(app: Flask) -> None:
     from tenant_app.campaigns.api import blp as campaigns_api
     from tenant_app.campaigns.views import bp as campaigns_views
     from tenant_app.cases.api import blp as cases_api
+    from tenant_app.cases.outcomes_api import blp as outcomes_api
+    from tenant_app.cases.outcomes_views import bp as outcomes_views
     from tenant_app.children.api import blp as children_api
     from tenant_app.children.import_api import blp as children_import_api
     from tenant_app.children.import_views import bp as children_import_views
     from tenant_app.children.views import bp as children_views
     from tenant_app.notifications.api import blp as notifications_api
     from tenant_app.notifications.views import bp as notifications_views
+    from tenant_app.printing.confirmation import bp as confirmation_views
     from tenant_app.printing.views import bp as printing_views
     from tenant_app.stats.api import blp as stats_api
     from tenant_app.stats.views import bp as stats_views
@@ -71,13 +74,13 @@ def _register_blueprints(app: Flask) -> None:
     from tenant_app.visits.views import bp as visits_views
 
     for blp in (auth_api, units_api, users_api, children_api, children_import_api, visits_api, tasks_api,
-                stats_api, campaigns_api, account_api, notifications_api, cases_api):
+                stats_api, campaigns_api, account_api, notifications_api, cases_api, outcomes_api):
         api.register_blueprint(blp, url_prefix="/api/v1")
         # The API authenticates with bearer tokens only, never cookies, so CSRF does not apply to it.
         csrf.exempt(blp)
     for bp in (auth_views, units_views, users_views, children_views, children_import_views, visits_views,
                stats_views, tasks_views, campaigns_views, account_views, notifications_views, printing_views,
-               transfers_views, unit_picker_views):
+               transfers_views, unit_picker_views, outcomes_views, confirmation_views):
         app.register_blueprint(bp)
 
 

@@ -333,6 +333,23 @@ def sync_verify(unit_code, limit):
     sys.exit(1)
 
 
+# --- protection cases ------------------------------------------------------------------------------
+
+@main.group("cases")
+def cases_group():
+    """Protection cases: the escalation of overdue steps."""
+
+
+@cases_group.command("escalate")
+@with_appcontext
+def cases_escalate():
+    """Run the escalation job once: overdue steps notify the county and the city, further limits the province."""
+    from sync.jobs import run_scoped
+
+    report = run_scoped("tenant_app.cases.escalation.run", None, True)
+    click.echo(f"escalated {report['cases']} cases, {report['notifications']} notifications")
+
+
 # --- benchmarks ------------------------------------------------------------------------------------
 
 @main.group("bench")
@@ -518,6 +535,24 @@ def bench_rollup_cmd(n, villages, seed):
 
     try:
         bench_rollup(current_app, db, children=n, villages=villages, seed=seed, echo=click.echo)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@bench_group.command("cases")
+@click.option("--children", "n", default=1_000_000, show_default=True, type=click.IntRange(min=0))
+@click.option("--cases", default=50_000, show_default=True, type=click.IntRange(min=10),
+              help="cases of the province (a fifth of them open)")
+@click.option("--villages", default=52_000, show_default=True, help="target villages of the synthetic province")
+@click.option("--runs", default=30, show_default=True, type=click.IntRange(min=3), help="timed requests each")
+@with_appcontext
+def bench_cases_cmd(n, cases, villages, runs):
+    """A county's case queue, the escalation job over the province, the full rebuild with and without the case
+    indicators, and filing a report through the API (dedicated PostgreSQL database: it commits)."""
+    from tenant_app.cases.bench import bench_cases
+
+    try:
+        bench_cases(current_app, db, children=n, cases=cases, villages=villages, runs=runs, echo=click.echo)
     except RuntimeError as exc:
         raise click.ClickException(str(exc)) from None
 

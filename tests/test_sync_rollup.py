@@ -18,10 +18,12 @@ from sync.indicators import CAMPAIGN_FIELDS, KEYS, identity_problems, years_befo
 from tenant_app import clock
 from tenant_app.auth.models import User
 from tenant_app.campaigns.models import Campaign, Task
+from tenant_app.cases.models import CaseAction
 from tenant_app.children import enums as E
 from tenant_app.children.models import Child
 from tenant_app.children.validation import age_on
 from tenant_app.visits.models import DEFAULT_INTERVALS, Visit, VisitPolicy
+from tests.rollup_cases_data import case_rows, found_living_alone, insert_cases, recount_cases
 
 NOW = datetime(2026, 6, 15, 4, 0, tzinfo=UTC)  # 12:00 in China
 TODAY = date(2026, 6, 15)
@@ -47,6 +49,7 @@ child_rows = st.fixed_dictionaries({
     "exited_days": st.sampled_from([None, 0, 30, 166, 200, 400]),
     "created_days": st.integers(0, 400),
     "visits": st.lists(st.integers(0, 400), max_size=2),
+    "confirmed": st.booleans(),
 })
 user_rows = st.tuples(st.integers(0, len(VILLAGES) + len(TOWNSHIPS) - 1), st.sampled_from(["staff", "viewer"]),
                       st.booleans())
@@ -58,6 +61,7 @@ datasets = st.fixed_dictionaries({
     "users": st.lists(user_rows, max_size=6),
     "tasks": st.lists(task_rows, max_size=10),
     "policy": st.sampled_from([None, (7, 30, 60), (30, 90, 180)]),
+    "cases": st.lists(case_rows, max_size=8),
 })
 
 
@@ -90,6 +94,7 @@ def insert_dataset(conn, data: dict, seq: list[int]) -> None:
             "exited_at": (TODAY - timedelta(days=row["exited_days"])
                           if exited and row["exited_days"] is not None else None),
             "created_at": NOW - timedelta(days=row["created_days"], hours=row["created_days"] % 24),
+            "guardianship_confirmed_on": TODAY if row.get("confirmed") else None,
         })
     if children:
         ids = conn.execute(insert(Child.__table__).returning(Child.__table__.c.id, sort_by_parameter_order=True),
@@ -128,17 +133,20 @@ def insert_dataset(conn, data: dict, seq: list[int]) -> None:
                 "submitted_at": (clock.end_of_day_cst(TODAY + timedelta(days=due + submitted)) - timedelta(hours=1)
                                  if done and submitted is not None else None)}
         conn.execute(insert(Task.__table__), list(tasks.values()))
+    insert_cases(conn, data.get("cases", []), VILLAGES, NOW)
 
 
 # --- the brute-force recount, in Python over the raw rows -------------------------------------------------
 
-def _child_keys(child, last_visit: date | None, intervals: dict) -> list[str]:
+def _child_keys(child, last_visit: date | None, intervals: dict, found_on: date | None = None) -> list[str]:
     keys = []
     if child.status == "exited":
         if child.exited_at is not None and child.exited_at >= date(TODAY.year, 1, 1):
             keys += ["exits_total", f"exits_{child.exit_reason}"]
         return keys
     keys.append("children_total")
+    if child.is_left_behind and child.guardianship_confirmed_on is not None:
+        keys.append("guardianship_confirmed")
     for flag, key in ((child.is_left_behind, "left_behind"), (child.is_in_difficulty, "in_difficulty"),
                       (child.is_de_facto_unsupported, "de_facto_unsupported"),
                       (child.schooling == "dropout", "dropouts"), (child.schooling == "not_in_school", "not_in_school"),
@@ -156,6 +164,9 @@ def _child_keys(child, last_visit: date | None, intervals: dict) -> list[str]:
     # An unattended child nobody has visited since the record was made is due at once.
     interval = 0 if child.unattended and last_visit is None else intervals[child.risk_level]
     due = start + timedelta(days=interval)
+    # A child an open report found living alone, not visited since the report's day, is due that day.
+    if found_on is not None and (last_visit is None or last_visit < found_on):
+        due = found_on
     if due < TODAY:
         keys.append("visits_overdue")
     elif due <= TODAY + timedelta(days=7):
@@ -177,8 +188,10 @@ def brute_force(conn) -> tuple[dict, dict]:
     last = {}
     for visit in conn.execute(text("SELECT child_id, visited_on FROM visits")):
         last[visit.child_id] = max(last.get(visit.child_id, visit.visited_on), visit.visited_on)
+    found = found_living_alone(conn)
     for child in conn.execute(text("SELECT * FROM children")):
-        for key in _child_keys(child, last.get(child.id), policies.get(child.province_code, DEFAULT_INTERVALS)):
+        for key in _child_keys(child, last.get(child.id), policies.get(child.province_code, DEFAULT_INTERVALS),
+                               found.get(child.id)):
             add(child.region_code, key)
     staffed = {u.region_code for u in conn.execute(text("SELECT region_code FROM users WHERE role = 'staff' "
                                                          "AND active"))}
@@ -202,6 +215,7 @@ def brute_force(conn) -> tuple[dict, dict]:
             if len(task.region_code) >= n:
                 for field in fields:
                     campaigns[(task.region_code[:n], task.campaign_id)][field] += 1
+    recount_cases(conn, figures, NOW)
     return figures, dict(campaigns)
 
 
@@ -249,9 +263,12 @@ change_rows = st.lists(st.fixed_dictionaries({
 
 @given(data=datasets, changes=change_rows, users=st.lists(user_rows, max_size=3),
        tasks=st.lists(st.tuples(st.integers(0, 1000), st.sampled_from(["draft", "submitted", "approved"])),
-                      max_size=3))
+                      max_size=3),
+       case_changes=st.lists(st.tuples(st.integers(0, 1000), st.sampled_from(["accepted", "help_plan", "closed"]),
+                                       st.booleans()), max_size=3),
+       new_cases=st.lists(case_rows, max_size=2))
 @HEALTH
-def test_incremental_recompute_equals_a_full_rebuild(jobs, data, changes, users, tasks):
+def test_incremental_recompute_equals_a_full_rebuild(jobs, data, changes, users, tasks, case_changes, new_cases):
     with jobs.begin_nested() as savepoint, clock.frozen(NOW):
         seq = [0]
         insert_dataset(jobs, data, seq)
@@ -290,6 +307,20 @@ def test_incremental_recompute_equals_a_full_rebuild(jobs, data, changes, users,
                 jobs.execute(text("UPDATE tasks SET status = :s, submitted_at = :at WHERE id = :id"),
                              {"s": status, "at": NOW if status != "draft" else None, "id": task.id})
                 user_units.add(task.region_code)
+        case_ids = [r.id for r in jobs.execute(text("SELECT id FROM cases ORDER BY id"))]
+        for index, stage, placement in case_changes:
+            if case_ids:
+                case_id = case_ids[index % len(case_ids)]
+                village = jobs.execute(text("UPDATE cases SET stage = :s, accepted_at = coalesce(accepted_at, :now) "
+                                            "WHERE id = :id RETURNING region_code"),
+                                       {"s": stage, "now": NOW, "id": case_id}).scalar_one()
+                if placement:
+                    jobs.execute(insert(CaseAction.__table__), [{
+                        "case_id": case_id, "region_code": village, "kind": "temporary_placement", "stage": stage,
+                        "data": {}, "note": "", "by_unit_code": village[:6], "at": NOW}])
+                touched.add(village)
+        touched |= {VILLAGES[row["village"]] for row in new_cases}
+        insert_cases(jobs, new_cases, VILLAGES, NOW)
         rollup.recompute(jobs, sorted(c for c in touched if len(c) == 12),
                          unit_codes=sorted(user_units))
         incremental = stored(jobs)

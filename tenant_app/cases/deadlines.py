@@ -81,25 +81,27 @@ def policy_for(session, province_code: str) -> tuple[dict, CasePolicy | None]:
     return values, row
 
 
-def _limit(policy: dict, field: str):
-    """The limit of one step as SQL: the province's value, or a category's own where it has one."""
-    default = policy[field]
-    special = [(category, fields[field]) for category, fields in sorted(policy["overrides"].items())
-               if field in fields and fields[field] != default]
+def _limit(policy: dict, field: str, factor: int = 1):
+    """The limit of one step as SQL: the province's value, or a category's own where it has one (times
+    `factor`: the escalation's further limits)."""
+    default = policy[field] * factor
+    special = [(category, fields[field] * factor) for category, fields in sorted(policy["overrides"].items())
+               if field in fields and fields[field] * factor != default]
     if not special:
         return literal(default)
     return case(*((Case.category == category, literal(value)) for category, value in special),
                 else_=literal(default))
 
 
-def clock_columns(policy: dict, now: datetime):
+def clock_columns(policy: dict, now: datetime, factor: int = 1):
     """(step, due_at, overdue) of every case as SQL expressions on `cases`; NULL for a case whose clock does
-    not run (screened out, closed, or past its help plan)."""
+    not run (screened out, closed, or past its help plan). `factor` n gives the end of the n-th limit from
+    the step's start (the escalation counts the limits passed)."""
     after_acceptance = Case.stage.in_(E.CLOCKED_STAGES)
     needs_measure = and_(after_acceptance, Case.urgency == "emergency", Case.first_measure_at.is_(None))
     needs_assessment = and_(after_acceptance, Case.assessed_at.is_(None))
-    accept_limit = case((Case.urgency == "emergency", _limit(policy, "accept_emergency_hours")),
-                        else_=_limit(policy, "accept_hours"))
+    accept_limit = case((Case.urgency == "emergency", _limit(policy, "accept_emergency_hours", factor)),
+                        else_=_limit(policy, "accept_hours", factor))
     step = case((Case.stage == "reported", literal("accept", String())),
                 (needs_measure, literal("first_measure", String())),
                 (needs_assessment, literal("assessment", String())),
@@ -107,9 +109,9 @@ def clock_columns(policy: dict, now: datetime):
                 else_=literal(None, String()))
     due_at = case(
         (Case.stage == "reported", add_hours(Case.cycle_started_at, accept_limit)),
-        (needs_measure, add_hours(Case.cycle_started_at, _limit(policy, "first_measure_hours"))),
-        (needs_assessment, end_of_cst_days_after(Case.accepted_at, _limit(policy, "assessment_days"))),
-        (after_acceptance, end_of_cst_days_after(Case.assessed_at, _limit(policy, "help_plan_days"))),
+        (needs_measure, add_hours(Case.cycle_started_at, _limit(policy, "first_measure_hours", factor))),
+        (needs_assessment, end_of_cst_days_after(Case.accepted_at, _limit(policy, "assessment_days", factor))),
+        (after_acceptance, end_of_cst_days_after(Case.assessed_at, _limit(policy, "help_plan_days", factor))),
         else_=literal(None, UTCDateTime()))
     overdue = case((due_at.is_(None), literal(False)), else_=due_at <= literal(now, UTCDateTime()))
     return step.label("step"), due_at.label("due_at"), overdue.label("overdue")

@@ -98,6 +98,11 @@ class Case(Base):
     help_plan_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     reopen_count: Mapped[int] = mapped_column(SmallInteger, default=0)
+    # Escalation of the current step once overdue (tenant_app.cases.escalation): 0 none, 1 the county and the
+    # city told, 2 the province too. Written by the job only, outside `version` (not a change of the case).
+    escalation_level: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+    escalation_step: Mapped[str | None] = mapped_column(String(16))
+    escalated_at: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_by_id: Mapped[int | None] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(default=clock.now)
@@ -111,6 +116,7 @@ class Case(Base):
         _ck("outcome", E.OUTCOMES, nullable=True),
         Index("ix_cases_region_code_stage", "region_code", "stage"),
         Index("ix_cases_county_code_stage", "county_code", "stage"),
+        Index("ix_cases_province_code_stage", "province_code", "stage"),
     )
 
     @property

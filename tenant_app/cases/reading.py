@@ -18,7 +18,7 @@ from tenant_app.i18n import _l
 READ_PURPOSE = "查看案件 / view case"
 RETURNED_PURPOSE = "办理后返回案件 / case returned after a change"
 SUMMARY_FIELDS = ("id", "region_code", "township_code", "county_code", "category", "urgency", "stage", "outcome",
-                  "reported_at", "accepted_at", "closed_at", "version")
+                  "reported_at", "accepted_at", "closed_at", "version", "escalation_level")
 
 
 def _subtree(actor, unit: str | None):

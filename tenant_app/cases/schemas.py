@@ -209,6 +209,9 @@ class CaseSchema(Schema):
     due_at_cst = fields.String()
     due_on_cst = fields.Date(allow_none=True)
     overdue = fields.Boolean()
+    escalation_level = fields.Integer(metadata={
+        "description": "0: not escalated; 1: the county and the city notified of the overdue step; 2: the province "
+                       "too (a further limit passed)"})
     reported_at = fields.DateTime()
     accepted_at = fields.DateTime(allow_none=True)
     closed_at = fields.DateTime(allow_none=True)

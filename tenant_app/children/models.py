@@ -98,6 +98,8 @@ class Child(Base):
     reviewer: Mapped[str] = mapped_column(String(64), default="")
     form_filler: Mapped[str] = mapped_column(String(64), default="")
     report_date: Mapped[date | None] = mapped_column(Date)
+    # The day the entrusted guardianship confirmation (委托监护责任确认书) was signed (tenant_app.printing).
+    guardianship_confirmed_on: Mapped[date | None] = mapped_column(Date)
     # concurrency and provenance
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_by_id: Mapped[int | None] = mapped_column(Integer)

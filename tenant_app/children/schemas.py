@@ -65,6 +65,7 @@ class ChildFieldsSchema(Schema):
     reviewer = fields.String(validate=validate.Length(max=64))
     form_filler = fields.String(validate=validate.Length(max=64))
     report_date = fields.Date(allow_none=True)
+    guardianship_confirmed_on = fields.Date(allow_none=True)
 
 
 class ChildCreateSchema(ChildFieldsSchema):

@@ -106,6 +106,7 @@ SECTIONS: list[tuple[str, str, list[Field]]] = [
         Field("guardian_address", "受托监护人住址", wide=True),
         _enum("guardianship_type", "监护类型", GUARDIANSHIP_CHOICES),
         _enum("guardianship_assessment", "监护评估", E.ASSESSMENTS),
+        Field("guardianship_confirmed_on", "委托监护责任确认书签订日期", "date"),
     ]),
     ("income", "家庭收入来源", [Field("income_sources", "收入来源", "multi", choices=E.INCOME_SOURCES, wide=True)]),
     ("assistance", "救助帮扶", [Field("assistance", "已享受救助", "multi", choices=E.ASSISTANCE, wide=True)]),

@@ -25,6 +25,7 @@ KINDS = {
     "task_approved": "任务通过",
     "transfer_in": "迁入申请",
     "transfer_done": "迁移结果",
+    "case_overdue": "案件逾期督办",
 }
 
 

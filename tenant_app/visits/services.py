@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import Date, Integer, and_, case, func, literal, select
+from sqlalchemy import Date, Integer, and_, case, func, literal, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
 from hierarchy.codes import Level, is_valid_code, level_of
 from hierarchy.models import Unit, utcnow
+from tenant_app.cases.enums import OPEN_STAGES
+from tenant_app.cases.models import Case, CaseChild
 from tenant_app.children import access
 from tenant_app.children import services as children
 from tenant_app.children.models import Child
@@ -270,15 +272,24 @@ def _unit_of(actor, unit: str | None) -> str:
 
 def due_query(unit: str, intervals: dict[str, int], today: date, status: str = "all"):
     """One statement: each active child of `unit`'s subtree with its last visit (or, never visited, the
-    record's creation date in CST), the due date by risk level (at once for an unattended child never visited),
+    record's creation date in CST), the due date by risk level (at once for an unattended child never visited,
+    and on the day of the report for a child an open report found living alone and not visited since),
     and the days overdue (negative: not yet
     due). Worst first: most days overdue, then high risk, then village and name."""
     lo, hi = unit, unit + ":"
     last_visit = (select(func.max(Visit.visited_on)).where(Visit.child_id == Child.id)
                   .correlate(Child).scalar_subquery())
+    # Children an open report found living alone without care (脱离监护单独居住): unattended, whatever the
+    # record says, from the day of the report.
+    found = (select(CaseChild.child_id, func.max(Case.reported_at).label("found_at"))
+             .join(Case, Case.id == CaseChild.case_id)
+             .where(Case.category == "living_alone", Case.stage.in_(OPEN_STAGES), CaseChild.region_code >= lo,
+                    CaseChild.region_code < hi)
+             .group_by(CaseChild.child_id).subquery("found"))
     base = (select(Child.id.label("child_id"), Child.name, Child.region_code.label("village_code"),
                    Child.risk_level, Child.unattended, last_visit.label("last_visit_on"),
-                   cst_date(Child.created_at).label("created_on"))
+                   cst_date(Child.created_at).label("created_on"), cst_date(found.c.found_at).label("found_on"))
+            .outerjoin(found, found.c.child_id == Child.id)
             .where(Child.region_code >= lo, Child.region_code < hi, Child.status == "active")
             .subquery("last_visits"))
     # A child found unattended and not visited since is due at once (the day the record was made).
@@ -286,7 +297,10 @@ def due_query(unit: str, intervals: dict[str, int], today: date, status: str = "
                     (base.c.risk_level == "high", literal(intervals["high"])),
                     (base.c.risk_level == "medium", literal(intervals["medium"])),
                     else_=literal(intervals["low"]))
-    due_on = add_days(func.coalesce(base.c.last_visit_on, base.c.created_on, type_=Date()), interval)
+    by_risk = add_days(func.coalesce(base.c.last_visit_on, base.c.created_on, type_=Date()), interval)
+    due_on = case((and_(base.c.found_on.isnot(None),
+                        or_(base.c.last_visit_on.is_(None), base.c.last_visit_on < base.c.found_on)), base.c.found_on),
+                  else_=by_risk)
     rows = select(base.c.child_id, base.c.name, base.c.village_code, base.c.risk_level,
                   base.c.last_visit_on, due_on.label("due_on")).subquery("due")
     days_overdue = days_between(rows.c.due_on, literal(today, Date())).label("days_overdue")
