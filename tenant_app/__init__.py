@@ -27,6 +27,10 @@ def create_app(config: dict | None = None) -> Flask:
     login_manager.login_message = None
     # Identity first, so every later hook (CSRF included) and its error pages run with the caller's scope.
     _install_identity(app)
+    # Right after identity: partner reporters reach only the few endpoints listed for them.
+    from tenant_app.cases import partners
+
+    partners.init_app(app)
     # Before the blueprints: URL rules bind the bounded id converter when they are added.
     input_guard.init_app(app)
     headers.init_app(app)
@@ -50,6 +54,7 @@ def _register_blueprints(app: Flask) -> None:
     from tenant_app.campaigns.api import blp as campaigns_api
     from tenant_app.campaigns.views import bp as campaigns_views
     from tenant_app.cases.api import blp as cases_api
+    from tenant_app.cases.views import bp as cases_views
     from tenant_app.children.api import blp as children_api
     from tenant_app.children.import_api import blp as children_import_api
     from tenant_app.children.import_views import bp as children_import_views
@@ -77,7 +82,7 @@ def _register_blueprints(app: Flask) -> None:
         csrf.exempt(blp)
     for bp in (auth_views, units_views, users_views, children_views, children_import_views, visits_views,
                stats_views, tasks_views, campaigns_views, account_views, notifications_views, printing_views,
-               transfers_views, unit_picker_views):
+               transfers_views, unit_picker_views, cases_views):
         app.register_blueprint(bp)
 
 
