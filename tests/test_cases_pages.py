@@ -8,18 +8,13 @@ import re
 from datetime import timedelta
 
 from tenant_app import clock
-from tests.cases_factories import (  # noqa: F401 - fixtures
-    CITY,
-    COUNTY,
-    OTHER_COUNTY,
-    PROVINCE,
-    TOWNSHIP,
-    VILLAGE,
-    case_state,
-    file_report,
-    new_child,
-    person,
-)
+from tests import cases_factories
+from tests.cases_factories import CITY, COUNTY, OTHER_COUNTY, PROVINCE, TOWNSHIP, VILLAGE
+
+person = cases_factories.person
+new_child = cases_factories.new_child
+file_report = cases_factories.file_report
+case_state = cases_factories.case_state
 
 NARRATIVE = "学校发现该生连续三天未到校，家访发现孩子独自在家，父母在外务工联系不上。"
 
@@ -33,7 +28,8 @@ def _browser(app, login, user):
 def _form(**overrides) -> dict:
     when = clock.cst_text(clock.now() - timedelta(hours=1), "%Y-%m-%dT%H:%M")
     data = {"category": "living_alone", "urgency": "emergency", "village_code": VILLAGE, "occurred_at": when,
-            "narrative": NARRATIVE, "unknown_child_description": "约10岁女孩，四年级", "reporter_contact": "13900001111"}
+            "narrative": NARRATIVE, "unknown_child_description": "约10岁女孩，四年级",
+            "reporter_contact": "13900001111"}
     data.update(overrides)
     return data
 

@@ -29,7 +29,8 @@ def is_local(actor, case) -> bool:
 
 
 def can_read_full(actor, case) -> bool:
-    return is_handling_county(actor, case) or is_local(actor, case)
+    # A partner of the township is "local" by its unit, but reads no case: only its reports' status.
+    return actor.role != "reporter" and (is_handling_county(actor, case) or is_local(actor, case))
 
 
 def can_read_reporter(actor, case) -> bool:
