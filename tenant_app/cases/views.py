@@ -107,7 +107,9 @@ def _report_form(hotline: bool):
         chosen = [int(request.args["child"])] if request.args["child"].isdigit() else []
     q = "" if partner else request.args.get("q", "")
     matches = [] if partner else _child_matches(q, chosen)
-    village = form.get("village_code") or (actor.region_code if len(actor.region_code) == 12 else "")
+    # Where it happened: what was typed, else the chosen child's village, else the reporter's own village.
+    village = form.get("village_code") or next((c.region_code for c in matches if c.id in chosen), "") or (
+        actor.region_code if len(actor.region_code) == 12 else "")
     return render_template(
         "cases/report_form.html", hotline=hotline, partner=partner, errors=errors, form=form, q=q,
         matches=matches, chosen=set(chosen), village=village, categories=E.CATEGORIES, urgencies=E.URGENCIES,
