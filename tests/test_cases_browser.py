@@ -60,6 +60,17 @@ def _login(driver, base: str, username: str, home: str = "unit") -> None:
     driver.find_element(By.ID, home)
 
 
+def _submit(driver, selector: str) -> None:
+    """Click a submit button and wait for the next page (the old one gone), not just any matching element."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    old = driver.find_element(By.TAG_NAME, "html")
+    driver.find_element(By.CSS_SELECTOR, selector).click()
+    WebDriverWait(driver, 30).until(expected_conditions.staleness_of(old))
+
+
 def _fill(driver, values: dict) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
@@ -80,7 +91,7 @@ def _action(driver, kind: str, values: dict) -> None:
 
     driver.find_element(By.CSS_SELECTOR, f"#action-{kind} summary").click()
     _fill(driver, values)
-    driver.find_element(By.CSS_SELECTOR, f"#action-{kind} button[type=submit]").click()
+    _submit(driver, f"#action-{kind} button[type=submit]")
     assert "已登记" in driver.find_element(By.CSS_SELECTOR, ".alert-success").text
 
 
@@ -89,7 +100,7 @@ def _step(driver, step: str, values: dict | None = None) -> None:
 
     driver.find_element(By.CSS_SELECTOR, f"#step-{step} summary").click()
     _fill(driver, values or {})
-    driver.find_element(By.CSS_SELECTOR, f"#step-{step} button[type=submit]").click()
+    _submit(driver, f"#step-{step} button[type=submit]")
     assert "已办理" in driver.find_element(By.CSS_SELECTOR, ".alert-success").text
 
 
@@ -109,7 +120,7 @@ def test_school_report_to_closed_case(browser, live_server, live_users, school):
     Select(browser.find_element(By.ID, "category")).select_by_value("living_alone")
     browser.find_element(By.CSS_SELECTOR, "label:has(input[name=urgency][value=emergency])").click()
     _fill(browser, {"village_code": VILLAGE, "narrative": NARRATIVE, "unknown_child_description": "五年级男生，11岁"})
-    browser.find_element(By.ID, "file-report").click()
+    _submit(browser, "#file-report")
     rows = browser.find_elements(By.CSS_SELECTOR, "#report-list tr.report-row")
     assert len(rows) == 1 and "已报告" in rows[0].text
 
@@ -157,4 +168,4 @@ def test_school_report_to_closed_case(browser, live_server, live_users, school):
     _login(browser, live_server, school, home="report-list")
     assert "已结案" in browser.find_element(By.CSS_SELECTOR, "#report-list tr.report-row").text
     browser.get(case_url)
-    assert "403" in browser.title or "权限" in browser.page_source or "合作报告机构" in browser.page_source
+    assert "合作报告机构只能提交报告" in browser.page_source and NARRATIVE not in browser.page_source

@@ -274,6 +274,8 @@ def test_report_form_and_case_page_fit_a_phone(chrome, live_server, world, shots
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
+    from tests.test_cases_browser import _submit
+
     phone(chrome)
     log_in(chrome, live_server, world.director)
     started = _time.monotonic()
@@ -285,8 +287,7 @@ def test_report_form_and_case_page_fit_a_phone(chrome, live_server, world, shots
     chrome.find_element(By.CSS_SELECTOR, "label:has(input[name=urgency][value=emergency])").click()
     chrome.find_element(By.ID, "narrative").send_keys("孩子独自在家三天，父母外出务工联系不上。")
     chrome.find_element(By.ID, "unknown_child_description").send_keys("约9岁男孩")
-    chrome.find_element(By.ID, "file-report").click()
-    chrome.find_element(By.ID, "case-summary")
+    _submit(chrome, "#file-report")
     assert _time.monotonic() - started < 60
     case_url = chrome.current_url
     assert "已报告" in chrome.find_element(By.ID, "case-stage").text
@@ -299,8 +300,7 @@ def test_report_form_and_case_page_fit_a_phone(chrome, live_server, world, shots
     chrome.find_element(By.CSS_SELECTOR, "#step-accept summary").click()
     assert chrome.find_element(By.ID, "accept-note").is_displayed()
     assert_fits(chrome, "phone-case-county", shots)
-    chrome.find_element(By.CSS_SELECTOR, "#step-accept button[type=submit]").click()
-    chrome.find_element(By.ID, "case-summary")
+    _submit(chrome, "#step-accept button[type=submit]")
     assert "已受理" in chrome.find_element(By.ID, "case-stage").text
     chrome.find_element(By.CSS_SELECTOR, "#action-police_notified summary").click()
     assert chrome.find_element(By.ID, "police_notified-station").is_displayed()
