@@ -186,3 +186,16 @@ def test_hotline_is_for_county_staff(app, make_user, login, case_state):
         assert 'id="nav-hotline"' not in browser.get("/cases").get_data(as_text=True)
     viewer = _browser(app, login, make_user(COUNTY, "viewer"))
     assert viewer.get("/reports/new").status_code == 403
+
+
+def test_steps_are_refused_to_everyone_but_the_handling_county(app, make_user, login, case_state, file_report):
+    case = file_report(TOWNSHIP)
+    before = _written(case_state(case["id"]))
+    action = {"kind": "police_notified", "version": "1", "police_notified.station": "新华派出所",
+              "police_notified.at": clock.cst_text(clock.now(), "%Y-%m-%dT%H:%M")}
+    for unit, role, status in ((OTHER_COUNTY, "staff", 404), (TOWNSHIP, "staff", 403), (COUNTY, "viewer", 403),
+                               (CITY, "staff", 403), (TOWNSHIP, "reporter", 403)):
+        browser = _browser(app, login, make_user(unit, role))
+        assert browser.post(f"/cases/{case['id']}/accept", data={"version": "1"}).status_code == status, unit
+        assert browser.post(f"/cases/{case['id']}/actions", data=action).status_code == status, unit
+    assert _written(case_state(case["id"])) == before

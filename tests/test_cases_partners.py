@@ -127,3 +127,33 @@ def test_the_user_admin_page_creates_a_partner(app, make_user, login):
     assert created.status_code == 302, created.get_data(as_text=True)[:2000]
     listed = browser.get(f"/users?unit={TOWNSHIP}").get_data(as_text=True)
     assert "新华小学" in listed and "合作报告机构" in listed
+
+
+def test_an_id_number_a_partner_writes_reveals_nothing_to_it_and_finds_the_record_for_staff(
+        app, make_user, login, token_for, client, new_child):
+    from tests.test_children_api import make_id
+
+    child = new_child(seq="027")
+    number = make_id(seq="027")
+    _, page, headers = _partner_clients(app, make_user, login, token_for)
+    answers = []
+    for written in (number, make_id(seq="029")):  # a child on record, and one that is not
+        response = client.post("/api/v1/reports", headers=headers, json=report_body(
+            unknown_child_description=f"李小明，身份证号{written}"))
+        assert response.status_code == 201
+        body = response.get_json()
+        answers.append({k: v for k, v in body.items() if k not in ("id", "version", "reported_at", "due_at",
+                                                                  "due_at_cst", "due_on_cst")})
+    assert answers[0] == answers[1]  # the same answer whether or not the number is on record
+    assert "children" not in answers[0] or answers[0]["children"] == []
+
+    county = app.test_client()
+    login(county, make_user(COUNTY, "staff").username)
+    # Staff see a lookup link for any valid number (the page does not say whether it is on record either).
+    assert "按身份证号查找儿童档案" in county.get(f"/cases/{body['id']}").get_data(as_text=True)
+    first = client.get("/api/v1/reports", headers=headers).get_json()["items"][-1]
+    page_html = county.get(f"/cases/{first['case_id']}").get_data(as_text=True)
+    link = f"/children?q={number}"
+    assert link in page_html
+    found = county.get(link).get_data(as_text=True)
+    assert found.count('class="child-row"') == 1 and f'data-child-id="{child["id"]}"' in found

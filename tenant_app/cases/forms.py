@@ -7,11 +7,13 @@ The Chinese strings here are labels looked up by key and translated when shown (
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
 from tenant_app import clock
 from tenant_app.cases import actions
 from tenant_app.cases import enums as E
+from tenant_app.children.idcard import check_char
 from tenant_app.i18n import _l
 
 PARENTS = {"father": "父亲", "mother": "母亲", "both": "父母双方"}
@@ -91,6 +93,21 @@ def action_data(form) -> tuple[dict, dict]:
             errors[name] = [INVALID_TIME if ftype == "datetime" else INVALID_DATE]
     data[kind] = payload
     return data, errors
+
+
+ID_IN_TEXT = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
+
+
+def id_numbers(description: str) -> list[str]:
+    """Valid ID numbers (check character right) in a described child's text. A partner may not look records
+    up, but may write the number it knows; the staff who read the case then find the record by it (the search
+    matches a full number exactly), and the partner learns nothing about whether a record exists."""
+    found = []
+    for match in ID_IN_TEXT.findall(description or ""):
+        number = match.upper()
+        if check_char(number[:17]) == number[17] and number not in found:
+            found.append(number)
+    return found
 
 
 def _int(raw) -> int | None:

@@ -191,6 +191,7 @@ def _render_case(case_id: int, *, errors: dict | None = None, form=None, open_fo
         can_decide=access.can_decide(actor, case), advances=E.ADVANCES.get(case.stage, ()),
         action_forms=[(kind, forms.action_fields(kind)) for kind in item.get("allowed_actions", ())],
         outcomes=E.OUTCOMES, now=forms.cst_input(clock.now()), today=clock.cst_day(clock.now()).isoformat(),
+        id_numbers=forms.id_numbers(item.get("unknown_child_description", "")),
     ), status
 
 
