@@ -132,7 +132,9 @@ def test_steps_with_field_errors_conflicts_and_the_whole_flow(app, make_user, lo
     html = bad.get_data(as_text=True)
     assert bad.status_code == 422 and 'id="police_notified.at-errors"' in html
     bad = act(county, "police_notified", station="", at=clock.cst_text(clock.now(), "%Y-%m-%dT%H:%M"))
-    assert bad.status_code == 422 and 'id="police_notified.station-errors"' in bad.get_data(as_text=True)
+    html = bad.get_data(as_text=True)
+    assert bad.status_code == 422 and 'id="police_notified.station-errors"' in html
+    assert 'aria-invalid="true" aria-describedby="police_notified.station-errors"' in html
     assert _written(case_state(case_id)) == _written(before)
     now = clock.cst_text(clock.now(), "%Y-%m-%dT%H:%M")
     today = clock.cst_day(clock.now()).isoformat()

@@ -47,7 +47,9 @@ def _back_to_list():
 
 
 def _grantable_roles() -> list[str]:
-    return [r for r in ROLES if ROLE_RANK[r] <= ROLE_RANK[current_user.role]]
+    # Partners belong to a township or county: a village's admin has none to attach them to.
+    village = len(current_user.region_code) == 12
+    return [r for r in ROLES if ROLE_RANK[r] <= ROLE_RANK[current_user.role] and not (village and r == "reporter")]
 
 
 @bp.route("/users")
