@@ -157,3 +157,17 @@ def test_an_id_number_a_partner_writes_reveals_nothing_to_it_and_finds_the_recor
     assert link in page_html
     found = county.get(link).get_data(as_text=True)
     assert found.count('class="child-row"') == 1 and f'data-child-id="{child["id"]}"' in found
+
+
+def test_the_reporter_stays_with_the_county(app, make_user, login, token_for, client, person):
+    """Neither the township's list of its own reports nor the case's timeline names a partner to anyone but
+    the handling county."""
+    partner, _, headers = _partner_clients(app, make_user, login, token_for)
+    case_id = client.post("/api/v1/reports", json=report_body(), headers=headers).get_json()["id"]
+    township = client.get("/api/v1/reports", headers=person(TOWNSHIP)[1]).get_json()
+    assert township["total"] == 0
+    filed = [e for e in client.get(f"/api/v1/cases/{case_id}", headers=person(TOWNSHIP)[1]).get_json()["timeline"]
+             if e["kind"] == "filed"]
+    assert filed and filed[0]["by_user_id"] is None and filed[0]["by_unit_code"] is None
+    county = client.get(f"/api/v1/cases/{case_id}", headers=person(COUNTY)[1]).get_json()["timeline"]
+    assert [e["by_user_id"] for e in county if e["kind"] == "filed"] == [partner.id]

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from hierarchy.codes import Level, is_valid_code, level_of
 from hierarchy.models import Unit
 from tenant_app import clock
+from tenant_app.auth.models import User
 from tenant_app.cases import access
 from tenant_app.cases import enums as E
 from tenant_app.cases.common import MAX_TEXT, REQUIRED, TEXT_TOO_LONG, add_error, entry, raise_if, text
@@ -146,6 +147,10 @@ def list_own_reports(session, actor, page: int = 1, per_page: int = 50):
              .where(Report.reporter_unit_code == actor.region_code))
     if access.is_partner(actor):
         query = query.where(Report.reporter_user_id == actor.id)
+    else:
+        # A partner attached to the unit is not the unit: listing its reports here would name the reporter.
+        query = query.where(or_(Report.reporter_user_id.is_(None), ~Report.reporter_user_id.in_(
+            select(User.id).where(User.role == "reporter"))))
     total = session.scalar(select(func.count()).select_from(query.subquery()))
     rows = session.execute(query.order_by(Report.filed_at.desc(), Report.id.desc())
                            .limit(per_page).offset((page - 1) * per_page)).all()
