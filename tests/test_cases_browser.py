@@ -169,3 +169,38 @@ def test_school_report_to_closed_case(browser, live_server, live_users, school):
     assert "已结案" in browser.find_element(By.CSS_SELECTOR, "#report-list tr.report-row").text
     browser.get(case_url)
     assert "合作报告机构只能提交报告" in browser.page_source and NARRATIVE not in browser.page_source
+
+
+@pytest.fixture
+def township_admin(_app, pg_url):
+    from sqlalchemy import create_engine, text
+
+    from hierarchy.scope import Scope
+    from tenant_app.auth.models import User
+    from tenant_app.db import db
+
+    username = f"tadmin_{uuid.uuid4().hex[:6]}"
+    with _app.app_context(), db.session_scope(Scope(all_tenants=True)) as session:
+        session.add(User(region_code=TOWNSHIP, username=username, role="admin", password_hash=_hash(PASSWORD),
+                         real_name="乡镇管理员", phone="13900003333"))
+    yield username
+    owner = create_engine(pg_url)  # users are removed by the tables' owner only
+    try:
+        with owner.begin() as conn:
+            conn.execute(text("DELETE FROM users WHERE username = :u"), {"u": username})
+    finally:
+        owner.dispose()
+
+
+def test_partner_fields_show_for_the_partner_role_only(browser, live_server, township_admin):  # noqa: F811
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    _login(browser, live_server, township_admin)
+    browser.get(f"{live_server}/users/new")
+    fields = browser.find_element(By.ID, "partner-fields")
+    assert not fields.is_displayed()
+    Select(browser.find_element(By.ID, "role")).select_by_value("reporter")
+    assert fields.is_displayed() and browser.find_element(By.ID, "org_name").is_displayed()
+    Select(browser.find_element(By.ID, "role")).select_by_value("staff")
+    assert not fields.is_displayed()
