@@ -68,8 +68,10 @@ def _partner(actor, data: dict, errors) -> dict:
     may not look up child records, so a record id from it is refused rather than used."""
     if data.get("child_ids"):
         add_error(errors, "child_ids", _l("合作报告机构不能查询儿童档案，请描述涉及的儿童"))
-    return {**data, "child_ids": [], "reporter_kind": actor.org_kind,
-            "reporter_name": text(data.get("reporter_name")) or f"{actor.org_name} {actor.real_name}".strip(),
+    # The organisation is always named (the county calls it back); the person is who typed, or the account's.
+    person = text(data.get("reporter_name")) or actor.real_name
+    name = person if person.startswith(actor.org_name) else f"{actor.org_name} {person}"
+    return {**data, "child_ids": [], "reporter_kind": actor.org_kind, "reporter_name": name.strip()[:64],
             "reporter_contact": text(data.get("reporter_contact")) or actor.phone}
 
 
