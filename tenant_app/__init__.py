@@ -27,6 +27,10 @@ def create_app(config: dict | None = None) -> Flask:
     login_manager.login_message = None
     # Identity first, so every later hook (CSRF included) and its error pages run with the caller's scope.
     _install_identity(app)
+    # Right after identity: partner reporters reach only the few endpoints listed for them.
+    from tenant_app.cases import partners
+
+    partners.init_app(app)
     # Before the blueprints: URL rules bind the bounded id converter when they are added.
     input_guard.init_app(app)
     headers.init_app(app)
@@ -52,6 +56,7 @@ def _register_blueprints(app: Flask) -> None:
     from tenant_app.cases.api import blp as cases_api
     from tenant_app.cases.outcomes_api import blp as outcomes_api
     from tenant_app.cases.outcomes_views import bp as outcomes_views
+    from tenant_app.cases.views import bp as cases_views
     from tenant_app.children.api import blp as children_api
     from tenant_app.children.import_api import blp as children_import_api
     from tenant_app.children.import_views import bp as children_import_views
@@ -80,7 +85,7 @@ def _register_blueprints(app: Flask) -> None:
         csrf.exempt(blp)
     for bp in (auth_views, units_views, users_views, children_views, children_import_views, visits_views,
                stats_views, tasks_views, campaigns_views, account_views, notifications_views, printing_views,
-               transfers_views, unit_picker_views, outcomes_views, confirmation_views):
+               transfers_views, unit_picker_views, outcomes_views, confirmation_views, cases_views):
         app.register_blueprint(bp)
 
 

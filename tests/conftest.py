@@ -132,12 +132,16 @@ def make_user(app):
     counter = iter(range(1, 10_000))
 
     def make(unit_code: str, role: str = "staff", username: str | None = None, password: str = PASSWORD,
-             real_name: str | None = None, phone: str = "13800000000", active: bool = True) -> User:
+             real_name: str | None = None, phone: str = "13800000000", active: bool = True,
+             org_kind: str | None = None, org_name: str = "") -> User:
         username = username or f"u{unit_code}_{role}_{next(counter)}"
+        if role == "reporter":  # a partner account always names its organisation
+            org_kind, org_name = org_kind or "school", org_name or "测试小学"
         with scoped(Scope(all_tenants=True)):
             session = db.new_session()
             user = User(region_code=unit_code, username=username, role=role, password_hash=_hash(password),
-                        real_name=real_name or f"测试{username}", phone=phone, active=active)
+                        real_name=real_name or f"测试{username}", phone=phone, active=active,
+                        org_kind=org_kind, org_name=org_name)
             session.add(user)
             session.commit()
             session.close()

@@ -24,6 +24,12 @@ PROVINCE, CITY, COUNTY, TOWNSHIP, VILLAGE = "44", "4402", "440203", "440203001",
 SIBLING = "440203001003"
 LINE = {"province": PROVINCE, "city": CITY, "county": COUNTY, "township": TOWNSHIP, "village": VILLAGE}
 ROLES = ("admin", "staff", "viewer")
+# Partner reporters (a school of the township, a police station of the county) and the cases of the line.
+PARTNERS = {"township": ("school", "新华小学"), "county": ("police", "新华派出所")}
+CASES = 120  # every stage; the open ones filed long ago, so the overdue list is longer than a page too
+CASE_STAGES = ("reported", "accepted", "emergency", "assessment", "help_plan", "follow_up", "closed",
+               "screened_out")
+NARRATIVE = "发现儿童独自在家，父母外出务工联系不上。"
 
 TODAY = date(2026, 6, 15)  # the dataset's "today" in China Standard Time
 DUE = TODAY + timedelta(days=5)  # the open campaign's deadline
@@ -213,6 +219,8 @@ def build(app) -> dict:
             FROM children c WHERE c.region_code = :village ORDER BY c.id LIMIT :n"""),
                      {"village": VILLAGE, "n": PER_LIST})
         lap("rows")
+        _cases(conn, password_hash)
+        lap("cases")
         # Every unit's figures and the open campaigns' progress, as the worker would store them.
         conn.execute(text("DELETE FROM sync_outbox"))
         rollup.rebuild(conn)
@@ -221,3 +229,68 @@ def build(app) -> dict:
                                    {"c": province["past_due"], "v": VILLAGE}).scalar_one()
     return {"province_campaigns": province, "county_campaigns": county_ids, "census_task": census_task,
             "timings": timings}
+
+
+def _cases(conn, password_hash: str) -> None:
+    """Partner accounts and protection cases of the village in every stage, with their first timeline entries;
+    two thirds filed by the township's school (its "my reports" is longer than a page), the rest by the county's
+    police station. The open ones are overdue: filed 10 days ago and never moved on."""
+    for level, (kind, org) in PARTNERS.items():
+        conn.execute(text("""
+            INSERT INTO users (region_code, username, password_hash, role, real_name, phone, active, auth_epoch,
+                               created_at, updated_at, org_kind, org_name)
+            VALUES (:code, :username, :hash, 'reporter', :name, '13700000000', true, 0, now(), now(), :kind, :org)
+            """), {"code": LINE[level], "username": username(level, "reporter"), "hash": password_hash,
+                   "name": f"巡检{level}报告人", "kind": kind, "org": org})
+    filed = _utc(TODAY - timedelta(days=10))
+    conn.execute(text("""
+        INSERT INTO reports (region_code, occurred_village_code, category, urgency, occurred_at, narrative,
+                             unknown_child_description, reporter_kind, reporter_name, reporter_contact,
+                             reporter_user_id, reporter_unit_code, filed_at)
+        SELECT :village, :village,
+               (ARRAY['living_alone', 'missing', 'guardian_failing', 'domestic_violence', 'injury_or_harm',
+                      'sexual_harm', 'abandonment', 'abduction_or_begging'])[1 + n % 8],
+               CASE WHEN n % 3 = 0 THEN 'emergency' ELSE 'normal' END, CAST(:filed AS timestamptz), :narrative,
+               '约10岁儿童', u.org_kind, u.org_name || ' ' || u.real_name, u.phone, u.id, u.region_code,
+               CAST(:filed AS timestamptz) + n * interval '1 minute'
+        FROM generate_series(1, :n) n
+        JOIN users u ON u.username = CASE WHEN n % 3 = 2 THEN :county_partner ELSE :township_partner END"""),
+                 {"village": VILLAGE, "filed": filed, "narrative": NARRATIVE, "n": CASES,
+                  "county_partner": username("county", "reporter"),
+                  "township_partner": username("township", "reporter")})
+    conn.execute(text("""
+        INSERT INTO cases (region_code, township_code, county_code, province_code, report_id, category, urgency,
+                           stage, risk_level, guardianship_intervention, screen_out_reason, outcome, outcome_summary,
+                           reported_at, cycle_started_at, accepted_at, first_measure_at, assessed_at, help_plan_at,
+                           closed_at, reopen_count, version, updated_at)
+        SELECT r.region_code, :township, :county, :province, r.id, r.category, r.urgency, s.stage,
+               CASE WHEN s.rank >= 4 AND s.rank <= 7 THEN 'high' END, false,
+               CASE WHEN s.stage = 'screened_out' THEN '经核实不属于强制报告情形' ELSE '' END,
+               CASE WHEN s.stage = 'closed' THEN 'placed' END,
+               CASE WHEN s.stage = 'closed' THEN '已妥善安置' ELSE '' END,
+               r.filed_at, r.filed_at,
+               CASE WHEN s.rank BETWEEN 2 AND 7 THEN r.filed_at + interval '1 hour' END,
+               CASE WHEN s.rank BETWEEN 3 AND 7 THEN r.filed_at + interval '2 hours' END,
+               CASE WHEN s.rank BETWEEN 5 AND 7 THEN r.filed_at + interval '2 days' END,
+               CASE WHEN s.rank BETWEEN 5 AND 7 THEN r.filed_at + interval '3 days' END,
+               CASE WHEN s.stage = 'closed' THEN r.filed_at + interval '8 days' END, 0, 1, r.filed_at
+        FROM reports r
+        JOIN unnest(CAST(:stages AS text[])) WITH ORDINALITY AS s(stage, rank) ON s.rank = 1 + r.id % 8"""),
+                 {"township": TOWNSHIP, "county": COUNTY, "province": PROVINCE, "stages": list(CASE_STAGES)})
+    conn.execute(text("""
+        INSERT INTO case_actions (case_id, region_code, kind, stage, data, note, by_user_id, by_unit_code, at)
+        SELECT c.id, c.region_code, 'filed', 'reported',
+               CAST('{"category": "' || c.category || '", "urgency": "' || c.urgency || '"}' AS json), '',
+               r.reporter_user_id, r.reporter_unit_code, c.reported_at
+        FROM cases c JOIN reports r ON r.id = c.report_id"""))
+    conn.execute(text("""
+        INSERT INTO case_actions (case_id, region_code, kind, stage, data, note, by_user_id, by_unit_code, at)
+        SELECT c.id, c.region_code, 'stage_change', 'reported',
+               CAST('{"from": "reported", "to": "' || c.stage || '"}' AS json), '', NULL, :county,
+               c.reported_at + interval '1 hour'
+        FROM cases c WHERE c.stage <> 'reported'"""), {"county": COUNTY})
+    conn.execute(text("""
+        INSERT INTO case_children (case_id, child_id, region_code)
+        SELECT c.id, (SELECT ch.id FROM children ch WHERE ch.region_code = c.region_code ORDER BY ch.id
+                      OFFSET c.id % 50 LIMIT 1), c.region_code
+        FROM cases c WHERE c.id % 2 = 0"""))

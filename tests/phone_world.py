@@ -131,6 +131,9 @@ def tear_down(owner, tag: str) -> None:
     from sqlalchemy import text
 
     with owner.begin() as conn:
+        # Reports filed on the phone pages (cases of the village, with their timelines and read audit).
+        for table in ("case_reads", "case_actions", "case_children", "cases", "reports"):
+            conn.execute(text(f"DELETE FROM {table} WHERE region_code = :v"), {"v": VILLAGE})
         conn.execute(text("DELETE FROM campaigns WHERE issuer_code = :c AND title LIKE :t"),
                      {"c": COUNTY, "t": f"%{tag}"})
         ids = [r[0] for r in conn.execute(text("SELECT id FROM children WHERE region_code = :v"), {"v": VILLAGE})]

@@ -19,13 +19,14 @@ from tests import crawl_data as data
 from tests.conftest import create_test_database, drop_test_database
 from tests.crawler import Checker, Crawler, CrawlResult
 
-USERS = [(level, role) for level in data.LINE for role in data.ROLES]
+USERS = ([(level, role) for level in data.LINE for role in data.ROLES]
+         + [(level, "reporter") for level in data.PARTNERS])
 # Lists that must reach a second page somewhere in the crawl: the dataset is bigger than a page for each.
 PAGED_LISTS = {"tasks.list_page", "tasks.review_page", "tasks.census_page", "campaigns.list_page",
                "campaigns.track_page", "visits.due_page", "visits.child_visits", "children.list_page",
-               "users.list_page"}
+               "users.list_page", "cases.queue_page", "cases.overdue_page", "cases.reports_page"}
 # Pages whose content follows the date (deadlines, overdue counts, visits due): crawled before the deadline too.
-DATED = ("units.", "tasks.", "campaigns.", "visits.", "stats.")
+DATED = ("units.", "tasks.", "campaigns.", "visits.", "stats.", "cases.")
 
 
 class Site:
@@ -45,7 +46,13 @@ def _data_strings(app) -> set[str]:
                "SELECT message FROM notifications", "SELECT note FROM campaign_receipts",
                "SELECT return_reason FROM tasks WHERE return_reason <> '' GROUP BY return_reason",
                "SELECT school_name FROM children GROUP BY school_name",
-               "SELECT sender_name FROM notifications GROUP BY sender_name")
+               "SELECT sender_name FROM notifications GROUP BY sender_name",
+               "SELECT org_name FROM users GROUP BY org_name",
+               "SELECT reporter_name FROM reports GROUP BY reporter_name",
+               "SELECT narrative FROM reports GROUP BY narrative",
+               "SELECT unknown_child_description FROM reports GROUP BY unknown_child_description",
+               "SELECT screen_out_reason FROM cases GROUP BY screen_out_reason",
+               "SELECT outcome_summary FROM cases GROUP BY outcome_summary")
     found: set[str] = set()
     with app.app_context(), db.engine.connect() as conn:
         from hierarchy.scope import Scope, apply_db_scope
@@ -66,12 +73,14 @@ def _data_strings(app) -> set[str]:
 def _enum_words() -> set[str]:
     """Coded values a page must never show as they are stored (on a Chinese page)."""
     from tenant_app.campaigns import views as campaign_views
+    from tenant_app.cases import enums as case_enums
     from tenant_app.children import enums
     from tenant_app.tasks import views as task_views
 
     words: set[str] = set()
     for mapping in (campaign_views.KIND_NAMES, campaign_views.STATUS_NAMES, task_views.STATUS_LABELS,
-                    task_views.STEP_LABELS):
+                    task_views.STEP_LABELS, case_enums.STAGES, case_enums.CATEGORIES, case_enums.URGENCIES,
+                    case_enums.ACTION_KINDS, case_enums.OUTCOMES):
         words.update(mapping)
     for value in vars(enums).values():
         if isinstance(value, dict):
@@ -152,6 +161,9 @@ def test_the_dataset_is_real_sized(site):
         "notifications of the village": f"SELECT count(*) FROM notifications WHERE region_code = '{data.VILLAGE}'",
         "transfers": "SELECT count(*) FROM child_transfers",
         "audit rows": "SELECT count(*) FROM audit_events",
+        "cases of the village": f"SELECT count(*) FROM cases WHERE region_code = '{data.VILLAGE}'",
+        "reports of the township's school": "SELECT count(*) FROM reports r JOIN users u ON u.id = r.reporter_user_id "
+                                            "WHERE u.username = 'crawl-township-reporter'",
     }
     with site.app.app_context(), db.engine.connect() as conn:
         from hierarchy.scope import Scope, apply_db_scope

@@ -264,3 +264,44 @@ def test_desktop_still_reads_well(chrome, live_server, world, live_users, shots)
     chrome.refresh()
     chrome.find_element(By.ID, "units-table")
     assert_fits(chrome, "phone-dashboard", shots)
+
+
+def test_report_form_and_case_page_fit_a_phone(chrome, live_server, world, shots):
+    """A director files a report from the phone (category, urgency, the village already filled in, when, what
+    happened, the child described), then the county opens the case and its accept form, all at 390 px."""
+    import time as _time
+
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    from tests.test_cases_browser import _submit
+
+    phone(chrome)
+    log_in(chrome, live_server, world.director)
+    started = _time.monotonic()
+    open_page(chrome, f"{live_server}/reports/new", "#report-form")
+    assert_fits(chrome, "phone-report-form", shots)
+    assert any(c["id"] == "urgency" and c["label"] for c in check_choices(chrome))
+    assert chrome.find_element(By.ID, "village_code").get_attribute("value") == W.VILLAGE
+    Select(chrome.find_element(By.ID, "category")).select_by_value("living_alone")
+    chrome.find_element(By.CSS_SELECTOR, "label:has(input[name=urgency][value=emergency])").click()
+    chrome.find_element(By.ID, "narrative").send_keys("孩子独自在家三天，父母外出务工联系不上。")
+    chrome.find_element(By.ID, "unknown_child_description").send_keys("约9岁男孩")
+    _submit(chrome, "#file-report")
+    assert _time.monotonic() - started < 60
+    case_url = chrome.current_url
+    assert "已报告" in chrome.find_element(By.ID, "case-stage").text
+    assert_fits(chrome, "phone-case-village", shots)
+
+    chrome.delete_all_cookies()
+    log_in(chrome, live_server, world.county)
+    open_page(chrome, case_url, "#case-summary")
+    assert "约9岁男孩" in chrome.find_element(By.ID, "case-report").text
+    chrome.find_element(By.CSS_SELECTOR, "#step-accept summary").click()
+    assert chrome.find_element(By.ID, "accept-note").is_displayed()
+    assert_fits(chrome, "phone-case-county", shots)
+    _submit(chrome, "#step-accept button[type=submit]")
+    assert "已受理" in chrome.find_element(By.ID, "case-stage").text
+    chrome.find_element(By.CSS_SELECTOR, "#action-police_notified summary").click()
+    assert chrome.find_element(By.ID, "police_notified-station").is_displayed()
+    assert_fits(chrome, "phone-case-action", shots)

@@ -2,14 +2,14 @@
 the entrusted guardianship confirmation (委托监护责任确认书) on the child record.
 
 Revision ID: 0018_case_figures
-Revises: 0016_planned_once
+Revises: 0017_partner_reporters
 Create Date: 2026-12-01
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0018_case_figures"
-down_revision = "0016_planned_once"
+down_revision = "0017_partner_reporters"
 branch_labels = None
 depends_on = None
 

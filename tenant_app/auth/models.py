@@ -11,7 +11,9 @@ from hierarchy.codes import Level
 from hierarchy.models import Base, Unit, code_column_type, utcnow
 from hierarchy.scope import scope_param
 
-ROLES = ("admin", "staff", "viewer")
+ROLES = ("admin", "staff", "viewer", "reporter")
+# Partner reporters (the `reporter` role) are organisations outside the administration that must report.
+PARTNER_KINDS = ("school", "kindergarten", "clinic", "social_work", "police")
 
 
 def _user_auth_criteria(shape):
@@ -58,6 +60,9 @@ class User(Base):
     created_by_id: Mapped[int | None] = mapped_column(Integer)
     # Set when an admin chose the password (a new account, a reset): the person must choose their own first.
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # A partner reporter's organisation (school, clinic, ...): its kind and name. Empty for other roles.
+    org_kind: Mapped[str | None] = mapped_column(String(16))
+    org_name: Mapped[str] = mapped_column(String(100), default="", server_default="")
 
     unit: Mapped[Unit] = relationship(lazy="select")
 
@@ -90,6 +95,10 @@ class User(Base):
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+    @property
+    def is_reporter(self) -> bool:
+        return self.role == "reporter"
 
 
 class ApiToken(Base):

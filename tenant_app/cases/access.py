@@ -4,6 +4,7 @@
   (the county's approval), reopen and record any action.
 - Staff of the child's township and village record assessments, help services, follow-up visits and notes.
 - Viewers read only.
+- Partner reporters (role `reporter`) file reports and read their own reports' status, nothing of a case.
 - Full reads (narrative, children, assessment details, timeline): users of the handling county and of the
   case's township and village, each read audited. The reporter's identity: the handling county only.
 - Every other unit above (city, province) sees category, urgency, stage, clock and outcome.
@@ -28,7 +29,8 @@ def is_local(actor, case) -> bool:
 
 
 def can_read_full(actor, case) -> bool:
-    return is_handling_county(actor, case) or is_local(actor, case)
+    # A partner of the township is "local" by its unit, but reads no case: only its reports' status.
+    return actor.role != "reporter" and (is_handling_county(actor, case) or is_local(actor, case))
 
 
 def can_read_reporter(actor, case) -> bool:
@@ -62,9 +64,17 @@ def require_action(actor, case, kind: str) -> None:
 
 
 def can_file(actor) -> bool:
-    return actor.role == "staff"
+    return actor.role in ("staff", "reporter")
+
+
+def is_partner(actor) -> bool:
+    return actor.role == "reporter"
+
+
+def can_log_hotline(actor) -> bool:
+    return actor.role == "staff" and len(actor.region_code) == 6
 
 
 def require_file(actor) -> None:
     if not can_file(actor):
-        raise Forbidden(_l("仅工作人员可提交强制报告"))
+        raise Forbidden(_l("仅工作人员和合作报告机构可提交强制报告"))

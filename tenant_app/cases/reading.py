@@ -69,12 +69,19 @@ def clock_of(session, case: Case):
     return session.execute(query).first()
 
 
-def _timeline(session, case: Case) -> list[dict]:
+def _timeline(session, actor, case: Case) -> list[dict]:
     rows = session.scalars(select(CaseAction).where(CaseAction.case_id == case.id)
                            .order_by(CaseAction.at, CaseAction.id)).all()
-    return [{"id": r.id, "kind": r.kind, "stage": r.stage, "data": r.data, "note": r.note,
-             "by_user_id": r.by_user_id, "by_unit_code": r.by_unit_code, "at": r.at,
-             "at_cst": clock.cst_text(r.at)} for r in rows]
+    items = [{"id": r.id, "kind": r.kind, "stage": r.stage, "data": r.data, "note": r.note,
+              "by_user_id": r.by_user_id, "by_unit_code": r.by_unit_code, "at": r.at,
+              "at_cst": clock.cst_text(r.at)} for r in rows]
+    if not access.can_read_reporter(actor, case):
+        # Who filed is the reporter: the filing entry names nobody to readers other than the county (and the
+        # reporter itself).
+        for item in items:
+            if item["kind"] == E.FILED_ENTRY and item["by_user_id"] != actor.id:
+                item.update(by_user_id=None, by_unit_code=None)
+    return items
 
 
 def _children(session, case: Case) -> list[dict]:
@@ -93,7 +100,8 @@ def full(session, actor, case: Case, clock_row) -> dict:
                 screen_out_reason=case.screen_out_reason, outcome_summary=case.outcome_summary,
                 occurred_at=report.occurred_at, occurred_village_code=report.occurred_village_code,
                 narrative=report.narrative, unknown_child_description=report.unknown_child_description,
-                children=_children(session, case), timeline=_timeline(session, case),
+                children=_children(session, case),
+                timeline=_timeline(session, actor, case),
                 allowed_actions=[k for k in access.allowed_kinds(actor, case) if k in E.STAGE_ACTIONS[case.stage]])
     if access.can_read_reporter(actor, case):
         item["reporter"] = {"kind": report.reporter_kind, "name": report.reporter_name,

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from hierarchy.codes import Level, is_valid_code, level_of
 from hierarchy.models import Unit
 from tenant_app import clock
+from tenant_app.auth.models import User
 from tenant_app.cases import access
 from tenant_app.cases import enums as E
 from tenant_app.cases.common import MAX_TEXT, REQUIRED, TEXT_TOO_LONG, add_error, entry, raise_if, text
@@ -62,8 +63,22 @@ def _village(session, actor, code, errors) -> Unit | None:
     return unit
 
 
+def _partner(actor, data: dict, errors) -> dict:
+    """A partner reports as its organisation (the account's kind and name) and describes the children: it
+    may not look up child records, so a record id from it is refused rather than used."""
+    if data.get("child_ids"):
+        add_error(errors, "child_ids", _l("合作报告机构不能查询儿童档案，请描述涉及的儿童"))
+    # The organisation is always named (the county calls it back); the person is who typed, or the account's.
+    person = text(data.get("reporter_name")) or actor.real_name
+    name = person if person.startswith(actor.org_name) else f"{actor.org_name} {person}"
+    return {**data, "child_ids": [], "reporter_kind": actor.org_kind, "reporter_name": name.strip()[:64],
+            "reporter_contact": text(data.get("reporter_contact")) or actor.phone}
+
+
 def validate(session, actor, data: dict) -> tuple[dict, list[Child], Unit | None]:
     errors: dict = {}
+    if access.is_partner(actor):
+        data = _partner(actor, data, errors)
     for field, allowed in (("category", E.CATEGORIES), ("urgency", E.URGENCIES),
                            ("reporter_kind", E.REPORTER_KINDS)):
         if data.get(field) not in allowed:
@@ -92,7 +107,9 @@ def validate(session, actor, data: dict) -> tuple[dict, list[Child], Unit | None
     elif len(description) > MAX_TEXT:
         add_error(errors, "unknown_child_description", TEXT_TOO_LONG)
     raise_if(errors)
-    return {"narrative": narrative, "description": description, "kind": kind}, children, place
+    return {"narrative": narrative, "description": description, "kind": kind,
+            "reporter_name": text(data.get("reporter_name")), "reporter_contact": text(data.get("reporter_contact"))
+            }, children, place
 
 
 def file_report(session, actor, data: dict) -> Case:
@@ -106,8 +123,8 @@ def file_report(session, actor, data: dict) -> Case:
     report = Report(region_code=village, occurred_village_code=place.code, category=data["category"],
                     urgency=data["urgency"], occurred_at=data["occurred_at"], narrative=clean["narrative"],
                     unknown_child_description=clean["description"], reporter_kind=kind,
-                    reporter_name=text(data.get("reporter_name")) or (actor.real_name if kind == "staff" else ""),
-                    reporter_contact=text(data.get("reporter_contact")) or (actor.phone if kind == "staff" else ""),
+                    reporter_name=clean["reporter_name"] or (actor.real_name if kind == "staff" else ""),
+                    reporter_contact=clean["reporter_contact"] or (actor.phone if kind == "staff" else ""),
                     reporter_user_id=actor.id, reporter_unit_code=actor.region_code, filed_at=now)
     session.add(report)
     session.flush()
@@ -124,11 +141,18 @@ def file_report(session, actor, data: dict) -> Case:
 
 
 def list_own_reports(session, actor, page: int = 1, per_page: int = 50):
-    """Reports filed by the caller's unit, newest first, with their case's stage (no narrative, no reporter)."""
+    """Reports filed by the caller's unit, newest first, with their case's stage (no narrative, no reporter).
+    A partner sees the reports its own account filed only (other partners and staff share its unit)."""
     query = (select(Report.id, Report.category, Report.urgency, Report.occurred_at, Report.filed_at,
                     Report.region_code.label("village_code"), Case.id.label("case_id"), Case.stage)
              .join(Case, Case.report_id == Report.id)
              .where(Report.reporter_unit_code == actor.region_code))
+    if access.is_partner(actor):
+        query = query.where(Report.reporter_user_id == actor.id)
+    else:
+        # A partner attached to the unit is not the unit: listing its reports here would name the reporter.
+        query = query.where(or_(Report.reporter_user_id.is_(None), ~Report.reporter_user_id.in_(
+            select(User.id).where(User.role == "reporter"))))
     total = session.scalar(select(func.count()).select_from(query.subquery()))
     rows = session.execute(query.order_by(Report.filed_at.desc(), Report.id.desc())
                            .limit(per_page).offset((page - 1) * per_page)).all()

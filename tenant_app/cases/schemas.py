@@ -170,7 +170,8 @@ class CaseTimelineEntrySchema(Schema):
     data = fields.Dict()
     note = fields.String()
     by_user_id = fields.Integer(allow_none=True)
-    by_unit_code = fields.String()
+    by_unit_code = fields.String(allow_none=True, metadata={
+        "description": "null on the filing entry for readers other than the handling county (it is the reporter)"})
     at = fields.DateTime()
     at_cst = fields.String()
 

@@ -1,7 +1,7 @@
 from marshmallow import fields, validate
 
 from tenant_app.auth import passwords
-from tenant_app.auth.models import ROLES
+from tenant_app.auth.models import PARTNER_KINDS, ROLES
 from tenant_app.schema_base import BoundedSchema as Schema
 from tenant_app.schema_base import Length, Pattern, page_field, per_page_field, unit_code_field
 from tenant_app.users import services
@@ -14,6 +14,8 @@ class UserSchema(Schema):
     phone = fields.String()
     role = fields.String()
     unit_code = fields.String(attribute="region_code")
+    org_kind = fields.String(allow_none=True)
+    org_name = fields.String()
     active = fields.Boolean()
     created_at = fields.DateTime()
     last_login_at = fields.DateTime(allow_none=True)
@@ -52,6 +54,10 @@ class UserCreateSchema(Schema):
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
     unit_code = unit_code_field(required=True)
     password = password_field()
+    org_kind = fields.String(load_default=None, validate=validate.OneOf(PARTNER_KINDS), metadata={
+        "description": "a partner reporter's organisation kind (role `reporter` only, which requires it)"})
+    org_name = fields.String(load_default="", validate=Length(max=services.MAX_ORG_NAME), metadata={
+        "description": "a partner reporter's organisation name (role `reporter` only, which requires it)"})
 
 
 class PasswordResetSchema(Schema):

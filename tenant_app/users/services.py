@@ -7,9 +7,9 @@ import re
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from hierarchy.codes import is_valid_code
+from hierarchy.codes import Level, is_valid_code, level_of
 from hierarchy.models import Unit, utcnow
-from tenant_app.auth.models import ROLES, User
+from tenant_app.auth.models import PARTNER_KINDS, ROLES, User
 from tenant_app.auth.passwords import hash_password, password_problems
 from tenant_app.auth.services import revoke_tokens
 from tenant_app.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -23,7 +23,11 @@ PHONE_INVALID = _l("电话号码格式不正确")
 REAL_NAME_TOO_LONG = _l("最多 %(n)s 字", n=MAX_REAL_NAME)
 REQUIRED = _l("此项必填")
 USERNAME_TAKEN = _l("用户名已存在")
-ROLE_RANK = {"viewer": 0, "staff": 1, "admin": 2}
+# A partner reporter holds less than a viewer (it reads nothing but its own reports): any admin may create one.
+ROLE_RANK = {"reporter": 0, "viewer": 0, "staff": 1, "admin": 2}
+MAX_ORG_NAME = User.__table__.c.org_name.type.length
+# Partners report to the township or the county they work in (a school serves a township, a clinic a county).
+PARTNER_LEVELS = (Level.township, Level.county)
 
 
 def require_admin(actor: User) -> None:
@@ -116,7 +120,21 @@ def validate_new_user(session, actor: User, data: dict) -> dict[str, list[str]]:
     problems = password_problems(password)
     if problems:
         errors["password"] = problems
+    if role == "reporter":
+        _check_partner(data, unit_code, errors)
     return errors
+
+
+def _check_partner(data: dict, unit_code: str, errors: dict) -> None:
+    if is_valid_code(unit_code) and level_of(unit_code) not in PARTNER_LEVELS:
+        errors.setdefault("unit_code", []).append(_l("合作报告机构须隶属乡镇（街道）或县（区）"))
+    if (data.get("org_kind") or "") not in PARTNER_KINDS:
+        errors.setdefault("org_kind", []).append(REQUIRED if not data.get("org_kind") else _l("机构类别无效"))
+    org_name = (data.get("org_name") or "").strip()
+    if not org_name:
+        errors.setdefault("org_name", []).append(REQUIRED)
+    elif len(org_name) > MAX_ORG_NAME:
+        errors.setdefault("org_name", []).append(_l("最多 %(n)s 字", n=MAX_ORG_NAME))
 
 
 def create_user(session, actor: User, data: dict) -> User:
@@ -134,6 +152,9 @@ def create_user(session, actor: User, data: dict) -> User:
         created_by_id=actor.id,
         must_change_password=True,  # the admin knows this password: its owner chooses their own at first login
     )
+    if user.role == "reporter":
+        user.org_kind = data["org_kind"]
+        user.org_name = data["org_name"].strip()
     # Usernames are unique across all tenants; one taken outside the actor's subtree is invisible to
     # the check above and surfaces here as a constraint violation.
     try:

@@ -7,8 +7,9 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from hierarchy.models import Unit
-from tenant_app.auth.models import ROLES
+from tenant_app.auth.models import PARTNER_KINDS, ROLES
 from tenant_app.auth.views import is_safe_next
+from tenant_app.cases.enums import REPORTER_KINDS
 from tenant_app.db import db
 from tenant_app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from tenant_app.extensions import login_manager
@@ -29,7 +30,7 @@ from tenant_app.users.services import (
 bp = Blueprint("users", __name__, template_folder="templates")
 
 PER_PAGE = 50
-FORM_FIELDS = ("username", "real_name", "phone", "role", "unit_code")
+FORM_FIELDS = ("username", "real_name", "phone", "role", "unit_code", "org_kind", "org_name")
 
 
 @bp.before_request
@@ -46,7 +47,9 @@ def _back_to_list():
 
 
 def _grantable_roles() -> list[str]:
-    return [r for r in ROLES if ROLE_RANK[r] <= ROLE_RANK[current_user.role]]
+    # Partners belong to a township or county: a village's admin has none to attach them to.
+    village = len(current_user.region_code) == 12
+    return [r for r in ROLES if ROLE_RANK[r] <= ROLE_RANK[current_user.role] and not (village and r == "reporter")]
 
 
 @bp.route("/users")
@@ -87,7 +90,8 @@ def new_page():
         values = data
     else:
         values = {"role": "staff", "unit_code": request.args.get("unit") or current_user.region_code}
-    body = render_template("users/new.html", values=values, errors=errors, roles=_grantable_roles())
+    body = render_template("users/new.html", values=values, errors=errors, roles=_grantable_roles(),
+                           org_kinds={kind: REPORTER_KINDS[kind] for kind in PARTNER_KINDS})
     return body, status
 
 
