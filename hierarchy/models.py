@@ -60,6 +60,15 @@ class Unit(Base):
     __scope_column__ = "code"
     __scope_ancestors_visible__ = True
 
+    @staticmethod
+    def __scope_partner_criteria__():
+        # A partner reads the units a unit scope of its own would (the village picker, its unit's name).
+        from sqlalchemy import or_
+
+        from hierarchy.scope import partner_subtree, scope_param
+
+        return or_(partner_subtree(Unit.code), Unit.code.in_(scope_param("partner_ancestors")))
+
     code: Mapped[str] = mapped_column(code_column_type(), primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
     level: Mapped[int] = mapped_column(SmallInteger)

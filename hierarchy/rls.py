@@ -78,6 +78,11 @@ def in_scope(column: str) -> str:
     return f"({column} >= (SELECT shouhu_scope_lo()) AND {column} < (SELECT shouhu_scope_hi()))"
 
 
+def in_partner_scope(column: str) -> str:
+    # A partner reporter's unit subtree (migration 0019): empty unless the scope is a partner's.
+    return f"({column} >= (SELECT shouhu_partner_lo()) AND {column} < (SELECT shouhu_partner_hi()))"
+
+
 def enable_rls(table: str, predicate: str, *, role: str | None = None,
                privileges: str = "SELECT, INSERT, UPDATE, DELETE") -> list[str]:
     """Statements that put `table` under FORCE ROW LEVEL SECURITY with one policy for the app role."""

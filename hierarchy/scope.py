@@ -41,6 +41,7 @@ class Scope:
     `auth_user_id` / `auth_username` / `auth_token_hash`: the narrow keys authentication may look up
     before the caller's unit is known; they open exactly the matching user or token row in the application
     lock (SQLite). PostgreSQL does not take them from the application (see tenant_app.auth.services).
+    `partner_unit` / `partner_user_id`: a partner reporter's requests (see `Scope.partner`).
     """
 
     unit_code: str | None = None
@@ -48,14 +49,36 @@ class Scope:
     auth_user_id: int | None = None
     auth_username: str | None = None
     auth_token_hash: str | None = None
+    partner_unit: str | None = None
+    partner_user_id: int | None = None
 
     def __post_init__(self):
         if self.unit_code is not None and not is_valid_code(self.unit_code):
             raise ValueError(f"invalid scope code {self.unit_code!r}")
+        if (self.partner_unit is None) != (self.partner_user_id is None):
+            raise ValueError("a partner scope needs both its unit and its user")
+        if self.partner_unit is not None and (not is_valid_code(self.partner_unit) or self.unit_code is not None
+                                              or self.all_tenants):
+            raise ValueError(f"invalid partner scope {self.partner_unit!r}")
 
     @classmethod
     def unit(cls, code: str) -> Scope:
         return cls(unit_code=code)
+
+    @classmethod
+    def partner(cls, unit_code: str, user_id: int) -> Scope:
+        """A partner reporter's scope. It has no unit: to every model and policy that knows only units it is the
+        empty scope (no rows). The few that take part in filing a report and following one's own reports open,
+        within the partner's unit subtree, exactly those rows (`__scope_partner_criteria__` and
+        `__scope_partner_match__` here, the `*_partner` policies in the database)."""
+        return cls(partner_unit=unit_code, partner_user_id=user_id)
+
+    @property
+    def is_partner(self) -> bool:
+        return self.partner_user_id is not None
+
+    def partner_covers(self, code: str | None) -> bool:
+        return self.partner_unit is not None and code is not None and code.startswith(self.partner_unit)
 
     @property
     def db_value(self) -> str:
@@ -143,12 +166,18 @@ class ScopeShape:
     auth_user_id: bool = False
     auth_username: bool = False
     auth_token_hash: bool = False
+    partner: bool = False
 
 
 def scope_param(name: str):
     """The bound parameter of a scope value in loader criteria: lo, hi, ancestors, auth_user_id, auth_username,
-    auth_token_hash."""
-    return bindparam(f"shouhu_scope_{name}", expanding=name == "ancestors")
+    auth_token_hash, partner_lo, partner_hi, partner_ancestors, partner_user."""
+    return bindparam(f"shouhu_scope_{name}", expanding=name in ("ancestors", "partner_ancestors"))
+
+
+def partner_subtree(column):
+    """Loader criteria: `column` within the partner's unit subtree (for `__scope_partner_criteria__`)."""
+    return and_(column >= scope_param("partner_lo"), column < scope_param("partner_hi"))
 
 
 def shape_of(scope: Scope) -> ScopeShape:
@@ -157,7 +186,7 @@ def shape_of(scope: Scope) -> ScopeShape:
     return ScopeShape(unit=scope.unit_code is not None,
                       ancestors=scope.unit_code is not None and bool(ancestors_of(scope.unit_code)),
                       auth_user_id=scope.auth_user_id is not None, auth_username=bool(scope.auth_username),
-                      auth_token_hash=bool(scope.auth_token_hash))
+                      auth_token_hash=bool(scope.auth_token_hash), partner=scope.is_partner)
 
 
 @lru_cache(maxsize=65536)
@@ -177,6 +206,11 @@ def criteria_params(scope: Scope) -> dict:
         params["shouhu_scope_auth_username"] = scope.auth_username
     if scope.auth_token_hash:
         params["shouhu_scope_auth_token_hash"] = scope.auth_token_hash
+    if scope.is_partner:
+        params["shouhu_scope_partner_lo"], params["shouhu_scope_partner_hi"] = subtree_bounds(scope.partner_unit)
+        # Never empty (an expanding parameter): the partner's own unit stands in for a province's no ancestors.
+        params["shouhu_scope_partner_ancestors"] = tuple(ancestors_of(scope.partner_unit)) or (scope.partner_unit,)
+        params["shouhu_scope_partner_user"] = scope.partner_user_id
     return params
 
 
@@ -194,6 +228,9 @@ def _criteria_for(model: type, shape: ScopeShape):
         extra = auth_clause(shape)
         if extra is not None:
             clauses.append(extra)
+    partner_clause = getattr(model, "__scope_partner_criteria__", None)
+    if shape.partner and partner_clause is not None:
+        clauses.append(partner_clause())
     if not clauses:
         return false()
     return or_(*clauses) if len(clauses) > 1 else clauses[0]
@@ -245,6 +282,12 @@ def _check_writes(session: Session, flush_context, instances) -> None:
         auth_match = getattr(type(obj), "__scope_auth_match__", None)
         if auth_match is not None and auth_match(obj, scope):
             continue  # the one row authentication is working on
+        if scope.is_partner:
+            partner_match = getattr(type(obj), "__scope_partner_match__", None)
+            if partner_match is None or obj in session.deleted or not scope.partner_covers(getattr(obj, column)) \
+                    or not partner_match(obj, scope, obj in session.new):
+                raise ScopeViolation(f"{type(obj).__name__} outside the partner's scope")
+            continue
         if not scope.covers(getattr(obj, column)):
             raise ScopeViolation(f"{type(obj).__name__} outside the current scope")
 
@@ -262,7 +305,9 @@ SCOPE_SET_INFO = "shouhu_scope_set"
 def _scope_settings(scope: Scope, roles: tuple[str, str] | None) -> dict[str, str]:
     # The authentication keys stay in the application: the database does not trust them (a request finds its
     # caller through SECURITY DEFINER functions, tenant_app.auth.services).
-    settings = {"app.scope": scope.db_value}
+    # The partner settings always go with the scope, so that a later scope in the same transaction clears them.
+    settings = {"app.scope": scope.db_value, "app.partner_unit": scope.partner_unit or "",
+                "app.partner_user": str(scope.partner_user_id) if scope.is_partner else ""}
     if roles:
         # Transaction-local, like the scope: the connection returns to the application role afterwards.
         settings["role"] = roles[1] if scope.all_tenants else roles[0]
@@ -276,7 +321,8 @@ def apply_db_scope(connection, scope: Scope) -> None:
     here instead of silently seeing nothing."""
     if connection.dialect.name != "postgresql":
         return
-    if not scope.all_tenants and not scope.db_value and not connection.info.get(SCOPE_SET_INFO):
+    if not scope.all_tenants and not scope.db_value and not scope.is_partner \
+            and not connection.info.get(SCOPE_SET_INFO):
         # Nothing was set in this transaction: the settings are transaction-local, so the empty scope and the
         # login's own role are in force already (a round trip saved at the start of every request).
         return

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, g, request
 from flask_login import current_user
 
-from hierarchy.scope import NO_SCOPE, Scope, reset_scope, set_scope
+from hierarchy.scope import NO_SCOPE, reset_scope, set_scope
 from tenant_app import headers, i18n, input_guard
 from tenant_app.config import from_environment
 from tenant_app.errors import register_error_handlers
@@ -112,7 +112,7 @@ def _install_identity(app: Flask) -> None:
             return
         user = current_user._get_current_object()
         if user is not None and user.is_authenticated:
-            set_scope(Scope.unit(user.region_code))
+            set_scope(user.scope)  # a partner reporter's is the partner scope, not its unit's (User.scope)
             _ = user.unit  # load the caller's own unit under the caller's scope
 
     @app.teardown_request

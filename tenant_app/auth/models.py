@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hierarchy.codes import Level
 from hierarchy.models import Base, Unit, code_column_type, utcnow
-from hierarchy.scope import scope_param
+from hierarchy.scope import Scope, scope_param
 
 ROLES = ("admin", "staff", "viewer", "reporter")
 # Partner reporters (the `reporter` role) are organisations outside the administration that must report.
@@ -29,6 +29,22 @@ def _user_auth_match(user, scope) -> bool:
         bool(scope.auth_username) and user.username == scope.auth_username)
 
 
+def _user_partner_criteria():
+    return User.id == scope_param("partner_user")  # a partner reads its own account only
+
+
+def _user_partner_match(user, scope, is_new) -> bool:
+    return not is_new and user.id == scope.partner_user_id  # its login time, its password
+
+
+def _token_partner_criteria():
+    return ApiToken.user_id == scope_param("partner_user")
+
+
+def _token_partner_match(token, scope, is_new) -> bool:
+    return token.user_id == scope.partner_user_id
+
+
 def _token_auth_criteria(shape):
     if shape.auth_token_hash:
         return ApiToken.token_hash == scope_param("auth_token_hash")
@@ -42,6 +58,8 @@ class User(Base):
     __scope_column__ = "region_code"
     __scope_auth_criteria__ = staticmethod(_user_auth_criteria)
     __scope_auth_match__ = staticmethod(_user_auth_match)
+    __scope_partner_criteria__ = staticmethod(_user_partner_criteria)
+    __scope_partner_match__ = staticmethod(_user_partner_match)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     region_code: Mapped[str] = mapped_column(code_column_type(), ForeignKey("units.code"))
@@ -100,11 +118,21 @@ class User(Base):
     def is_reporter(self) -> bool:
         return self.role == "reporter"
 
+    @property
+    def scope(self) -> Scope:
+        """The scope of this user's requests, in both locks: its unit's subtree, or for a partner reporter the
+        partner scope (filing reports in its unit's villages and following its own, nothing else)."""
+        if self.is_reporter:
+            return Scope.partner(self.region_code, self.id)
+        return Scope.unit(self.region_code)
+
 
 class ApiToken(Base):
     __tablename__ = "api_tokens"
     __scope_column__ = "region_code"
     __scope_auth_criteria__ = staticmethod(_token_auth_criteria)
+    __scope_partner_criteria__ = staticmethod(_token_partner_criteria)
+    __scope_partner_match__ = staticmethod(_token_partner_match)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))

@@ -3,6 +3,7 @@ of a request."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
@@ -62,10 +63,11 @@ def _token_owner(session, token_hash: str) -> tuple[int, str, bool, datetime] | 
 
 
 def _user_in_unit(session, user_id: int, unit_code: str | None) -> User | None:
-    """The user row, read under the user's own unit scope."""
+    """The user row, read under the narrowest scope that holds it: a partner scope of the user itself opens its
+    own row and nothing else in users (whatever the role, which is not known before the row is read)."""
     if not unit_code:
         return None
-    with scoped(Scope.unit(unit_code)):
+    with scoped(Scope.partner(unit_code, user_id)):
         return session.get(User, user_id)
 
 
@@ -88,7 +90,7 @@ def authenticate(session, username: str, password: str, client_ip: str | None,
         session.rollback()
         throttle.record_failure(username, client_ip, user_id, device)
         raise Unauthorized(BAD_CREDENTIALS)
-    with scoped(Scope.unit(user.region_code)):
+    with scoped(user.scope):
         user.last_login_at = utcnow()
         if needs_rehash(user.password_hash):
             user.password_hash = hash_password(password)
@@ -99,7 +101,7 @@ def authenticate(session, username: str, password: str, client_ip: str | None,
 def issue_token(session, user: User) -> tuple[str, datetime]:
     token = secrets.token_urlsafe(32)
     expires_at = utcnow() + timedelta(hours=current_app.config["SHOUHU_TOKEN_TTL_HOURS"])
-    with scoped(Scope(auth_user_id=user.id, unit_code=user.region_code)):
+    with scoped(dataclasses.replace(user.scope, auth_user_id=user.id)):
         session.add(ApiToken(user_id=user.id, region_code=user.region_code,
                              token_hash=_hash_token(token), expires_at=expires_at))
         session.flush()
@@ -136,14 +138,17 @@ _TOKEN_UNIT_FIELDS = ("name", "level", "parent_code", "retired", "retired_at", "
 def load_token_user(session, token: str) -> User | None:
     if _on_postgresql(session):
         # One statement: the token's state, the user's row and the user's unit (an API request's first work),
-        # and, for a token that is valid, the database scope of the caller's unit for this transaction.
+        # and, for a token that is valid, the database scope of the caller's requests for this transaction.
         statement, params = _token_statement(session)
         row = session.execute(statement, {"h": _hash_token(token), **params}).mappings().first()
         if row is None or row["revoked"] or _as_naive_utc(row["expires_at"]) <= _as_naive_utc(utcnow()):
             return None
         if not row["active"]:
             return None
-        if row["scope_set"] == row["unit_code"]:
+        if row["role"] == "reporter":
+            if row["partner_set"] == str(row["user_id"]):
+                note_db_scope(session, Scope.partner(row["unit_code"], row["user_id"]))
+        elif row["scope_set"] == row["unit_code"]:
             note_db_scope(session, Scope.unit(row["unit_code"]))
         return _token_identity(session, row)
     owner = _token_owner(session, _hash_token(token))
@@ -159,11 +164,18 @@ def load_token_user(session, token: str) -> User | None:
 
 
 def _token_statement(session) -> tuple:
-    """The token function's row with the scope of the caller's unit set in the same statement (a round trip
-    saved on every API request), only when the token is valid and its user active, as the application then
-    decides too; with the application role when the connection switches roles (tenant_app.db)."""
+    """The token function's row with the caller's database scope set in the same statement (a round trip saved
+    on every API request), only when the token is valid and its user active, as the application then decides
+    too; with the application role when the connection switches roles (tenant_app.db). A partner reporter gets
+    the partner scope (no unit, its unit and its own id as the partner settings: User.scope), never its unit's."""
     valid = "NOT t.revoked AND t.expires_at > now() AND t.active"
-    columns = f"set_config('app.scope', CASE WHEN {valid} THEN t.unit_code ELSE '' END, true) AS scope_set"
+    partner = f"{valid} AND t.role = 'reporter'"
+    columns = (f"set_config('app.scope', CASE WHEN {valid} AND t.role <> 'reporter' THEN t.unit_code ELSE '' END,"
+               " true) AS scope_set, "
+               f"set_config('app.partner_unit', CASE WHEN {partner} THEN t.unit_code ELSE '' END, true)"
+               " AS partner_unit_set, "
+               f"set_config('app.partner_user', CASE WHEN {partner} THEN t.user_id::text ELSE '' END, true)"
+               " AS partner_set")
     roles = session.connection().info.get(DB_ROLES_INFO)
     params = {}
     if roles:

@@ -22,10 +22,13 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
+    select,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hierarchy.models import Base, code_column_type
+from hierarchy.scope import partner_subtree, scope_param
 from tenant_app import clock
 from tenant_app.cases import enums as E
 
@@ -37,12 +40,45 @@ def _ck(column: str, values, nullable: bool = False) -> CheckConstraint:
     return CheckConstraint(clause, name=column)
 
 
+# A partner reporter's scope (hierarchy.scope.Scope.partner) opens, within its unit's subtree, the rows of its own
+# reports only: the report, its case (for the stage) and the "filed" entry filing writes; the database policies
+# of migration 0019 say the same.
+
+def _report_partner_criteria():
+    return and_(partner_subtree(Report.region_code), Report.reporter_user_id == scope_param("partner_user"))
+
+
+def _report_partner_match(report, scope, is_new) -> bool:
+    return is_new and report.reporter_user_id == scope.partner_user_id \
+        and report.reporter_unit_code == scope.partner_unit
+
+
+def _case_partner_criteria():
+    own_reports = select(Report.id).where(Report.reporter_user_id == scope_param("partner_user"))
+    return and_(partner_subtree(Case.region_code), Case.report_id.in_(own_reports.scalar_subquery()))
+
+
+def _case_partner_match(case, scope, is_new) -> bool:
+    return is_new and case.stage == "reported"  # the report it opens is the partner's own (the database checks)
+
+
+def _action_partner_criteria():
+    return and_(partner_subtree(CaseAction.region_code), CaseAction.kind == E.FILED_ENTRY,
+                CaseAction.by_user_id == scope_param("partner_user"))
+
+
+def _action_partner_match(action, scope, is_new) -> bool:
+    return is_new and action.kind == E.FILED_ENTRY and action.by_user_id == scope.partner_user_id
+
+
 class Report(Base):
     """What a reporter said: category, where and when, the narrative, the children involved (by record, or an
     unknown child described) and the reporter (confidential: the accepting county only)."""
 
     __tablename__ = "reports"
     __scope_column__ = "region_code"
+    __scope_partner_criteria__ = staticmethod(_report_partner_criteria)
+    __scope_partner_match__ = staticmethod(_report_partner_match)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     region_code: Mapped[str] = mapped_column(code_column_type(), ForeignKey("units.code"))  # the case's village
@@ -74,6 +110,8 @@ class Case(Base):
 
     __tablename__ = "cases"
     __scope_column__ = "region_code"
+    __scope_partner_criteria__ = staticmethod(_case_partner_criteria)
+    __scope_partner_match__ = staticmethod(_case_partner_match)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     region_code: Mapped[str] = mapped_column(code_column_type(), ForeignKey("units.code"))  # the village
@@ -147,6 +185,8 @@ class CaseAction(Base):
 
     __tablename__ = "case_actions"
     __scope_column__ = "region_code"
+    __scope_partner_criteria__ = staticmethod(_action_partner_criteria)
+    __scope_partner_match__ = staticmethod(_action_partner_match)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
