@@ -1,6 +1,7 @@
 """The whole flow of a case in a real browser (headless chromium): a school reports a child living alone → the
 county accepts and records police notified and a temporary placement → the township assesses → a help plan
-with "back to school" done → closed; the school follows its report to the end."""
+with "back to school" done → closed; the school follows its report to the end, and after the roll-up the
+province's dashboard counts the outcome."""
 
 from __future__ import annotations
 
@@ -104,7 +105,28 @@ def _step(driver, step: str, values: dict | None = None) -> None:
     assert "已办理" in driver.find_element(By.CSS_SELECTOR, ".alert-success").text
 
 
-def test_school_report_to_closed_case(browser, live_server, live_users, school):  # noqa: F811
+OUTCOMES = ("outcome_back_to_school", "outcome_temporary_placements")
+
+
+def _province_outcomes(driver, base: str, username: str) -> dict[str, int]:
+    """The province's dashboard outcome cards (stored figures) for the keys of OUTCOMES."""
+    from selenium.webdriver.common.by import By
+
+    _login(driver, base, username)
+    driver.get(f"{base}/dashboard")
+    return {key: int(driver.find_element(By.CSS_SELECTOR, f'#case-outcomes [data-key="{key}"] .kf-n')
+                     .get_attribute("data-value")) for key in OUTCOMES}
+
+
+def _roll_up(app) -> None:
+    """Drain the outbox now (the workers' job), so that the stored figures include the case."""
+    from sync import outbox
+
+    with app.app_context():
+        outbox.drain_inline()
+
+
+def test_school_report_to_closed_case(browser, live_server, live_users, school, _app):  # noqa: F811
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
@@ -112,6 +134,8 @@ def test_school_report_to_closed_case(browser, live_server, live_users, school):
 
     today = clock.cst_day(clock.now()).isoformat()
     now = clock.cst_text(clock.now(), "%Y-%m-%dT%H:%M")
+    _roll_up(_app)
+    before = _province_outcomes(browser, live_server, live_users["province"])
 
     # The school files from its reports page; it sees no records, no cases, no lists.
     _login(browser, live_server, school, home="report-list")
@@ -169,6 +193,11 @@ def test_school_report_to_closed_case(browser, live_server, live_users, school):
     assert "已结案" in browser.find_element(By.CSS_SELECTOR, "#report-list tr.report-row").text
     browser.get(case_url)
     assert "合作报告机构只能提交报告" in browser.page_source and NARRATIVE not in browser.page_source
+
+    # The roll-up runs; the province's dashboard counts the child back at school and the temporary placement.
+    _roll_up(_app)
+    after = _province_outcomes(browser, live_server, live_users["province"])
+    assert after == {key: before[key] + 1 for key in OUTCOMES}, (before, after)
 
 
 @pytest.fixture

@@ -72,6 +72,9 @@ def page(child_id: int):
 def record(child_id: int):
     """Record the signing day on the record (a past or today's date; empty clears it)."""
     session = db.session
+    # A record outside the caller's reach is not found, whatever the form holds: a refused form must not answer
+    # differently for a sibling's record and for one that exists nowhere.
+    children.get_child(session, child_id)
     value = (request.form.get("signed_on") or "").strip()
     try:
         signed_on = date.fromisoformat(value) if value else None
