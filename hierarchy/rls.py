@@ -5,6 +5,10 @@ The policies read the scope the application sets per transaction (hierarchy.scop
 anything else (nothing). '*' is honoured only for the jobs role (`shouhu_jobs`, migration 0011): requests run
 as the application role, which cannot widen its own scope whatever it sets. The predicate is a half-open range
 on a "C"-collated code column so that it is a B-tree range scan.
+
+A partner reporter's scope leaves `app.scope` empty and sets `app.partner_unit`/`app.partner_user` instead
+(migration 0019): only the few `*_partner` policies read those, through `shouhu_partner_*()` functions that give
+nothing while `app.scope` names a unit, so they never add to a unit's scope.
 """
 
 from __future__ import annotations

@@ -7,7 +7,8 @@ writes outside the scope. No scope means no rows: deny by default.
 The same scope is handed to PostgreSQL with `set_config('app.scope', ..., true)` at the start of each
 transaction, where row-level security policies (hierarchy.rls) apply the same predicate: the database lock.
 The transaction's role goes with it: the application role for a unit's scope, the jobs role for the
-all-tenants scope, which the policies honour for that role only (migration 0011).
+all-tenants scope, which the policies honour for that role only (migration 0011). A partner reporter's scope
+(`Scope.partner`) has no unit: it opens only the rows of filing a report and following its own (migration 0019).
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from tenant_app.children.models import Child
 from tenant_app.db import db
 from tests import cases_factories, tasks_factories, test_cases_isolation
 from tests.cases_factories import COUNTY, OTHER_COUNTY, OTHER_COUNTY_VILLAGE, TOWNSHIP, VILLAGE, report_body
+from tests.conftest import PASSWORD
 
 person = cases_factories.person
 new_child = cases_factories.new_child
@@ -237,3 +238,24 @@ def test_the_application_lock_confines_a_partner_too(app, partners, assessed_cas
                 session.rollback()
         finally:
             session.close()
+
+
+def test_a_partner_still_signs_in_changes_its_password_and_follows_its_reports(app, make_user, login, token_for,
+                                                                               client):
+    partner = make_user(TOWNSHIP, "reporter", org_kind="clinic", org_name="新华卫生院")
+    first, second = token_for(partner.username), token_for(partner.username)
+    assert client.get("/api/v1/me", headers=first).get_json()["username"] == partner.username
+    filed = client.post("/api/v1/reports", json=report_body(), headers=first)
+    assert filed.status_code == 201, filed.get_json()
+    changed = client.post("/api/v1/me/password", json={"current_password": PASSWORD,
+                                                       "new_password": "Clinic-2026-new"}, headers=first)
+    assert changed.status_code == 200, changed.get_json()
+    assert client.get("/api/v1/me", headers=second).status_code == 401  # its other tokens are revoked
+    mine = client.get("/api/v1/reports", headers=first).get_json()
+    assert mine["total"] == 1 and mine["items"][0]["stage"] == "reported"
+
+    page = app.test_client()
+    login(page, partner.username, "Clinic-2026-new")
+    listed = page.get("/reports")
+    assert listed.status_code == 200 and listed.get_data(as_text=True).count('class="report-row') == 1
+    assert page.get("/children").status_code == 403
