@@ -19,7 +19,7 @@ from tenant_app.auth.services import load_session_user, load_token_user
 from tenant_app.cases.models import Case, CaseAction, Report
 from tenant_app.children.models import Child
 from tenant_app.db import db
-from tests import cases_factories, tasks_factories, test_cases_isolation
+from tests import cases_factories, tasks_factories, test_cases_isolation, test_isolation
 from tests.cases_factories import COUNTY, OTHER_COUNTY, OTHER_COUNTY_VILLAGE, TOWNSHIP, VILLAGE, report_body
 from tests.conftest import PASSWORD
 
@@ -167,6 +167,8 @@ def test_under_rls_alone_a_partner_files_in_its_subtree_as_itself_and_nothing_mo
     # Its own case is read, never changed; nothing else is changed either.
     assert partner_sql(partner, "UPDATE cases SET stage = 'closed' WHERE id = :id RETURNING id", id=case) == []
     assert partner_sql(partner, "UPDATE users SET role = 'admin' WHERE id <> :me RETURNING id", me=partner.id) == []
+    _refused(partner_sql, partner, "UPDATE users SET role = 'admin' WHERE id = :me", me=partner.id)
+    assert partner_sql(partner, "UPDATE users SET phone = '13911112222' WHERE id = :me", me=partner.id) == 1
     assert partner_sql(partner, "UPDATE api_tokens SET revoked = true WHERE user_id <> :me RETURNING id",
                        me=partner.id) == []
     _refused(partner_sql, partner, "UPDATE users SET region_code = :c WHERE id = :me", c=OTHER_COUNTY,
@@ -259,3 +261,55 @@ def test_a_partner_still_signs_in_changes_its_password_and_follows_its_reports(a
     listed = page.get("/reports")
     assert listed.status_code == 200 and listed.get_data(as_text=True).count('class="report-row') == 1
     assert page.get("/children").status_code == 403
+
+
+sqlite_db = test_isolation.sqlite_db
+
+
+def test_the_application_lock_alone_confines_a_partner(sqlite_db):
+    from datetime import UTC, datetime
+
+    from hierarchy.models import Unit
+    from tenant_app.auth.models import ApiToken
+
+    me = test_isolation._id_of(sqlite_db, "sq_440203001")
+    other = test_isolation._id_of(sqlite_db, "sq_440203")
+    village = "440203001002"
+
+    def report(**overrides) -> Report:
+        fields = {"region_code": village, "occurred_village_code": village, "category": "living_alone",
+                  "urgency": "normal", "occurred_at": datetime(2026, 11, 30, tzinfo=UTC), "narrative": "独自在家",
+                  "reporter_kind": "school", "reporter_user_id": me, "reporter_unit_code": "440203001"}
+        return Report(**{**fields, **overrides})
+
+    with scoped(Scope.partner("440203001", me)):
+        session = sqlite_db.new_session()
+        try:
+            assert [u.id for u in session.scalars(select(User))] == [me]
+            assert {u.code for u in session.scalars(select(Unit))} == {"44", "4402", "440203", "440203001", village}
+            assert {t.user_id for t in session.scalars(select(ApiToken))} == {me}
+            assert session.execute(text("SELECT count(*) FROM users")).scalar() == 11  # the database shows all
+            own = report()
+            session.add(own)
+            session.flush()
+            session.add(Case(region_code=village, township_code=village[:9], county_code=village[:6],
+                             province_code=village[:2], report_id=own.id, category="living_alone", urgency="normal",
+                             stage="reported", reported_at=own.occurred_at, cycle_started_at=own.occurred_at))
+            session.flush()
+            assert [c.report_id for c in session.scalars(select(Case))] == [own.id]
+            for refused in (report(reporter_user_id=other), report(region_code="440204001001"),
+                            report(reporter_unit_code="440203")):
+                session.add(refused)
+                with pytest.raises(ScopeViolation):
+                    session.flush()
+                session.expunge(refused)
+            session.scalars(select(User)).one().role = "admin"  # its own row, but not to change its role
+            with pytest.raises(ScopeViolation):
+                session.flush()
+            session.rollback()
+            session.add(User(region_code=village, username="sq_new", role="staff", password_hash="x",
+                             real_name="新用户", phone="1"))
+            with pytest.raises(ScopeViolation):
+                session.flush()
+        finally:
+            session.close()

@@ -9,7 +9,8 @@ and account). The functions below honour those settings only while `app.scope` n
 to a unit's or the jobs' scope) and only within the partner's unit subtree; the policies added here open, for a
 partner's scope:
 
-- users: its own row (authentication, its login time and password), api_tokens: its own tokens;
+- users: its own row (authentication; its login time and password, never another role), api_tokens: its own
+  tokens;
 - units: its unit's subtree and ancestors (names of places, the village picker);
 - reports: its own reports (reading; filing one in its subtree, as itself and its unit);
 - cases: its own reports' cases (reading; creating one at stage `reported` for its own report);
@@ -84,7 +85,8 @@ def _policies() -> list[tuple[str, str, str, str | None, str | None]]:
     own_filed = f"{within('region_code')} AND kind = 'filed' AND by_user_id = {_PU}"
     return [
         ("users", "users_partner_read", "SELECT", own_user, None),
-        ("users", "users_partner_update", "UPDATE", own_user, own_user),
+        # Its login time and password; it stays a partner (a role it gave itself would open its unit's scope).
+        ("users", "users_partner_update", "UPDATE", own_user, f"{own_user} AND role = 'reporter'"),
         ("api_tokens", "api_tokens_partner_read", "SELECT", own_token, None),
         ("api_tokens", "api_tokens_partner_insert", "INSERT", None, own_token),
         ("api_tokens", "api_tokens_partner_update", "UPDATE", own_token, own_token),

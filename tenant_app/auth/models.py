@@ -34,7 +34,8 @@ def _user_partner_criteria():
 
 
 def _user_partner_match(user, scope, is_new) -> bool:
-    return not is_new and user.id == scope.partner_user_id  # its login time, its password
+    # Its login time and password; it stays a partner (another role would open its unit's scope).
+    return not is_new and user.id == scope.partner_user_id and user.role == "reporter"
 
 
 def _token_partner_criteria():
