@@ -217,6 +217,7 @@ class Crawler:
         seen: set = set()
         fetched: list[str] = []
         pages = 0  # the limit counts pages; what pages fetch besides (stylesheets, JSON, exports) is extra
+        routes_queued: set[str] = set()
         while queue and pages < self.limit:
             url, referrer, from_form = queue.popleft()
             parts = urlsplit(url)
@@ -255,8 +256,14 @@ class Crawler:
                 for link, is_form in links_of(soup, url):
                     if is_form and from_form:
                         continue
+                    link_endpoint = self.match(urlsplit(link).path)[0]
                     if "page=2" in urlsplit(link).query.split("&"):
                         queue.appendleft((link, url, is_form))  # every list's second page, within any budget
+                    elif link_endpoint is not None and link_endpoint not in routes_queued:
+                        # A route not met yet goes before more variants (filters, sorts) of known ones: within
+                        # the budget every route is reached first.
+                        routes_queued.add(link_endpoint)
+                        queue.appendleft((link, url, is_form))
                     else:
                         queue.append((link, url, is_form))
             for problem in self.checker.page(soup, lang)[:MAX_LISTED]:

@@ -54,9 +54,13 @@ def _contacts(session, child) -> list[dict]:
              "director": p.region_code == child.region_code} for p in people]
 
 
-@bp.route("/children/<int:child_id>/guardianship-confirmation")
+# One rule for both methods: with two rules on one path, an id the converter refuses answered 405 to a POST
+# instead of 404.
+@bp.route("/children/<int:child_id>/guardianship-confirmation", methods=["GET", "POST"])
 @login_required
 def page(child_id: int):
+    if request.method == "POST":
+        return _record(child_id)
     session = db.session
     actor = current_actor()
     child = children.get_child_for_read(session, actor, child_id, PRINT_PURPOSE)
@@ -67,9 +71,7 @@ def page(child_id: int):
                            can_record=access.can_edit(actor), today=clock.today_cst(), printed_at=clock.now())
 
 
-@bp.route("/children/<int:child_id>/guardianship-confirmation", methods=["POST"])
-@login_required
-def record(child_id: int):
+def _record(child_id: int):
     """Record the signing day on the record (a past or today's date; empty clears it)."""
     session = db.session
     # A record outside the caller's reach is not found, whatever the form holds: a refused form must not answer
