@@ -51,11 +51,17 @@ PENDING_KEY = "shouhu:rollup-drain:pending"
 GENERATION_KEY = "shouhu:rollup-drain:generation"
 PENDING_TTL = 300  # a flag left by a lost enqueue expires; workers also force a drain for old rows
 OUTAGE_BACKOFF = 5.0  # after a failed enqueue, skip Redis for this long: requests must not wait on it
-# A queued drain waits this long before it clears the flag and reads: the commits of that moment join it instead
-# of each queueing a drain of its own. Under a steady stream of writes, drains ran back to back, each
-# recomputing the same ancestors (up to the province) for a handful of villages, and took a core from the
-# requests; a quarter of a second of waiting lets each drain cover that many writes, well within the lag allowed.
-DEBOUNCE_SECONDS = float(os.environ.get("SHOUHU_ROLLUP_DEBOUNCE_SECONDS", "0.25"))
+# A queued drain waits before it clears the flag and reads: the commits of that moment join it instead of each
+# queueing a drain of its own. A drain's cost is mostly fixed (the ancestors up to the province, the monthly
+# snapshot), so under a steady stream of writes drains that ran back to back, each for a handful of villages,
+# took a third of a core of a 2-core server under the load bench. So the wait adapts: a drain that follows a
+# recent one (writes keep coming) waits DEBOUNCE_SECONDS, which cut the roll-up's share by two thirds and keeps
+# the figures within about two seconds of the last write (`shouhu bench load` prints the lag; five seconds are
+# allowed); a drain after a quiet spell waits only QUIET_DEBOUNCE_SECONDS, so a lone change reaches the
+# province within a second.
+DEBOUNCE_SECONDS = float(os.environ.get("SHOUHU_ROLLUP_DEBOUNCE_SECONDS", "1.5"))
+QUIET_DEBOUNCE_SECONDS = min(0.25, DEBOUNCE_SECONDS)
+LAST_DRAIN_KEY = "shouhu:rollup-drain:last-end"  # when the last drain ended (epoch seconds; jobs run in forks)
 ROLLUP_LOCK = 7_214_305_001  # pg_advisory_xact_lock key: one roll-up transaction at a time
 
 _PENDING_FLAG = "shouhu_outbox_pending"
@@ -331,8 +337,11 @@ def _clear_pending_flag() -> None:
         return
     job = get_current_job()
     if job is not None:
-        if DEBOUNCE_SECONDS > 0:
-            time.sleep(DEBOUNCE_SECONDS)
+        last_end = float(job.connection.get(LAST_DRAIN_KEY) or 0)
+        busy = time.time() - last_end < DEBOUNCE_SECONDS
+        wait = DEBOUNCE_SECONDS if busy else QUIET_DEBOUNCE_SECONDS
+        if wait > 0:
+            time.sleep(wait)
         job.connection.delete(PENDING_KEY)
 
 
@@ -361,4 +370,15 @@ def drain_outbox(batch_size: int = BATCH_SIZE) -> dict:
         report["batches"] += 1
         report["events"] += len(events)
     report["seconds"] = round(time.perf_counter() - started, 3)
+    _note_drain_end()
     return report
+
+
+def _note_drain_end() -> None:
+    try:
+        from rq import get_current_job
+    except ImportError:  # pragma: no cover
+        return
+    job = get_current_job()
+    if job is not None:
+        job.connection.set(LAST_DRAIN_KEY, repr(time.time()), ex=PENDING_TTL)

@@ -172,9 +172,11 @@ def env(tmp_path_factory, pg_url):
 
 
 def test_a_village_change_reaches_the_province_within_a_second(env):
+    """A lone change (after a quiet spell): the drain waits only briefly for others to join it."""
     assert env.problems() == []
     delays = []
     for i in range(5):
+        time.sleep(outbox.DEBOUNCE_SECONDS + 0.1)  # quiet: the last drain ended longer ago than the debounce
         before = env.province_unattended()
         started = time.perf_counter()
         env.change_child(i)
@@ -199,4 +201,24 @@ def test_redis_stopped_while_villages_write_then_back_loses_nothing(env):
     env.start_redis()  # empty: the queued state was lost with it; the outbox was not
     env.ensure_worker()
     assert _wait(lambda: env.pending() == 0, 20, 0.2), env.log()
+    assert env.problems() == []
+
+
+def test_a_steady_stream_of_changes_is_drained_in_batches_within_the_lag_allowed(env):
+    """Changes every 0.2 s: drains wait for more writes to join them (fewer drains than changes), and the
+    province's figure is right within 5 s of the last write."""
+    assert env.problems() == []
+    connection = redis.Redis.from_url(env.redis_url)
+    generation_before = int(connection.get(outbox.GENERATION_KEY) or 0)
+    for i in range(15):
+        env.change_child(100 + i)
+        time.sleep(0.2)
+    last_write = time.perf_counter()
+    expected = env.expected_unattended()
+    assert _wait(lambda: env.pending() == 0 and env.province_unattended().unattended == expected, 5), env.log()
+    lag = time.perf_counter() - last_write
+    drains = int(connection.get(outbox.GENERATION_KEY) or 0) - generation_before
+    print(f"\n15 changes 0.2 s apart: {drains} drains, figures right {lag:.2f} s after the last write")
+    assert lag < 5.0
+    assert 1 <= drains <= 8, drains
     assert env.problems() == []
