@@ -30,10 +30,23 @@ case_rows = st.fixed_dictionaries({
     "accept_after": st.integers(0, 3000),
     "measure_after": st.sampled_from([None, 0, 30, 600, 2000]),
     "assessed_days": st.sampled_from([None, 0, 2, 9]),
+    "risk": st.sampled_from([None, "low", "medium", "high"]),
+    "plan_days": st.sampled_from([None, 1, 6]),  # the help plan, days after the assessment
+    "visit_days": st.sampled_from([None, 0, 4, 20]),  # the last follow-up visit, days after the help plan
     "escalation": st.integers(0, 2),
     "actions": st.lists(action_rows, max_size=3),
     "with_child": st.booleans(),
 })
+
+# Cases past their help plan, every risk level, a help plan 4 to 39 days old (each risk's interval passed by
+# a day), with and without a visit since: an explicit example, as random lists rarely hold many.
+FOLLOW_UP_EXAMPLES = [
+    {"village": n % 7, "category": "living_alone", "reporter": "staff", "urgency": "normal",
+     "stage": ("help_plan", "follow_up")[n % 2], "minutes_ago": days_ago * 24 * 60, "delay_days": 0,
+     "accept_after": 0, "measure_after": None, "assessed_days": 0, "risk": risk, "plan_days": 1,
+     "visit_days": visit, "escalation": 0, "actions": [], "with_child": False}
+    for n, (risk, days_ago, visit) in enumerate(
+        (r, d, v) for r in (None, "low", "medium", "high") for d in (5, 9, 17, 32, 40) for v in (None, 4))]
 
 
 def insert_cases(conn, rows: list[dict], villages, now: datetime) -> list[int]:
@@ -53,11 +66,19 @@ def insert_cases(conn, rows: list[dict], villages, now: datetime) -> list[int]:
                    if accepted is not None and row["measure_after"] is not None else None)
         assessed = (accepted + timedelta(days=row["assessed_days"])
                     if accepted is not None and row["assessed_days"] is not None else None)
+        planned = (assessed + timedelta(days=row["plan_days"])
+                   if assessed is not None and row["plan_days"] is not None
+                   and row["stage"] in CE.FOLLOW_UP_STAGES + ("closed",) else None)
+        visited = None
+        if planned is not None and row["visit_days"] is not None:
+            day = (planned + timedelta(days=row["visit_days"])).astimezone(clock.CST).date()
+            visited = datetime.combine(day, time(), clock.CST)
         case_id = conn.execute(insert(Case.__table__).returning(Case.__table__.c.id), [{
             "region_code": village, "township_code": village[:9], "county_code": village[:6],
             "province_code": village[:2], "report_id": report_id, "category": row["category"],
             "urgency": row["urgency"], "stage": row["stage"], "reported_at": reported, "cycle_started_at": reported,
             "accepted_at": accepted, "first_measure_at": measure, "assessed_at": assessed,
+            "help_plan_at": planned, "last_follow_up_at": visited, "risk_level": row["risk"],
             "escalation_level": row["escalation"], "version": 1, "updated_at": reported}]).scalar_one()
         ids.append(case_id)
         child_id = conn.execute(text("SELECT min(id) FROM children WHERE region_code = :v"), {"v": village}).scalar()
@@ -90,6 +111,11 @@ def _end_of_days_after(moment: datetime, days: int) -> datetime:
 def _due(case) -> datetime | None:
     if case.stage == "reported":
         return case.cycle_started_at + timedelta(hours=1 if case.urgency == "emergency" else 24)
+    if case.stage in ("help_plan", "follow_up"):
+        if case.help_plan_at is None:
+            return None
+        interval = {"high": 7, "low": 30}.get(case.risk_level, 15)  # days between follow-up visits
+        return _end_of_days_after(case.last_follow_up_at or case.help_plan_at, interval)
     if case.stage not in ("accepted", "emergency", "assessment"):
         return None
     if case.urgency == "emergency" and case.first_measure_at is None:

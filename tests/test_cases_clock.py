@@ -238,3 +238,82 @@ def test_the_clock_and_the_application_lock_on_sqlite(app, sqlite_db):
         sibling = session.scalars(select(User)).one()
         assert reading.list_cases(session, sibling) == ([], 0)
         session.close()
+
+
+# --- follow-up visits, spaced by the risk level -----------------------------------------------------------
+
+def _act(post_case, case: dict, action_kind: str, unit: str = COUNTY, **payload) -> dict:
+    response = post_case(case["id"], "actions", {"kind": action_kind, action_kind: payload}, unit=unit)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def _to_help_plan(file_report, post_case, risk: str, day: date) -> dict:
+    """A normal case accepted, assessed at `risk` and given its help plan, all on `day` (CST)."""
+    with clock.frozen(cst(day, 9)):
+        case = file_report()
+        case = post_case(case["id"], "accept", {"version": case["version"]}).get_json()
+        case = post_case(case["id"], "advance", {"version": case["version"], "to": "assessment"}).get_json()
+        case = _act(post_case, case, "assessment", safety="fair", guardianship_capacity="fair",
+                    physical_health="good", mental_health="good", risk_level=risk)
+        response = post_case(case["id"], "advance", {"version": case["version"], "to": "help_plan"})
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+@pytest.mark.parametrize(("risk", "days"), [("high", 7), ("medium", 15), ("low", 30)])
+def test_the_first_follow_up_visit_is_due_by_the_risk_level(file_report, post_case, get_case, risk, days):
+    case = _to_help_plan(file_report, post_case, risk, D1)
+    last_day = D1 + timedelta(days=days)
+    assert _clock(case) == ("follow_up_visit", f"{last_day + timedelta(days=1)} 00:00", last_day.isoformat(), False)
+    assert _at(get_case, case["id"], cst(last_day, 23, 59))["overdue"] is False
+    assert _at(get_case, case["id"], cst(last_day + timedelta(days=1), 0, 0))["overdue"] is True
+
+
+def test_each_visit_restarts_the_interval_from_its_own_day(file_report, post_case, get_case):
+    case = _to_help_plan(file_report, post_case, "high", D1)
+    with clock.frozen(cst(D1 + timedelta(days=2), 10)):
+        case = _act(post_case, case, "help_service", kind="back_to_school", owner_unit=TOWNSHIP,
+                    due_on=(D1 + timedelta(days=30)).isoformat())
+        case = post_case(case["id"], "advance", {"version": case["version"], "to": "follow_up"}).get_json()
+    assert case["stage"] == "follow_up" and case["due_on_cst"] == (D1 + timedelta(days=7)).isoformat()
+    # Late: the visit of day 9 is recorded on day 10; the next is due 7 days after the visit, not the record.
+    visit_day = D1 + timedelta(days=9)
+    assert _at(get_case, case["id"], cst(visit_day, 12))["overdue"] is True
+    with clock.frozen(cst(visit_day + timedelta(days=1), 10)):
+        case = _act(post_case, case, "follow_up_visit", unit=VILLAGE, visited_on=visit_day.isoformat(),
+                    findings="已返校，由舅舅照料")
+    assert (case["step"], case["due_on_cst"], case["overdue"]) == (
+        "follow_up_visit", (visit_day + timedelta(days=7)).isoformat(), False)
+    # An older visit recorded afterwards does not move the clock back.
+    with clock.frozen(cst(visit_day + timedelta(days=1), 11)):
+        case = _act(post_case, case, "follow_up_visit", visited_on=(D1 + timedelta(days=3)).isoformat(),
+                    findings="补录")
+    assert case["due_on_cst"] == (visit_day + timedelta(days=7)).isoformat()
+    # Closed: the clock stops.
+    with clock.frozen(cst(visit_day + timedelta(days=2), 9)):
+        closed = post_case(case["id"], "close", {"version": case["version"], "outcome": "placed",
+                                                 "summary": "已妥善安置"}).get_json()
+    assert (closed["step"], closed["due_at"]) == (None, None)
+
+
+def test_the_province_sets_the_follow_up_intervals_and_leaving_them_out_keeps_them(client, person, file_report,
+                                                                                  post_case):
+    base = {"accept_emergency_hours": 1, "accept_hours": 24, "first_measure_hours": 24, "assessment_days": 3,
+            "help_plan_days": 7}
+    province = person(PROVINCE)[1]
+    saved = client.put("/api/v1/case-policy", json={**base, "follow_up_high_days": 3, "follow_up_low_days": 60,
+                                                    "overrides": {"missing": {"follow_up_high_days": 1}}},
+                       headers=province)
+    assert saved.status_code == 200, saved.get_json()
+    assert (saved.get_json()["follow_up_high_days"], saved.get_json()["follow_up_medium_days"],
+            saved.get_json()["follow_up_low_days"]) == (3, 15, 60)
+    kept = client.put("/api/v1/case-policy", json=base, headers=province).get_json()
+    assert (kept["follow_up_high_days"], kept["follow_up_low_days"]) == (3, 60)
+    invalid = client.put("/api/v1/case-policy", json={**base, "follow_up_medium_days": 181}, headers=province)
+    assert invalid.status_code == 422 and set(invalid.get_json()["errors"]) == {"follow_up_medium_days"}
+    assert client.get("/api/v1/case-policy", headers=province).get_json()["follow_up_medium_days"] == 15
+    case = _to_help_plan(file_report, post_case, "high", D1)
+    assert case["due_on_cst"] == (D1 + timedelta(days=3)).isoformat()
+    low = _to_help_plan(file_report, post_case, "low", D1)
+    assert low["due_on_cst"] == (D1 + timedelta(days=60)).isoformat()

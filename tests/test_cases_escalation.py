@@ -167,3 +167,45 @@ def test_a_child_a_report_finds_living_alone_is_due_a_visit_at_once(app, client,
         assert visited.status_code == 201, visited.get_json()
     assert due()["due_on"] > T0.date().isoformat()
     assert case["category"] == "living_alone"
+
+
+def _act(post_case, case: dict, action_kind: str, unit: str = COUNTY, **payload) -> dict:
+    response = post_case(case["id"], "actions", {"kind": action_kind, action_kind: payload}, unit=unit)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def test_a_missed_follow_up_visit_escalates_and_a_visit_resets_it(app, file_report, post_case, scoped_sql):
+    with clock.frozen(T0):
+        case = file_report()
+        case = post_case(case["id"], "accept", {"version": case["version"]}).get_json()
+        case = post_case(case["id"], "advance", {"version": case["version"], "to": "assessment"}).get_json()
+        case = _act(post_case, case, "assessment", safety="fair", guardianship_capacity="fair",
+                    physical_health="good", mental_health="good", risk_level="high")
+        case = post_case(case["id"], "advance", {"version": case["version"], "to": "help_plan"}).get_json()
+        case = _act(post_case, case, "help_service", kind="back_to_school", owner_unit=TOWNSHIP,
+                    due_on="2026-12-20")
+        case = post_case(case["id"], "advance", {"version": case["version"], "to": "follow_up"}).get_json()
+    assert case["step"] == "follow_up_visit"
+    # High risk: a visit within 7 CST days (by the end of 8 December); none came.
+    escalate_at(datetime(2026, 12, 8, 23, 59, tzinfo=CST))
+    assert notices(scoped_sql, case["id"]) == {}
+    escalate_at(datetime(2026, 12, 9, 0, 0, tzinfo=CST))
+    escalate_at(datetime(2026, 12, 9, 8, 0, tzinfo=CST))
+    assert notices(scoped_sql, case["id"]) == {COUNTY: 1, CITY: 1}
+    title = scoped_sql(COUNTY, "SELECT title FROM notifications WHERE kind = 'case_overdue' AND link = :l",
+                       l=f"/cases/{case['id']}")[0][0]
+    assert "跟踪回访" in title
+    # The village visits on 10 December: the step is done, its level back to 0 and nobody is told.
+    with clock.frozen(datetime(2026, 12, 10, 15, 0, tzinfo=CST)):
+        case = _act(post_case, case, "follow_up_visit", unit=VILLAGE, visited_on="2026-12-10", findings="已返校")
+    assert (case["overdue"], case["due_on_cst"]) == (False, "2026-12-17")
+    escalate_at(datetime(2026, 12, 10, 16, 0, tzinfo=CST))
+    assert notices(scoped_sql, case["id"]) == {COUNTY: 1, CITY: 1}
+    assert scoped_sql(COUNTY, "SELECT escalation_level FROM cases WHERE id = :i", i=case["id"])[0][0] == 0
+    # The next visit is missed too: the county and the city are told again, and after a further 7 days the
+    # province.
+    escalate_at(datetime(2026, 12, 18, 0, 0, tzinfo=CST))
+    assert notices(scoped_sql, case["id"]) == {COUNTY: 2, CITY: 2}
+    escalate_at(datetime(2026, 12, 25, 0, 0, tzinfo=CST))
+    assert notices(scoped_sql, case["id"]) == {COUNTY: 2, CITY: 2, PROVINCE: 1}

@@ -4,6 +4,8 @@ A refused request writes nothing: the case, its timeline and every case table ar
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from tenant_app import clock
@@ -81,7 +83,9 @@ def test_every_transition_in_order_with_its_actions_on_the_timeline(client, pers
                                          grounds="长期不履行监护职责"))
     assert case["guardianship_intervention"] is True
     case = _advance(post_case, case, "help_plan")
-    assert case["step"] is None and case["due_at"] is None  # the clock stops at the help plan
+    # With the help plan made, follow-up visits are due: a high-risk case's first within 7 CST days.
+    assert case["step"] == "follow_up_visit"
+    assert case["due_on_cst"] == (TODAY() + timedelta(days=7)).isoformat()
     case = _act(post_case, case, HELP, unit=VILLAGE)
     case = _advance(post_case, case, "follow_up")
     case = _act(post_case, case, _action("follow_up_visit", visited_on=TODAY().isoformat(), findings="已返校"),

@@ -7,7 +7,7 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import insert, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -23,7 +23,7 @@ from tenant_app.children import enums as E
 from tenant_app.children.models import Child
 from tenant_app.children.validation import age_on
 from tenant_app.visits.models import DEFAULT_INTERVALS, Visit, VisitPolicy
-from tests.rollup_cases_data import case_rows, found_living_alone, insert_cases, recount_cases
+from tests.rollup_cases_data import FOLLOW_UP_EXAMPLES, case_rows, found_living_alone, insert_cases, recount_cases
 
 NOW = datetime(2026, 6, 15, 4, 0, tzinfo=UTC)  # 12:00 in China
 TODAY = date(2026, 6, 15)
@@ -232,6 +232,7 @@ def stored(conn) -> tuple[dict, dict, dict]:
 # --- the tests ---------------------------------------------------------------------------------------------
 
 @given(data=datasets)
+@example(data={"children": [], "users": [], "tasks": [], "policy": None, "cases": FOLLOW_UP_EXAMPLES})
 @HEALTH
 def test_rollup_matches_a_brute_force_recount_at_every_level(jobs, data):
     with jobs.begin_nested() as savepoint, clock.frozen(NOW):

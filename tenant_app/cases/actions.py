@@ -8,7 +8,7 @@ child's record.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
@@ -175,6 +175,11 @@ def _apply(session, actor, case: Case, kind: str, clean: dict, now: datetime) ->
                 _l("责任单位须为承办县（区）或其下级单位")]})
     elif kind == "guardianship_intervention":
         case.guardianship_intervention = True
+    elif kind == "follow_up_visit":
+        # The clock counts from the day of the visit (recorded the same day or later), never backwards.
+        visited = date.fromisoformat(clean["visited_on"])
+        if case.last_follow_up_at is None or visited > clock.cst_day(case.last_follow_up_at):
+            case.last_follow_up_at = datetime.combine(visited, time(), clock.CST).astimezone(UTC)
 
 
 def record_action(session, actor, case_id: int, data: dict) -> CaseAction:

@@ -1,6 +1,9 @@
 """The clock of a case: the province's time limits and, for every open case at once, the current step, its
 deadline and whether it is overdue, in one set-based statement (no per-row Python).
 
+After the help plan the clock asks for follow-up visits (跟踪回访), spaced by the case's risk level: the first
+within the interval after the day of the help plan, each next one within the interval after the day of the last.
+
 Limits in hours run from a moment (acceptance within 1 or 24 hours of filing, the first emergency measure
 within 24 hours); limits in days are China Standard Time calendar days: "within 3 days of acceptance" ends when
 the third CST day after the day of acceptance ends. A step is overdue from its deadline on (`now >= due_at`).
@@ -10,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import String, and_, case, literal, select
+from sqlalchemy import String, and_, case, func, literal, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
@@ -21,11 +24,15 @@ from tenant_app.cases.models import Case, CasePolicy
 
 # The rules' defaults: emergencies accepted within 1 hour and a first emergency measure within 24 hours;
 # other reports accepted within 24 hours; the assessment within 3 days of acceptance; the help plan within
-# 7 days of the assessment.
+# 7 days of the assessment; a follow-up visit every 7 days while the risk is high, 15 days at medium risk and
+# 30 days at low risk.
 DEFAULTS = {"accept_emergency_hours": 1, "accept_hours": 24, "first_measure_hours": 24, "assessment_days": 3,
-            "help_plan_days": 7}
+            "help_plan_days": 7, "follow_up_high_days": 7, "follow_up_medium_days": 15, "follow_up_low_days": 30}
 LIMIT_BOUNDS = {"accept_emergency_hours": 720, "accept_hours": 720, "first_measure_hours": 720,
-                "assessment_days": 90, "help_plan_days": 90}
+                "assessment_days": 90, "help_plan_days": 90, "follow_up_high_days": 180,
+                "follow_up_medium_days": 180, "follow_up_low_days": 180}
+# Limits a province may leave out when it sets its policy (added after the first five): they keep their value.
+OPTIONAL_LIMITS = ("follow_up_high_days", "follow_up_medium_days", "follow_up_low_days")
 
 
 class add_hours(FunctionElement):  # noqa: N801 - SQL function style
@@ -76,7 +83,8 @@ def policy_for(session, province_code: str) -> tuple[dict, CasePolicy | None]:
     row = session.execute(select(CasePolicy).where(CasePolicy.province_code == province_code)).scalar_one_or_none()
     if row is None:
         return {**DEFAULTS, "overrides": {}}, None
-    values = {field: getattr(row, field) for field in DEFAULTS}
+    values = {field: getattr(row, field) if getattr(row, field) is not None else default
+              for field, default in DEFAULTS.items()}
     values["overrides"] = dict(row.overrides or {})
     return values, row
 
@@ -95,23 +103,30 @@ def _limit(policy: dict, field: str, factor: int = 1):
 
 def clock_columns(policy: dict, now: datetime, factor: int = 1):
     """(step, due_at, overdue) of every case as SQL expressions on `cases`; NULL for a case whose clock does
-    not run (screened out, closed, or past its help plan). `factor` n gives the end of the n-th limit from
+    not run (screened out or closed). `factor` n gives the end of the n-th limit from
     the step's start (the escalation counts the limits passed)."""
     after_acceptance = Case.stage.in_(E.CLOCKED_STAGES)
     needs_measure = and_(after_acceptance, Case.urgency == "emergency", Case.first_measure_at.is_(None))
     needs_assessment = and_(after_acceptance, Case.assessed_at.is_(None))
     accept_limit = case((Case.urgency == "emergency", _limit(policy, "accept_emergency_hours", factor)),
                         else_=_limit(policy, "accept_hours", factor))
+    following_up = and_(Case.stage.in_(E.FOLLOW_UP_STAGES), Case.help_plan_at.is_not(None))
+    follow_up_limit = case((Case.risk_level == "high", _limit(policy, "follow_up_high_days", factor)),
+                           (Case.risk_level == "low", _limit(policy, "follow_up_low_days", factor)),
+                           else_=_limit(policy, "follow_up_medium_days", factor))
     step = case((Case.stage == "reported", literal("accept", String())),
                 (needs_measure, literal("first_measure", String())),
                 (needs_assessment, literal("assessment", String())),
                 (after_acceptance, literal("help_plan", String())),
+                (following_up, literal("follow_up_visit", String())),
                 else_=literal(None, String()))
     due_at = case(
         (Case.stage == "reported", add_hours(Case.cycle_started_at, accept_limit)),
         (needs_measure, add_hours(Case.cycle_started_at, _limit(policy, "first_measure_hours", factor))),
         (needs_assessment, end_of_cst_days_after(Case.accepted_at, _limit(policy, "assessment_days", factor))),
         (after_acceptance, end_of_cst_days_after(Case.assessed_at, _limit(policy, "help_plan_days", factor))),
+        (following_up, end_of_cst_days_after(func.coalesce(Case.last_follow_up_at, Case.help_plan_at),
+                                             follow_up_limit)),
         else_=literal(None, UTCDateTime()))
     overdue = case((due_at.is_(None), literal(False)), else_=due_at <= literal(now, UTCDateTime()))
     return step.label("step"), due_at.label("due_at"), overdue.label("overdue")

@@ -25,6 +25,8 @@ STAGES = {
 OPEN_STAGES = ("reported", "accepted", "emergency", "assessment", "help_plan", "follow_up")
 # The stages the clock runs in after acceptance (before the help plan is made).
 CLOCKED_STAGES = ("accepted", "emergency", "assessment")
+# The stages where, once the help plan is made, follow-up visits are due by the risk level.
+FOLLOW_UP_STAGES = ("help_plan", "follow_up")
 # /advance moves one step forward only; accept, screen-out, close and reopen have their own endpoints.
 ADVANCES = {
     "accepted": ("emergency", "assessment"),
@@ -37,7 +39,8 @@ ADVANCE_TARGETS = ("emergency", "assessment", "help_plan", "follow_up")
 REOPEN_TO = {"closed": "assessment", "screened_out": "reported"}
 
 # The clock's steps: what must happen next, with its time limit.
-STEPS = {"accept": "受理", "first_measure": "首次应急处置", "assessment": "评估", "help_plan": "制定帮扶计划"}
+STEPS = {"accept": "受理", "first_measure": "首次应急处置", "assessment": "评估", "help_plan": "制定帮扶计划",
+         "follow_up_visit": "跟踪回访"}
 
 EMERGENCY_KINDS = ("police_notified", "parents_ordered_back", "guardian_appointed", "temporary_placement",
                    "missing_search_handed_to_police", "medical_care")

@@ -28,7 +28,7 @@ from tenant_app.cases.models import Case
 ESCALATION_LOCK = 7_214_305_013  # pg_advisory_xact_lock key: one escalation run at a time
 KIND = "case_overdue"
 # The stages whose clock runs (sync.case_figures counts the same).
-RUNNING = ("reported", *E.CLOCKED_STAGES)
+RUNNING = ("reported", *E.CLOCKED_STAGES, *E.FOLLOW_UP_STAGES)
 LEVELS = {1: "县级、市级", 2: "省级"}
 
 

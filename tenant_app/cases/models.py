@@ -134,6 +134,8 @@ class Case(Base):
     first_measure_at: Mapped[datetime | None]
     assessed_at: Mapped[datetime | None]
     help_plan_at: Mapped[datetime | None]
+    # The CST day of the last follow-up visit (its midnight): the next one is due by the risk level's interval.
+    last_follow_up_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     reopen_count: Mapped[int] = mapped_column(SmallInteger, default=0)
     # Escalation of the current step once overdue (tenant_app.cases.escalation): 0 none, 1 the county and the
@@ -237,6 +239,9 @@ class CasePolicy(Base):
     first_measure_hours: Mapped[int] = mapped_column(SmallInteger)
     assessment_days: Mapped[int] = mapped_column(SmallInteger)
     help_plan_days: Mapped[int] = mapped_column(SmallInteger)
+    follow_up_high_days: Mapped[int] = mapped_column(SmallInteger, server_default="7")
+    follow_up_medium_days: Mapped[int] = mapped_column(SmallInteger, server_default="15")
+    follow_up_low_days: Mapped[int] = mapped_column(SmallInteger, server_default="30")
     overrides: Mapped[dict] = mapped_column(JSON, default=dict)
     updated_by_id: Mapped[int | None] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(default=clock.now)
@@ -245,4 +250,6 @@ class CasePolicy(Base):
         CheckConstraint("accept_emergency_hours BETWEEN 1 AND 720 AND accept_hours BETWEEN 1 AND 720 "
                         "AND first_measure_hours BETWEEN 1 AND 720 AND assessment_days BETWEEN 1 AND 90 "
                         "AND help_plan_days BETWEEN 1 AND 90", name="limits"),
+        CheckConstraint("follow_up_high_days BETWEEN 1 AND 180 AND follow_up_medium_days BETWEEN 1 AND 180 "
+                        "AND follow_up_low_days BETWEEN 1 AND 180", name="follow_up"),
     )

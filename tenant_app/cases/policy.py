@@ -30,11 +30,16 @@ def _limit_error(errors, path, value, bound) -> bool:
 
 
 def set_policy(session, actor, data: dict) -> dict:
-    """Province staff set the limits (hours 1-720, days 1-90) and any per-category overrides."""
+    """Province staff set the limits (hours 1-720, days 1-90, follow-up intervals 1-180 days; an interval left
+    out keeps its value) and any per-category overrides."""
     if actor.role != "staff" or level_of(actor.region_code) != Level.province:
         raise Forbidden(_l("仅省级工作人员可设置案件办理时限"))
     errors: dict = {}
+    current, _ = deadlines.policy_for(session, actor.region_code)
     values = {field: data.get(field) for field in deadlines.DEFAULTS}
+    for field in deadlines.OPTIONAL_LIMITS:
+        if values[field] is None:
+            values[field] = current[field]
     for field, bound in deadlines.LIMIT_BOUNDS.items():
         _limit_error(errors, field, values[field], bound)
     overrides = data.get("overrides") or {}

@@ -251,6 +251,9 @@ class CaseLimitsSchema(Schema):
     first_measure_hours = _limit("first_measure_hours")
     assessment_days = _limit("assessment_days")
     help_plan_days = _limit("help_plan_days")
+    follow_up_high_days = _limit("follow_up_high_days")
+    follow_up_medium_days = _limit("follow_up_medium_days")
+    follow_up_low_days = _limit("follow_up_low_days")
 
 
 class CasePolicyInputSchema(Schema):
@@ -259,6 +262,10 @@ class CasePolicyInputSchema(Schema):
     first_measure_hours = _limit("first_measure_hours", required=True)
     assessment_days = _limit("assessment_days", required=True)
     help_plan_days = _limit("help_plan_days", required=True)
+    follow_up_high_days = _limit("follow_up_high_days", metadata={
+        "description": "days between follow-up visits at high risk (left out: unchanged)"})
+    follow_up_medium_days = _limit("follow_up_medium_days", metadata={"description": "… at medium risk"})
+    follow_up_low_days = _limit("follow_up_low_days", metadata={"description": "… at low risk"})
     overrides = fields.Dict(keys=_choice(E.CATEGORIES), values=fields.Nested(CaseLimitsSchema), load_default=dict,
                             metadata={"description": "per category: any of the limits above"})
 

@@ -162,6 +162,7 @@ def reopen(session, actor, case_id: int, data: dict) -> Case:
     case.reopen_count += 1
     case.assessed_at = None
     case.help_plan_at = None
+    case.last_follow_up_at = None
     if to == "assessment":
         case.accepted_at = now  # re-accepted: the assessment is due again from now
         case.closed_at = None
