@@ -92,6 +92,39 @@ def _field_dumper(name: str, field: fields.Field):
     return key, dump_field
 
 
+def _all_plain_integers(schema: Schema) -> bool:
+    """Every field an Integer read from its own key, without a default: a table of figures."""
+    return bool(schema.dump_fields) and all(
+        type(field) is fields.Integer and not field.as_string and field.attribute is None
+        and field.data_key is None and field.dump_default is missing and field._CHECK_ATTRIBUTE
+        for field in schema.dump_fields.values())
+
+
+def _integers_dumper(keys: tuple[str, ...]) -> Dumper:
+    """A schema of integers only (a unit's figures: some two hundred of them) in one loop, not a call per field."""
+    getters = {key: _value_getter(key) for key in keys}
+
+    def dumper(obj):
+        result = {}
+        if type(obj) is dict:
+            get = obj.get
+            for key in keys:
+                value = get(key, missing)
+                if value is missing:
+                    value = getters[key](obj)
+                    if value is missing:
+                        continue
+                result[key] = None if value is None else int(value)
+            return result
+        for key in keys:
+            value = getters[key](obj)
+            if value is not missing:
+                result[key] = None if value is None else int(value)
+        return result
+
+    return dumper
+
+
 def compile_dump(schema: Schema) -> Dumper | None:
     """A function obj → dict equal to `schema.dump(obj, many=False)`, or None when this schema needs marshmallow.
     Cached on the schema instance (its fields do not change once bound)."""
@@ -104,7 +137,9 @@ def compile_dump(schema: Schema) -> Dumper | None:
     dumper = None
     plain = (not (schema._hooks[PRE_DUMP] or schema._hooks[POST_DUMP]) and schema.dict_class is dict
              and type(schema).get_attribute is Schema.get_attribute)
-    if plain:
+    if plain and _all_plain_integers(schema):
+        dumper = _integers_dumper(tuple(schema.dump_fields))
+    elif plain:
         parts = [_field_dumper(name, field) for name, field in schema.dump_fields.items()]
         if all(part is not None for part in parts):
             pairs = tuple(parts)

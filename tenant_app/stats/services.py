@@ -78,7 +78,10 @@ def get_stats(session, actor, code: str) -> dict:
         .where(Unit.parent_code == unit.code, Unit.retired.is_(False))
         .order_by(Unit.code)
     ).all()
-    children = [{"code": r.code, "name": r.name, "level": r.level, "as_of": r.as_of, "indicators": _figures(r)}
+    # The figures are the row's columns after the first four, in KEYS order (NOT NULL; all NULL when the
+    # roll-up has not reached the unit yet).
+    children = [{"code": r.code, "name": r.name, "level": r.level, "as_of": r.as_of,
+                 "indicators": dict(zip(KEYS, r[4:], strict=True)) if r.as_of is not None else zeros()}
                 for r in rows]
     return {"code": unit.code, "name": unit.name, "level": unit.level,
             "as_of": own.as_of if own is not None else None, "indicators": _figures(own),
