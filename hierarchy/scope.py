@@ -243,7 +243,7 @@ def _add_scope_criteria(state: ORMExecuteState) -> None:
     # Relationship loads get the scope current at load time, not the one their parent was loaded under.
     if not state.is_select or state.is_column_load:
         return
-    state.statement = state.statement.options(*_scope_options(shape_of(scope), len(Base.registry.mappers)))
+    state.statement = state.statement.options(*_scope_options(shape_of(scope), _mapped_classes))
     params = criteria_params(scope)
     if params:
         state.parameters = {**(state.parameters or {}), **params}
@@ -264,10 +264,20 @@ class _ScopeCriteria(LoaderCriteriaOption):
         return self._fixed_key
 
 
+# Classes mapped so far: part of the criteria cache's key, so that a model mapped later is never missing from a
+# cached set (counted by an event: `registry.mappers` builds a set of every mapper on each call).
+_mapped_classes = 0
+
+
+@event.listens_for(Base, "instrument_class", propagate=True)
+def _count_mapped_class(mapper, class_) -> None:
+    global _mapped_classes
+    _mapped_classes += 1
+
+
 @lru_cache(maxsize=64)
-def _scope_options(shape: ScopeShape, mappers: int) -> tuple:
-    """The loader criteria of every tenant model for a scope shape. `mappers` is part of the key so that a model
-    mapped later is never missing from a cached set."""
+def _scope_options(shape: ScopeShape, mapped_classes: int) -> tuple:
+    """The loader criteria of every tenant model for a scope shape."""
     return tuple(_ScopeCriteria(model, shape) for model in tenant_models())
 
 
