@@ -141,10 +141,11 @@ def tell_vacant(session, actor, row: Appointment, cover: Cover | None) -> None:
     unit = session.get(Unit, row.region_code)
     name = unit.name if unit is not None else row.region_code
     post = E.POSTS[row.post]
+    since = row.left_on.isoformat()
     if cover is not None:
-        message = f"{name}{post}自{row.left_on.isoformat()}起空缺，由{cover.coverer_name}（{cover.coverer_phone}）代管。"
+        message = f"{name}{post}自{since}起空缺，由{cover.coverer_name}（{cover.coverer_phone}）代管。"
     else:
-        message = f"{name}{post}自{row.left_on.isoformat()}起空缺，请尽快安排代管并补充人员。"
+        message = f"{name}{post}自{since}起空缺，请尽快安排代管并补充人员。"
     notify(session, overseer_of(row.region_code), "roster_vacant", f"{name}{post}岗位空缺",
            link=unit_link(row.region_code), message=message, sender=actor)
 
