@@ -22,11 +22,11 @@ from tenant_app.workforce.schemas import (
     PersonListArgs,
     PersonPageSchema,
     PersonPatchSchema,
+    PersonReadArgs,
     PersonSchema,
-    ReadArgs,
-    ReadArgsPage,
     ReadPageSchema,
     RosterArgs,
+    RosterReadPageArgs,
     RosterSummarySchema,
     RosterUnitSchema,
     VacancyArgs,
@@ -100,7 +100,7 @@ class PeopleResource(MethodView):
 @blp.route("/roster/people/<int:person_id>")
 class PersonResource(MethodView):
     @api_login_required
-    @blp.arguments(ReadArgs, location="query")
+    @blp.arguments(PersonReadArgs, location="query")
     @blp.response(200, PersonSchema)
     def get(self, args, person_id):
         """The full record with its appointments; the read is audited (purpose from ?purpose=)."""
@@ -225,7 +225,7 @@ class CoverEndResource(MethodView):
 @blp.route("/roster/reads")
 class ReadsResource(MethodView):
     @api_login_required
-    @blp.arguments(ReadArgsPage, location="query")
+    @blp.arguments(RosterReadPageArgs, location="query")
     @blp.response(200, ReadPageSchema)
     def get(self, args):
         """Full reads of roster records in the administrator's subtree."""

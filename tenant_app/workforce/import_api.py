@@ -31,14 +31,14 @@ def xlsx(data: bytes, name: str):
     return send_file(io.BytesIO(data), mimetype=excel.XLSX_MIMETYPE, as_attachment=True, download_name=name)
 
 
-class ImportErrorSchema(Schema):
+class RosterImportErrorSchema(Schema):
     row = fields.Integer()
     column = fields.String()
     field = fields.String()
     message = fields.String()
 
 
-class ImportSchema(Schema):
+class RosterImportSchema(Schema):
     id = fields.Integer()
     status = fields.String()
     filename = fields.String()
@@ -47,11 +47,11 @@ class ImportSchema(Schema):
     valid_count = fields.Integer()
     applied_count = fields.Integer()
     message = fields.String()
-    errors = fields.List(fields.Nested(ImportErrorSchema))
+    errors = fields.List(fields.Nested(RosterImportErrorSchema))
     created_at = fields.DateTime()
 
 
-class ExportArgs(Schema):
+class RosterExportArgs(Schema):
     unit = unit_code_field(load_default=None, allow_blank=True)
     full_ids = fields.Boolean(load_default=False, metadata={"description": "staff and administrators: full ID "
                                                                            "numbers (each person audited)"})
@@ -111,7 +111,7 @@ class TemplateResource(MethodView):
 @blp.route("/roster/imports")
 class ImportsResource(MethodView):
     @api_login_required
-    @blp.response(201, ImportSchema)
+    @blp.response(201, RosterImportSchema)
     def post(self):
         """Upload a workbook (multipart field `file`): a dry run that writes nothing but its error list."""
         return imports.summary(start_import(current_actor(), request.files.get("file")))
@@ -120,7 +120,7 @@ class ImportsResource(MethodView):
 @blp.route("/roster/imports/<int:roster_import_id>")
 class ImportResource(MethodView):
     @api_login_required
-    @blp.response(200, ImportSchema)
+    @blp.response(200, RosterImportSchema)
     def get(self, roster_import_id):
         """Counts and the first errors of a dry run."""
         return imports.summary(imports.get_import(db.session, current_actor(), roster_import_id))
@@ -139,7 +139,7 @@ class ImportErrorsResource(MethodView):
 @blp.route("/roster/imports/<int:roster_import_id>/confirm")
 class ImportConfirmResource(MethodView):
     @api_login_required
-    @blp.response(200, ImportSchema)
+    @blp.response(200, RosterImportSchema)
     def post(self, roster_import_id):
         """Apply the valid rows of a dry run in one transaction; changed since: nothing written, new errors."""
         imp = imports.confirm(db.session, current_actor(), roster_import_id)
@@ -150,7 +150,7 @@ class ImportConfirmResource(MethodView):
 @blp.route("/roster/export.xlsx")
 class ExportResource(MethodView):
     @api_login_required
-    @blp.arguments(ExportArgs, location="query")
+    @blp.arguments(RosterExportArgs, location="query")
     @blp.response(200, content_type=excel.XLSX_MIMETYPE)
     def get(self, args):
         """The posts held today in a subtree as .xlsx; `full_ids=1` for staff and administrators (audited)."""

@@ -8,6 +8,7 @@ from tenant_app.schema_base import (
     REQUIRED,
     Length,
     OneOf,
+    Pattern,
     id_field,
     page_field,
     per_page_field,
@@ -31,7 +32,7 @@ def _version() -> fields.Integer:
     return fields.Integer(required=True, metadata={"description": "the version as read (stale: 409)"})
 
 
-class PageArgs(Schema):
+class RosterPageArgs(Schema):
     unit = unit_code_field(load_default=None, allow_blank=True,
                            metadata={"description": "a unit of the caller's subtree (default: the caller's)"})
     page = page_field()
@@ -40,11 +41,15 @@ class PageArgs(Schema):
 
 # --- people ------------------------------------------------------------------------------------------
 
+def _phone(**kwargs) -> fields.String:
+    return fields.String(validate=Pattern(V.PHONE_RE.pattern, message=V.PHONE_INVALID, strip=True), **kwargs)
+
+
 class PersonFieldsSchema(Schema):
-    name = _text(64)
+    name = fields.String(validate=Length(min=1, max=64, too_short=REQUIRED, strip=True))
     sex = _choice(E.SEXES)
     id_number = _text(18, metadata={"description": "18 characters (GB 11643); shown masked in lists"})
-    phone = _text(32)
+    phone = _phone()
     qualifications = _text(500, metadata={"description": "e.g. 社会工作者职业资格, training certificates"})
     user_id = id_field(allow_none=True, metadata={"description": "the person's login account, if any"})
 
@@ -54,21 +59,21 @@ class PersonCreateSchema(PersonFieldsSchema):
     name = _text(64, required=True)
     sex = _choice(E.SEXES, required=True)
     id_number = _text(18, required=True)
-    phone = _text(32, required=True)
+    phone = _phone(required=True)
 
 
 class PersonPatchSchema(PersonFieldsSchema):
     version = _version()
 
 
-class PersonListArgs(PageArgs):
+class PersonListArgs(RosterPageArgs):
     q = fields.String(load_default=None, validate=Length(max=64, strip=True),
                       metadata={"description": "part of a name, or a whole ID number"})
     current = fields.Boolean(load_default=None, allow_none=True,
                              metadata={"description": "holding a post today (true) or not (false)"})
 
 
-class ReadArgs(Schema):
+class PersonReadArgs(Schema):
     purpose = fields.String(load_default=None, validate=Length(max=200))
 
 
@@ -141,7 +146,7 @@ class AppointmentEndSchema(Schema):
     cover_note = _text(V.LIMITS["note"], load_default="")
 
 
-class AppointmentListArgs(PageArgs):
+class AppointmentListArgs(RosterPageArgs):
     current = fields.Boolean(load_default=None, allow_none=True)
 
 
@@ -186,7 +191,7 @@ class CoverEndSchema(Schema):
     until = fields.Date(load_default=None, metadata={"description": "the last day covered (default: today)"})
 
 
-class CoverListArgs(PageArgs):
+class CoverListArgs(RosterPageArgs):
     current = fields.Boolean(load_default=True)
 
 
@@ -197,7 +202,7 @@ class CoverPageSchema(Schema):
     per_page = fields.Integer()
 
 
-class VacancyArgs(PageArgs):
+class VacancyArgs(RosterPageArgs):
     post = _choice(E.POSTS, load_default=None)
     covered = fields.Boolean(load_default=None, allow_none=True)
 
@@ -268,7 +273,7 @@ class ReadEventSchema(Schema):
     at = fields.DateTime()
 
 
-class ReadArgsPage(Schema):
+class RosterReadPageArgs(Schema):
     person_id = id_field(load_default=None)
     page = page_field()
     per_page = per_page_field()
