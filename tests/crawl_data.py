@@ -311,18 +311,20 @@ def _roster(conn) -> None:
     for n, code in enumerate(filled):
         for former in (False, True):
             first17 = f"{COUNTY}1980{n % 12 + 1:02d}{n % 28 + 1:02d}{(2 * n + former) % 1000:03d}"
-            pid = len(people) + 1
-            people.append({"id": pid, "code": code, "name": ("前任" if former else "主任") + code[-4:],
+            pid = first17 + check_char(first17)
+            people.append({"code": code, "name": ("前任" if former else "主任") + code[-4:],
                            "sex": "male" if int(first17[-1]) % 2 else "female", "idn": first17 + check_char(first17)})
             appointments.append({"code": code, "pid": pid, "post": "director" if len(code) == 12 else "supervisor",
                                  "emp": "part_time" if former else "full_time", "other": "村委委员" if former else "",
                                  "on": date(2020, 3, 1) if former else date(2025, 1, 1),
                                  "left": date(2024, 12, 31) if former else None, "why": "换届" if former else ""})
     conn.execute(text("""
-        INSERT INTO roster_people (id, region_code, province_code, name, sex, id_number, phone, qualifications,
+        INSERT INTO roster_people (region_code, province_code, name, sex, id_number, phone, qualifications,
                                    version, created_at, updated_at)
-        VALUES (:id, :code, '44', :name, :sex, :idn, '13700000000', '', 1, now(), now())"""), people)
-    conn.execute(text("SELECT setval(pg_get_serial_sequence('roster_people', 'id'), :n)"), {"n": len(people)})
+        VALUES (:code, '44', :name, :sex, :idn, '13700000000', '', 1, now(), now())"""), people)
+    ids = dict(conn.execute(text("SELECT id_number, id FROM roster_people")).all())
+    for row in appointments:
+        row["pid"] = ids[row["pid"]]
     conn.execute(text("""
         INSERT INTO roster_appointments (region_code, person_id, post, employment, other_post, appointed_on, left_on,
                                          leave_reason, version, created_at, updated_at)
@@ -332,5 +334,5 @@ def _roster(conn) -> None:
         INSERT INTO roster_covers (region_code, post, person_id, coverer_unit_code, coverer_name, coverer_phone, kind,
                                    since, note, version, created_at, updated_at)
         VALUES (:code, 'director', :pid, :township, :name, '13700000000', 'township_supervisor', :since, '', 1,
-                now(), now())"""), {"code": SIBLING, "pid": supervisor["id"], "township": TOWNSHIP,
+                now(), now())"""), {"code": SIBLING, "pid": ids[supervisor["idn"]], "township": TOWNSHIP,
                                     "name": supervisor["name"], "since": TODAY - timedelta(days=30)})
