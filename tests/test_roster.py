@@ -225,3 +225,17 @@ def test_the_import_dry_run_lists_errors_and_writes_nothing_then_applies(client,
     assert unit["holder"]["person_name"] == "张一" and unit["holder"]["other_post"] == "村委委员"
     exported = client.get("/api/v1/roster/export.xlsx", headers=headers)
     assert exported.status_code == 200 and exported.data[:2] == b"PK"
+
+
+def test_a_post_is_kept_from_above_its_unit(client, person, roster):
+    made, appointment = roster(TOWNSHIP, name="钱督导")
+    township = person(TOWNSHIP)[1]
+    response = client.post(f"/api/v1/roster/appointments/{appointment['id']}/end", headers=township,
+                           json={"version": appointment["version"], "left_on": TODAY.isoformat()})
+    assert response.status_code == 403
+    response = client.post(f"/api/v1/roster/appointments/{appointment['id']}/end", headers=person(COUNTY)[1],
+                           json={"version": appointment["version"], "left_on": TODAY.isoformat()})
+    assert response.status_code == 200
+    # The county is told its township has no supervisor.
+    notes = client.get("/api/v1/notifications", headers=person(COUNTY)[1]).get_json()["items"]
+    assert [n["kind"] for n in notes] == ["roster_vacant"]

@@ -28,6 +28,14 @@ def require_manage(actor) -> None:
         raise Forbidden(_l("无权维护儿童主任和督导员名册"))
 
 
+def require_manage_unit(actor, code: str) -> None:
+    """A unit's post is kept from above it: a village's director by its township or higher, a township's
+    supervisor by its county or higher (the unit told of a vacancy is then within the keeper's subtree)."""
+    require_manage(actor)
+    if len(actor.region_code) >= len(code):
+        raise Forbidden(_l("该岗位由上级单位维护"))
+
+
 def subtree(column, actor, unit_code: str | None):
     """A condition on `column` for the subtree of `unit_code` (default: the caller's); 404 outside it."""
     code = (unit_code or actor.region_code).strip()

@@ -61,6 +61,7 @@ def appoint(session, actor, data: dict) -> Appointment:
         validation.add(errors, "unit_code", _l("请选择村（居）或乡镇（街道）"))
     else:
         unit = access.get_unit(session, actor, code)
+        access.require_manage_unit(actor, code)
         if unit.retired:
             validation.add(errors, "unit_code", _l("该单位已撤销"))
     values = {"employment": data.get("employment"), "other_post": validation.text(data.get("other_post")),
@@ -108,6 +109,7 @@ def end(session, actor, appointment_id: int, data: dict) -> Appointment:
     told the unit is vacant; a cover named with it (`cover_person_id`) starts on `left_on`."""
     access.require_manage(actor)
     row = get_appointment(session, appointment_id, for_update=True)
+    access.require_manage_unit(actor, row.region_code)
     people.check_version(row, data.get("version"))
     if row.left_on is not None:
         raise Conflict(ALREADY_LEFT, errors={"left_on": [ALREADY_LEFT]}, code="already_left")

@@ -61,6 +61,7 @@ def start(session, actor, data: dict, *, notify_overseer: bool = True, field: st
     if post is None:
         people.raise_if({"unit_code": [_l("请选择村（居）或乡镇（街道）")]})
     unit = access.get_unit(session, actor, code)
+    access.require_manage_unit(actor, code)
     since, until = data.get("since") or today, data.get("until")
     if until is not None and until < since:
         validation.add(errors, "until", _l("结束日期不能早于开始日期"))
@@ -103,6 +104,7 @@ def finish(session, actor, cover_id: int, data: dict) -> Cover:
     """End a cover on `until` (default today); `version` required."""
     access.require_manage(actor)
     cover = get_cover(session, cover_id, for_update=True)
+    access.require_manage_unit(actor, cover.region_code)
     people.check_version(cover, data.get("version"))
     until = data.get("until") or clock.today_cst()
     if until < cover.since:

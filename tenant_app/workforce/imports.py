@@ -76,7 +76,7 @@ def check_rows(session, actor, raw_rows: list[dict]):
         for field, messages in validation.appointment_errors(values, today).items():
             found.setdefault(field, messages)
         code = values.get("unit_code") or ""
-        if access.post_of(code) is None or code not in units:
+        if access.post_of(code) is None or code not in units or len(code) <= len(actor.region_code):
             found.setdefault("unit_code", [_l("须为本辖区内村（居）12位或乡镇（街道）9位代码")])
         elif units[code]:
             found.setdefault("unit_code", [_l("该单位已撤销")])

@@ -155,16 +155,17 @@ def person_page(person_id: int):
 def _unit_view(code: str, errors: dict | None = None, open_form: str = "", status: int = 200):
     actor = current_actor()
     roster = units.unit_roster(db.session, actor, code)
-    coverers = units.eligible_coverers(db.session, code) if access.can_manage(actor) else []
+    keeps = access.can_manage(actor) and len(actor.region_code) < len(code)
+    coverers = units.eligible_coverers(db.session, code) if keeps else []
     free = []
-    if access.can_manage(actor) and roster["holder"] is None:
+    if keeps and roster["holder"] is None:
         parent = code[:9] if len(code) == 12 else code[:6]
         free, _ = people.list_people(db.session, actor, unit=parent if parent.startswith(actor.region_code)
                                      else code, current=False, per_page=200)
     names = _names([code[:9], code[:6], *(c.coverer_unit_code for c in roster["covers"]),
                     *(a.region_code for a, _ in coverers)])
     return render_template("workforce/unit.html", roster=roster, errors=errors or {}, open_form=open_form,
-                           coverers=coverers, free=free, names=names, can_manage=access.can_manage(actor),
+                           coverers=coverers, free=free, names=names, can_manage=keeps,
                            form=request.form, **LABELS), status
 
 
