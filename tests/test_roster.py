@@ -239,3 +239,19 @@ def test_a_post_is_kept_from_above_its_unit(client, person, roster):
     # The county is told its township has no supervisor.
     notes = client.get("/api/v1/notifications", headers=person(COUNTY)[1]).get_json()["items"]
     assert [n["kind"] for n in notes] == ["roster_vacant"]
+
+
+def test_a_person_links_to_one_login_account_of_the_area(client, person, make_user, roster):
+    headers = person(COUNTY)[1]
+    account = make_user(VILLAGE, "staff")
+    sibling_account = make_user("440204001001", "staff")
+    made, _ = roster(VILLAGE)
+    linked = client.patch(f"/api/v1/roster/people/{made['id']}", headers=headers,
+                          json={"version": made["version"], "user_id": account.id})
+    assert linked.status_code == 200 and linked.get_json()["user_id"] == account.id
+    other = client.post("/api/v1/roster/people", headers=headers,
+                        json=person_body(SIBLING_VILLAGE, user_id=account.id))
+    assert other.status_code == 422 and set(other.get_json()["errors"]) == {"user_id"}
+    outside = client.post("/api/v1/roster/people", headers=headers,
+                          json=person_body(SIBLING_VILLAGE, user_id=sibling_account.id))
+    assert outside.status_code == 422 and set(outside.get_json()["errors"]) == {"user_id"}
