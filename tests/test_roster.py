@@ -255,3 +255,25 @@ def test_a_person_links_to_one_login_account_of_the_area(client, person, make_us
     outside = client.post("/api/v1/roster/people", headers=headers,
                           json=person_body(SIBLING_VILLAGE, user_id=sibling_account.id))
     assert outside.status_code == 422 and set(outside.get_json()["errors"]) == {"user_id"}
+
+
+file_report = cases_factories.file_report
+new_child = cases_factories.new_child
+
+
+def test_the_open_work_stays_with_the_village_and_the_coverer_sees_it(client, person, roster, new_child,
+                                                                       file_report):
+    child = new_child()
+    file_report(child_ids=[child["id"]], unknown_child_description="", category="living_alone")
+    _, leaving = roster(VILLAGE, name="王一")
+    neighbour, _ = roster(SIBLING_VILLAGE, name="赵邻")
+    before = client.get(f"/api/v1/roster/units/{VILLAGE}", headers=person(TOWNSHIP)[1]).get_json()["open_work"]
+    assert before["open_cases"] == 1 and before["due_soon_visits"] + before["overdue_visits"] == 1
+    response = client.post(f"/api/v1/roster/appointments/{leaving['id']}/end", headers=person(COUNTY)[1], json={
+        "version": leaving["version"], "left_on": TODAY.isoformat(), "cover_person_id": neighbour["id"]})
+    assert response.status_code == 200, response.get_json()
+    after = client.get(f"/api/v1/roster/units/{VILLAGE}", headers=person(TOWNSHIP)[1]).get_json()
+    assert after["open_work"] == before and after["cover"]["coverer_name"] == "赵邻"
+    # The township's notification names the cover.
+    notes = client.get("/api/v1/notifications", headers=person(TOWNSHIP)[1]).get_json()["items"]
+    assert "赵邻" in next(n for n in notes if n["kind"] == "roster_vacant")["message"]
