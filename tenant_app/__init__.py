@@ -77,15 +77,19 @@ def _register_blueprints(app: Flask) -> None:
     from tenant_app.users.views import bp as users_views
     from tenant_app.visits.api import blp as visits_api
     from tenant_app.visits.views import bp as visits_views
+    from tenant_app.workforce.api import blp as roster_api
+    from tenant_app.workforce.import_api import blp as roster_import_api
+    from tenant_app.workforce.views import bp as roster_views
 
     for blp in (auth_api, units_api, users_api, children_api, children_import_api, visits_api, tasks_api,
-                stats_api, campaigns_api, account_api, notifications_api, cases_api, outcomes_api):
+                stats_api, campaigns_api, account_api, notifications_api, cases_api, outcomes_api, roster_api,
+                roster_import_api):
         api.register_blueprint(blp, url_prefix="/api/v1")
         # The API authenticates with bearer tokens only, never cookies, so CSRF does not apply to it.
         csrf.exempt(blp)
     for bp in (auth_views, units_views, users_views, children_views, children_import_views, visits_views,
                stats_views, tasks_views, campaigns_views, account_views, notifications_views, printing_views,
-               transfers_views, unit_picker_views, outcomes_views, confirmation_views, cases_views):
+               transfers_views, unit_picker_views, outcomes_views, confirmation_views, cases_views, roster_views):
         app.register_blueprint(bp)
 
 

@@ -523,6 +523,26 @@ def bench_import_cmd(n, village, seq_base):
 
 
 
+@bench_group.command("workforce")
+@click.option("--people", default=56_000, type=click.IntRange(min=1), help="rows of the roster workbook")
+@click.option("--villages", default=52000, help="size of the synthetic province when it is not loaded")
+@with_appcontext
+def bench_workforce_cmd(people, villages):
+    """Time the roster import of a province (~52,000 villages: a director per village, a supervisor per
+    township, 56,000 people): dry run and confirmation, then the province's summary and vacancies (PostgreSQL).
+
+    Run it on a dedicated database (SHOUHU_DATABASE_URL), e.g. createdb shouhu_bench_roster, then
+    `shouhu db upgrade` and `shouhu bench workforce`. It loads the synthetic province 41 when absent (and keeps
+    it); the people, appointments, import and bench user are removed at the end.
+    """
+    from tenant_app.workforce.bench import bench_workforce
+
+    try:
+        bench_workforce(db, people=people, villages=villages, echo=click.echo)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 @bench_group.command("rollup")
 @click.option("--children", "n", default=1_000_000, show_default=True, type=click.IntRange(min=0))
 @click.option("--villages", default=52_000, show_default=True, help="target villages of the synthetic province")

@@ -221,6 +221,8 @@ def build(app) -> dict:
         lap("rows")
         _cases(conn, password_hash)
         lap("cases")
+        _roster(conn)
+        lap("roster")
         # Every unit's figures and the open campaigns' progress, as the worker would store them.
         conn.execute(text("DELETE FROM sync_outbox"))
         rollup.rebuild(conn)
@@ -294,3 +296,43 @@ def _cases(conn, password_hash: str) -> None:
         SELECT c.id, (SELECT ch.id FROM children ch WHERE ch.region_code = c.region_code ORDER BY ch.id
                       OFFSET c.id % 50 LIMIT 1), c.region_code
         FROM cases c WHERE c.id % 2 = 0"""))
+
+
+def _roster(conn) -> None:
+    """The county's roster: a supervisor in every township, a director in most villages with a former one
+    before (the people list is longer than a page), the sibling village vacant and covered by the township's
+    supervisor, and the province's other villages never filled (the vacancy list is longer than a page)."""
+    from tenant_app.children.idcard import check_char
+
+    units = conn.execute(text("SELECT code FROM units WHERE code LIKE :county AND level IN (4, 5) ORDER BY code"),
+                         {"county": COUNTY + "%"}).scalars().all()
+    filled = [c for i, c in enumerate(units) if c != SIBLING and (len(c) == 9 or i % 5)]
+    people, appointments = [], []
+    for n, code in enumerate(filled):
+        for former in (False, True):
+            first17 = f"{COUNTY}1980{n % 12 + 1:02d}{n % 28 + 1:02d}{(2 * n + former) % 1000:03d}"
+            pid = first17 + check_char(first17)
+            people.append({"code": code, "name": ("前任" if former else "主任") + code[-4:],
+                           "sex": "male" if int(first17[-1]) % 2 else "female", "idn": first17 + check_char(first17)})
+            appointments.append({"code": code, "pid": pid, "post": "director" if len(code) == 12 else "supervisor",
+                                 "emp": "part_time" if former else "full_time", "other": "村委委员" if former else "",
+                                 "on": date(2020, 3, 1) if former else date(2025, 1, 1),
+                                 "left": date(2024, 12, 31) if former else None, "why": "换届" if former else ""})
+    conn.execute(text("""
+        INSERT INTO roster_people (region_code, province_code, name, sex, id_number, phone, qualifications,
+                                   version, created_at, updated_at)
+        VALUES (:code, '44', :name, :sex, :idn, '13700000000', '', 1, now(), now())"""), people)
+    ids = dict(conn.execute(text("SELECT id_number, id FROM roster_people")).all())
+    for row in appointments:
+        row["pid"] = ids[row["pid"]]
+    conn.execute(text("""
+        INSERT INTO roster_appointments (region_code, person_id, post, employment, other_post, appointed_on, left_on,
+                                         leave_reason, version, created_at, updated_at)
+        VALUES (:code, :pid, :post, :emp, :other, :on, :left, :why, 1, now(), now())"""), appointments)
+    supervisor = next(p for p in people if p["code"] == TOWNSHIP and p["name"].startswith("主任"))
+    conn.execute(text("""
+        INSERT INTO roster_covers (region_code, post, person_id, coverer_unit_code, coverer_name, coverer_phone, kind,
+                                   since, note, version, created_at, updated_at)
+        VALUES (:code, 'director', :pid, :township, :name, '13700000000', 'township_supervisor', :since, '', 1,
+                now(), now())"""), {"code": SIBLING, "pid": ids[supervisor["idn"]], "township": TOWNSHIP,
+                                    "name": supervisor["name"], "since": TODAY - timedelta(days=30)})

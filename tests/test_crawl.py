@@ -24,9 +24,10 @@ USERS = ([(level, role) for level in data.LINE for role in data.ROLES]
 # Lists that must reach a second page somewhere in the crawl: the dataset is bigger than a page for each.
 PAGED_LISTS = {"tasks.list_page", "tasks.review_page", "tasks.census_page", "campaigns.list_page",
                "campaigns.track_page", "visits.due_page", "visits.child_visits", "children.list_page",
-               "users.list_page", "cases.queue_page", "cases.overdue_page", "cases.reports_page"}
+               "users.list_page", "cases.queue_page", "cases.overdue_page", "cases.reports_page",
+               "roster.roster_page", "roster.people_page"}
 # Pages whose content follows the date (deadlines, overdue counts, visits due): crawled before the deadline too.
-DATED = ("units.", "tasks.", "campaigns.", "visits.", "stats.", "cases.")
+DATED = ("units.", "tasks.", "campaigns.", "visits.", "stats.", "cases.", "roster.")
 
 
 class Site:
@@ -52,7 +53,10 @@ def _data_strings(app) -> set[str]:
                "SELECT narrative FROM reports GROUP BY narrative",
                "SELECT unknown_child_description FROM reports GROUP BY unknown_child_description",
                "SELECT screen_out_reason FROM cases GROUP BY screen_out_reason",
-               "SELECT outcome_summary FROM cases GROUP BY outcome_summary")
+               "SELECT outcome_summary FROM cases GROUP BY outcome_summary",
+               "SELECT name FROM roster_people", "SELECT coverer_name FROM roster_covers",
+               "SELECT other_post FROM roster_appointments GROUP BY other_post",
+               "SELECT leave_reason FROM roster_appointments GROUP BY leave_reason")
     found: set[str] = set()
     with app.app_context(), db.engine.connect() as conn:
         from hierarchy.scope import Scope, apply_db_scope
@@ -162,6 +166,7 @@ def test_the_dataset_is_real_sized(site):
         "transfers": "SELECT count(*) FROM child_transfers",
         "audit rows": "SELECT count(*) FROM audit_events",
         "cases of the village": f"SELECT count(*) FROM cases WHERE region_code = '{data.VILLAGE}'",
+        "roster people of the county": f"SELECT count(*) FROM roster_people WHERE region_code LIKE '{data.COUNTY}%'",
         "reports of the township's school": "SELECT count(*) FROM reports r JOIN users u ON u.id = r.reporter_user_id "
                                             "WHERE u.username = 'crawl-township-reporter'",
     }

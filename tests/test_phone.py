@@ -217,6 +217,22 @@ def test_county_tracking_fits_a_phone(chrome, live_server, world, shots):
         assert phone_link.size["height"] >= 40
 
 
+def test_roster_pages_fit_a_phone(chrome, live_server, world, shots):
+    """The county's roster (a full page of vacancies with their cover and days vacant) and a village's roster
+    page with its forms, on a phone."""
+    from selenium.webdriver.common.by import By
+
+    phone(chrome)
+    log_in(chrome, live_server, world.county)
+    open_page(chrome, f"{live_server}/roster", "#vacancy-list")
+    assert len(chrome.find_elements(By.CSS_SELECTOR, "#vacancy-list tr.vacancy-row")) == 50
+    assert_fits(chrome, "phone-roster-county", shots)
+    open_page(chrome, f"{live_server}/roster/units/{W.VILLAGE}", "#unit-history")
+    for form in chrome.find_elements(By.CSS_SELECTOR, "details.card"):
+        chrome.execute_script("arguments[0].open = true", form)
+    assert_fits(chrome, "phone-roster-village", shots)
+
+
 def test_village_home_first_view_is_light(chrome, live_server, world):
     phone(chrome)
     log_in(chrome, live_server, world.director)

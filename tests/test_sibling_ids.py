@@ -6,6 +6,7 @@ no object in the mapping below fails the test until one is added."""
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from hierarchy.scope import Scope, scoped
 from tenant_app.auth.services import issue_token
@@ -13,6 +14,7 @@ from tenant_app.campaigns.models import CampaignAttachment, Notification
 from tenant_app.children.imports import ChildImport
 from tenant_app.children.models import ChildTransfer
 from tenant_app.db import db
+from tenant_app.workforce.models import Appointment, Cover, RosterImport, RosterPerson
 from tests import tasks_factories
 from tests.cases_factories import report_body
 from tests.test_children_api import child_payload, make_id
@@ -57,9 +59,22 @@ def _sibling_objects(app, client, make_user, make_campaign) -> dict[str, int]:
                                      requested_by_id=director.id)
             imp = ChildImport(region_code=SIBLING_VILLAGE, user_id=director.id, filename="名单.xlsx",
                               status="validated", total_rows=1, rows_done=1, errors=[], content=b"")
-            session.add_all([notification, transfer, imp])
+            roster_person = RosterPerson(region_code=SIBLING_VILLAGE, province_code="44", name="邻县主任", sex="male",
+                                         id_number=make_id(birth="19800101", area=SIBLING_COUNTY), phone="13800000000")
+            session.add_all([notification, transfer, imp, roster_person])
+            session.flush()
+            appointment = Appointment(region_code=SIBLING_VILLAGE, person_id=roster_person.id, post="director",
+                                      employment="part_time", appointed_on=date(2025, 1, 1))
+            cover = Cover(region_code=SIBLING_OTHER_VILLAGE, post="director", person_id=roster_person.id,
+                          coverer_unit_code=SIBLING_VILLAGE, coverer_name="邻县主任", kind="neighbour_director",
+                          since=date(2025, 1, 1))
+            roster_import = RosterImport(region_code=SIBLING_COUNTY, user_id=director.id, filename="名册.xlsx",
+                                         content=b"")
+            session.add_all([appointment, cover, roster_import])
             session.commit()
-            ids = {"notification_id": notification.id, "transfer_id": transfer.id, "import_id": imp.id}
+            ids = {"notification_id": notification.id, "transfer_id": transfer.id, "import_id": imp.id,
+                   "person_id": roster_person.id, "appointment_id": appointment.id, "cover_id": cover.id,
+                   "roster_import_id": roster_import.id}
         finally:
             session.close()
     case = client.post("/api/v1/reports", headers=_bearer(app, director),

@@ -26,6 +26,8 @@ KINDS = {
     "transfer_in": "迁入申请",
     "transfer_done": "迁移结果",
     "case_overdue": "案件逾期督办",
+    "roster_vacant": "岗位空缺",
+    "roster_cover": "代管安排",
 }
 
 
