@@ -6,8 +6,8 @@ by the unit it fills, a cover by the vacant unit, a read by the person's unit, a
 The units above see the rows by the subtree rule, a sibling sees nothing, a partner reporter nothing at all (no
 partner policy). Appointments and covers are never deleted (the history of a unit); the read audit is append-only.
 
-Revision ID: 0020_workforce_roster
-Revises: 0019_partner_scope
+Revision ID: 0021_workforce_roster
+Revises: 0020_case_follow_up
 Create Date: 2026-12-01
 """
 import sqlalchemy as sa
@@ -17,8 +17,8 @@ from hierarchy import rls
 from hierarchy.models import code_column_type as code
 from tenant_app.workforce import enums as E
 
-revision = "0020_workforce_roster"
-down_revision = "0019_partner_scope"
+revision = "0021_workforce_roster"
+down_revision = "0020_case_follow_up"
 branch_labels = None
 depends_on = None
 
