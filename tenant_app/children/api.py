@@ -41,7 +41,7 @@ class ChildrenResource(MethodView):
         """Children of the caller's subtree (or of one unit within it); ID numbers masked."""
         filters = {k: args[k] for k in ("unit", "category", "risk_level", "status", "unattended", "q")}
         rows, total = services.list_children(db.session, current_actor(), **filters, page=args["page"],
-                                             per_page=args["per_page"])
+                                             per_page=args["per_page"], summary=True)
         return _page(rows, total, args, services.list_item)
 
     @api_login_required
@@ -164,7 +164,7 @@ class UnattendedResource(MethodView):
     def get(self, args):
         """Unattended children (无人监护) of a township's or county's subtree."""
         rows, total = services.list_unattended(db.session, current_actor(), args["unit"], args["page"],
-                                               args["per_page"])
+                                               args["per_page"], summary=True)
         return _page(rows, total, args, services.list_item)
 
 

@@ -103,7 +103,7 @@ def time_list_page(db, county: str, runs: int = 7, per_page: int = 50) -> dict:
         with scoped(Scope.unit(county)):
             session = db.new_session()
             try:
-                rows, total = services.list_children(session, actor, page=1, per_page=per_page)
+                rows, total = services.list_children(session, actor, page=1, per_page=per_page, summary=True)
                 [services.list_item(row) for row in rows]
             finally:
                 session.rollback()

@@ -203,10 +203,10 @@ def _subtree(column, actor, unit_code: str | None):
     return (column >= code) & (column < code + ":")
 
 
-def _page(session, query, order_by, page: int, per_page: int):
+def _page(session, query, order_by, page: int, per_page: int, *, entities: bool = True):
     total = session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = session.scalars(query.order_by(*order_by).limit(per_page).offset((page - 1) * per_page)).all()
-    return rows, total
+    rows = session.execute(query.order_by(*order_by).limit(per_page).offset((page - 1) * per_page))
+    return (rows.scalars().all() if entities else rows.all()), total
 
 
 CATEGORY_COLUMNS = {"left_behind": Child.is_left_behind, "in_difficulty": Child.is_in_difficulty,
@@ -215,8 +215,11 @@ CATEGORY_COLUMNS = {"left_behind": Child.is_left_behind, "in_difficulty": Child.
 
 def list_children(session, actor, *, unit: str | None = None, category: str | None = None,
                   risk_level: str | None = None, status: str | None = None, unattended: bool | None = None,
-                  q: str | None = None, page: int = 1, per_page: int = 50):
-    query = select(Child).where(_subtree(Child.region_code, actor, unit))
+                  q: str | None = None, page: int = 1, per_page: int = 50, summary: bool = False):
+    """A page of child records and the total. `summary`: rows of the list's columns only (LIST_COLUMNS, what
+    `list_item` shows) instead of whole records: a list page then reads a fifth of each row."""
+    query = select(*LIST_COLUMNS) if summary else select(Child)
+    query = query.where(_subtree(Child.region_code, actor, unit))
     if category:
         query = query.where(CATEGORY_COLUMNS[category].is_(True))
     if risk_level:
@@ -231,18 +234,28 @@ def list_children(session, actor, *, unit: str | None = None, category: str | No
             query = query.where(Child.id_number == number)
         else:
             query = query.where(Child.name.contains(q.strip(), autoescape=True))
-    return _page(session, query, (Child.region_code, Child.name, Child.id), page, per_page)
+    return _page(session, query, (Child.region_code, Child.name, Child.id), page, per_page, entities=not summary)
 
 
-def list_unattended(session, actor, unit: str | None = None, page: int = 1, per_page: int = 50):
+def list_unattended(session, actor, unit: str | None = None, page: int = 1, per_page: int = 50,
+                    summary: bool = False):
     """The unattended children (无人监护) of a township's or county's subtree, still on the books."""
     return list_children(session, actor, unit=unit, unattended=True, status="active", page=page,
-                         per_page=per_page)
+                         per_page=per_page, summary=summary)
 
 
-def list_item(child: Child) -> dict:
+LIST_COLUMNS = (Child.id, Child.name, Child.region_code, Child.id_number, Child.is_left_behind,
+                Child.is_in_difficulty, Child.is_de_facto_unsupported, Child.risk_level, Child.status,
+                Child.unattended, Child.sex, Child.birth_date)
+
+
+def list_item(child) -> dict:
+    """A list's line of a child record (a Child, or a row of LIST_COLUMNS); the ID number masked."""
+    flags = (("left_behind", child.is_left_behind), ("in_difficulty", child.is_in_difficulty),
+             ("de_facto_unsupported", child.is_de_facto_unsupported))
+    categories = [name for name, on in flags if on]
     return {"id": child.id, "name": child.name, "village_code": child.region_code,
-            "id_number": mask_id(child.id_number), "category": child.categories, "risk_level": child.risk_level,
+            "id_number": mask_id(child.id_number), "category": categories, "risk_level": child.risk_level,
             "status": child.status, "unattended": child.unattended, "sex": child.sex,
             "birth_date": child.birth_date}
 
