@@ -126,8 +126,8 @@ def update_course(session, actor, course_id: int, data: dict) -> Course:
                         .values(course_ends_on=course.ends_on).execution_options(synchronize_session=False))
         from sync.outbox import record_bulk
 
-        record_bulk(session, select(Attendance.region_code).where(Attendance.course_id == course.id),
-                    "training")
+        record_bulk(session, "SELECT region_code FROM training_attendance WHERE course_id = :course_id",
+                    "training", {"course_id": course.id})
     return course
 
 
