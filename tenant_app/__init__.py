@@ -70,6 +70,7 @@ def _register_blueprints(app: Flask) -> None:
     from tenant_app.tasks.api import blp as tasks_api
     from tenant_app.tasks.views import bp as tasks_views
     from tenant_app.training.api import blp as training_api
+    from tenant_app.training.views import bp as training_views
     from tenant_app.transfers.views import bp as transfers_views
     from tenant_app.unit_picker.views import bp as unit_picker_views
     from tenant_app.units.api import blp as units_api
@@ -90,7 +91,8 @@ def _register_blueprints(app: Flask) -> None:
         csrf.exempt(blp)
     for bp in (auth_views, units_views, users_views, children_views, children_import_views, visits_views,
                stats_views, tasks_views, campaigns_views, account_views, notifications_views, printing_views,
-               transfers_views, unit_picker_views, outcomes_views, confirmation_views, cases_views, roster_views):
+               transfers_views, unit_picker_views, outcomes_views, confirmation_views, cases_views, roster_views,
+               training_views):
         app.register_blueprint(bp)
 
 
