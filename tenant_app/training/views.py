@@ -80,9 +80,10 @@ def new_course_page():
                 "starts_on": _date(form, "starts_on", errors), "ends_on": _date(form, "ends_on", errors),
                 "hours": _int(form, "hours", errors, _l("学时须在1至1000之间"))}
         try:
+            # The service too, so every field's messages show at once (the form's own win).
+            course = courses.create(db.session, actor, data)
             if errors:
                 raise ValidationFailed(courses.INVALID, errors=errors)
-            course = courses.create(db.session, actor, data)
             db.session.commit()
         except ValidationFailed as error:
             db.session.rollback()
