@@ -71,3 +71,19 @@ def test_read_only_roles_siblings_and_partners(app, make_user, login):
     partner = _client(app, make_user, login, TOWNSHIP, "reporter")
     assert partner.get("/trainings").status_code == 403
     assert partner.get(url).status_code == 403
+
+
+def test_the_dashboard_shows_the_roster_and_training_figures(app, make_user, login):
+    county = _client(app, make_user, login, COUNTY)
+    _register(county, VILLAGE, "王一")
+    url = _course(county)
+    person_id = re.search(r'<option value="(\d+)"[^>]*>王一', county.get(url).get_data(as_text=True)).group(1)
+    assert county.post(f"{url}/attendance", data={"person_id": person_id, "attended": "1",
+                                                  "hours_credited": "6"}).status_code == 302
+    html = county.get("/dashboard").get_data(as_text=True)
+    section = html[html.index('id="roster-figures"'):]
+    section = section[:section.index('id="roster-trend"') + 20]
+    assert re.search(r'data-key="directors_in_post">.*?data-value="1"', section, re.S)
+    assert re.search(r'data-key="trained_this_year">.*?data-value="1"', section, re.S)
+    assert re.search(r'data-key="training_hours">.*?data-value="6"', section, re.S)
+    assert 'id="roster-trend"' in section
