@@ -354,9 +354,9 @@ def _training(conn) -> None:
                CAST(:today AS date) - 7 * n, CAST(:today AS date) - 7 * n + 1, 4 + n % 5, '', 1, now(), now()
         FROM generate_series(1, :n) AS n"""), {"county": COUNTY, "today": TODAY, "n": COURSES})
     conn.execute(text("""
-        INSERT INTO training_attendance (region_code, course_id, person_id, course_ends_on, attended, hours_credited,
-                                         passed, certificate_no, version, created_at, updated_at)
-        SELECT a.region_code, c.id, a.person_id, c.ends_on, (a.person_id + c.id) % 7 <> 0,
+        INSERT INTO training_attendance (region_code, course_id, person_id, course_ends_on, course_title, attended,
+                                         hours_credited, passed, certificate_no, version, created_at, updated_at)
+        SELECT a.region_code, c.id, a.person_id, c.ends_on, c.title, (a.person_id + c.id) % 7 <> 0,
                CASE WHEN (a.person_id + c.id) % 7 <> 0 THEN c.hours ELSE 0 END, (a.person_id + c.id) % 7 > 1,
                CASE WHEN (a.person_id + c.id) % 7 > 1 THEN 'WJ' || c.id || '-' || a.person_id ELSE '' END,
                1, now(), now()

@@ -59,8 +59,8 @@ def insert_roster(conn, rows: list[dict], units, today: date, now) -> set[str]:
                 "ends_on": ends, "hours": 8, "note": "", **_stamps(now)}]).scalar_one()
             conn.execute(insert(Attendance.__table__), [{
                 "region_code": unit, "course_id": course_id, "person_id": person_id, "course_ends_on": ends,
-                "attended": attended, "hours_credited": hours if attended else 0, "passed": attended,
-                "certificate_no": "", **_stamps(now)}])
+                "course_title": "培训", "attended": attended, "hours_credited": hours if attended else 0,
+                "passed": attended, "certificate_no": "", **_stamps(now)}])
         touched.add(unit)
     return touched
 

@@ -67,6 +67,6 @@ def _roster_and_training(database) -> None:
             "version, created_at, updated_at) VALUES ('440203', '培训', 'county', 'policy', ?, ?, 8, '', 1, ?, ?)",
             (today, today, stamp, stamp)).lastrowid
         conn.execute(
-            "INSERT INTO training_attendance (region_code, course_id, person_id, course_ends_on, attended, "
-            "hours_credited, passed, certificate_no, version, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, 1, 5, 1, '', 1, ?, ?)", (village, course, person, today, stamp, stamp))
+            "INSERT INTO training_attendance (region_code, course_id, person_id, course_ends_on, course_title, "
+            "attended, hours_credited, passed, certificate_no, version, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, '培训', 1, 5, 1, '', 1, ?, ?)", (village, course, person, today, stamp, stamp))

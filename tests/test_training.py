@@ -96,6 +96,11 @@ def test_attendance_within_the_organisers_subtree_with_field_errors(client, pers
     # The units above the person see the attendance row, the course organiser's too.
     for unit in (COUNTY, CITY, PROVINCE, VILLAGE):
         assert _count(scoped_sql, "training_attendance", unit) == 1, unit
+    # The certificate is listed for the units above the person (the course title carried on the row).
+    certificates = client.get("/api/v1/trainings/certificates", headers=person(COUNTY)[1]).get_json()
+    assert [(c["certificate_no"], c["course_title"]) for c in certificates["items"]] == [
+        ("XH-2026-001", "儿童主任业务培训")]
+    assert client.get("/api/v1/trainings/certificates", headers=person(OTHER_COUNTY)[1]).get_json()["total"] == 0
     # The figures: one director in post, trained this year, 4 hours.
     figures = client.get("/api/v1/trainings/figures", headers=person(COUNTY)[1]).get_json()
     assert figures["director"]["in_post"] == 1 and figures["director"]["trained"] == 1

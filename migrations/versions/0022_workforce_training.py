@@ -70,6 +70,7 @@ def upgrade() -> None:
         sa.Column("course_id", sa.Integer(), nullable=False),
         sa.Column("person_id", sa.Integer(), nullable=False),
         sa.Column("course_ends_on", sa.Date(), nullable=False),
+        sa.Column("course_title", sa.String(length=200), nullable=False),
         sa.Column("attended", sa.Boolean(), nullable=False),
         sa.Column("hours_credited", sa.Integer(), nullable=False),
         sa.Column("passed", sa.Boolean(), nullable=False),

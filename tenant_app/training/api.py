@@ -13,6 +13,7 @@ from tenant_app.training.schemas import (
     AttendancePageSchema,
     AttendancePatchSchema,
     AttendanceSchema,
+    CertificateArgs,
     CourseCreateSchema,
     CourseListArgs,
     CoursePageSchema,
@@ -69,6 +70,20 @@ class FiguresResource(MethodView):
         """Of the directors and supervisors in post today in a subtree: how many attended a course ending this
         CST year, the share, and the hours credited per person in post."""
         return figures.for_unit(db.session, current_actor(), args["unit"])
+
+
+@blp.route("/trainings/certificates")
+class CertificatesResource(MethodView):
+    @api_login_required
+    @blp.arguments(CertificateArgs, location="query")
+    @blp.response(200, AttendancePageSchema)
+    def get(self, args):
+        """Training certificates of the people of a subtree (or of one person), latest course first, whoever
+        organised the course."""
+        items, total = courses.list_certificates(db.session, current_actor(), unit=args["unit"],
+                                                 person_id=args["person_id"], page=args["page"],
+                                                 per_page=args["per_page"])
+        return _page(items, total, args)
 
 
 @blp.route("/trainings/<int:course_id>")

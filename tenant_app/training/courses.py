@@ -105,7 +105,7 @@ def get_course(session, course_id: int, *, for_update: bool = False) -> Course:
 
 def update_course(session, actor, course_id: int, data: dict) -> Course:
     """Correct a course; `version` must be the one read (else 409, nothing changes). A new end date is
-    carried to the attendance rows (one UPDATE), whose roll-up it changes."""
+    carried to the attendance rows with the title (one UPDATE), and their roll-up redone."""
     access.require_manage(actor)
     course = get_course(session, course_id, for_update=True)
     _check_version(course, data.get("version"))
@@ -116,14 +116,15 @@ def update_course(session, actor, course_id: int, data: dict) -> Course:
     if values["level"] != course.level:
         _add(errors, "level", _l("培训级别须与主办单位的级别一致"))
     _raise_if(errors)
-    moved = values["ends_on"] != course.ends_on
+    moved = values["ends_on"] != course.ends_on or values["title"] != course.title
     for field in COURSE_FIELDS:
         setattr(course, field, values[field])
     course.updated_by_id, course.updated_at = actor.id, clock.now()
     session.flush()
     if moved:
         session.execute(update(Attendance).where(Attendance.course_id == course.id)
-                        .values(course_ends_on=course.ends_on).execution_options(synchronize_session=False))
+                        .values(course_ends_on=course.ends_on, course_title=course.title)
+                        .execution_options(synchronize_session=False))
         from sync.outbox import record_bulk
 
         record_bulk(session, "SELECT region_code FROM training_attendance WHERE course_id = :course_id",
@@ -196,8 +197,8 @@ def add_attendance(session, actor, course_id: int, data: dict) -> Attendance:
     _raise_if(errors)
     now = clock.now()
     row = Attendance(region_code=person.region_code, course_id=course.id, person_id=person.id,
-                     course_ends_on=course.ends_on, created_by_id=actor.id, updated_by_id=actor.id,
-                     created_at=now, updated_at=now, **values)
+                     course_ends_on=course.ends_on, course_title=course.title, created_by_id=actor.id,
+                     updated_by_id=actor.id, created_at=now, updated_at=now, **values)
     session.add(row)
     session.flush()
     return row
@@ -243,4 +244,19 @@ def attendance_item(row: Attendance, person_name: str) -> dict:
     return {"id": row.id, "course_id": row.course_id, "person_id": row.person_id, "person_name": person_name,
             "unit_code": row.region_code, "attended": row.attended, "hours_credited": row.hours_credited,
             "passed": row.passed, "certificate_no": row.certificate_no, "course_ends_on": row.course_ends_on,
+            "course_title": row.course_title,
             "version": row.version}
+
+
+def list_certificates(session, actor, *, unit: str | None = None, person_id: int | None = None, page: int = 1,
+                      per_page: int = 50):
+    """Certificates (attendance rows with a certificate number) of the people of a subtree, latest course first;
+    the course's title and end date come from the row, so a course run above the unit is listed too."""
+    query = (select(Attendance, RosterPerson.name).join(RosterPerson, RosterPerson.id == Attendance.person_id)
+             .where(access.subtree(Attendance.region_code, actor, unit), Attendance.certificate_no != ""))
+    if person_id is not None:
+        query = query.where(Attendance.person_id == person_id)
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = session.execute(query.order_by(Attendance.course_ends_on.desc(), Attendance.id.desc())
+                           .limit(per_page).offset((page - 1) * per_page)).all()
+    return [attendance_item(a, name) for a, name in rows], total

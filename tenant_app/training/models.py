@@ -2,8 +2,9 @@
 
 A course is owned by its organiser unit (`region_code`: a province, city, county or township). An attendance
 row is owned by the person's unit at the time they were added (`region_code`), so the units above the person
-see it and a sibling sees nothing, whoever organised the course. The row carries the course's end date, so a
-unit that cannot read a course run above it still counts its people's training of the year; the course's
+see it and a sibling sees nothing, whoever organised the course. The row carries the course's end date and title, so
+a unit that cannot read a course run above it still counts its people's training of the year and lists their
+certificates; the course's
 hours are the default of the hours credited. The certificate (证书编号) is kept on the attendance row.
 """
 
@@ -74,6 +75,7 @@ class Attendance(Base):
     course_id: Mapped[int] = mapped_column(ForeignKey("training_courses.id"))
     person_id: Mapped[int] = mapped_column(ForeignKey("roster_people.id"))
     course_ends_on: Mapped[date] = mapped_column(Date)
+    course_title: Mapped[str] = mapped_column(String(200), default="")
     attended: Mapped[bool] = mapped_column(Boolean, default=True)
     hours_credited: Mapped[int] = mapped_column(Integer, default=0)
     passed: Mapped[bool] = mapped_column(Boolean, default=False)

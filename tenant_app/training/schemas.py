@@ -99,6 +99,7 @@ class AttendanceSchema(Schema):
     passed = fields.Boolean()
     certificate_no = fields.String()
     course_ends_on = fields.Date()
+    course_title = fields.String()
     version = fields.Integer()
 
 
@@ -112,6 +113,14 @@ class AttendancePageSchema(Schema):
     total = fields.Integer()
     page = fields.Integer()
     per_page = fields.Integer()
+
+
+class CertificateArgs(Schema):
+    unit = unit_code_field(load_default=None, allow_blank=True,
+                           metadata={"description": "a unit of the caller's subtree (default: the caller's)"})
+    person_id = id_field(load_default=None)
+    page = page_field()
+    per_page = per_page_field()
 
 
 class FiguresArgs(Schema):
