@@ -178,3 +178,19 @@ def test_partners_are_refused(client, person):
                 "/api/v1/trainings/1/attendance"):
         assert client.get(url, headers=partner).status_code == 403, url
     assert client.post("/api/v1/trainings", headers=partner, json=course_body()).status_code == 403
+
+
+def test_a_course_run_above_counts_below_without_being_read_there(client, person, roster, course):
+    director, _ = roster(VILLAGE)
+    made = course(PROVINCE, title="全省儿童主任示范培训", hours=16)
+    assert made["level"] == "province"
+    response = client.post(f"/api/v1/trainings/{made['id']}/attendance", headers=person(PROVINCE)[1],
+                           json={"person_id": director["id"], "passed": True, "certificate_no": "GD-0001"})
+    assert response.status_code == 201, response.get_json()
+    county = person(COUNTY)[1]
+    assert client.get("/api/v1/trainings", headers=county).get_json()["total"] == 0
+    assert client.get(f"/api/v1/trainings/{made['id']}", headers=county).status_code == 404
+    figures = client.get("/api/v1/trainings/figures", headers=county).get_json()
+    assert (figures["director"]["trained"], figures["director"]["hours"]) == (1, 16)
+    certificates = client.get("/api/v1/trainings/certificates", headers=county).get_json()["items"]
+    assert [(c["certificate_no"], c["course_title"]) for c in certificates] == [("GD-0001", "全省儿童主任示范培训")]
