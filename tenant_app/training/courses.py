@@ -127,7 +127,9 @@ def update_course(session, actor, course_id: int, data: dict) -> Course:
                         .execution_options(synchronize_session=False))
         from sync.outbox import record_bulk
 
-        record_bulk(session, "SELECT region_code FROM training_attendance WHERE course_id = :course_id",
+        record_bulk(session, "SELECT region_code FROM training_attendance WHERE course_id = :course_id "
+                             "UNION SELECT a.region_code FROM roster_appointments a JOIN training_attendance t "
+                             "ON t.person_id = a.person_id WHERE t.course_id = :course_id AND a.left_on IS NULL",
                     "training", {"course_id": course.id})
     return course
 
@@ -201,7 +203,17 @@ def add_attendance(session, actor, course_id: int, data: dict) -> Attendance:
                      updated_by_id=actor.id, created_at=now, updated_at=now, **values)
     session.add(row)
     session.flush()
+    _posts_changed(session, row.person_id)
     return row
+
+
+def _posts_changed(session, person_id: int) -> None:
+    """The units where the person holds a post re-roll too (their figures count the person's training), when
+    the attendance row belongs to another unit (recorded before the person moved)."""
+    from sync.outbox import record_bulk
+
+    record_bulk(session, "SELECT region_code FROM roster_appointments WHERE person_id = :person_id "
+                         "AND left_on IS NULL", "training", {"person_id": person_id})
 
 
 def get_attendance(session, course_id: int, attendance_id: int, *, for_update: bool = False) -> Attendance:
@@ -226,6 +238,7 @@ def update_attendance(session, actor, course_id: int, attendance_id: int, data: 
         setattr(row, field, values[field])
     row.updated_by_id, row.updated_at = actor.id, clock.now()
     session.flush()
+    _posts_changed(session, row.person_id)
     return row
 
 
