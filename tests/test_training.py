@@ -194,3 +194,15 @@ def test_a_course_run_above_counts_below_without_being_read_there(client, person
     assert (figures["director"]["trained"], figures["director"]["hours"]) == (1, 16)
     certificates = client.get("/api/v1/trainings/certificates", headers=county).get_json()["items"]
     assert [(c["certificate_no"], c["course_title"]) for c in certificates] == [("GD-0001", "全省儿童主任示范培训")]
+
+
+def test_roster_and_training_writes_note_their_units_for_the_roll_up(client, person, roster, course, scoped_sql):
+    from sync.outbox import drains_held
+
+    with drains_held():
+        director, _ = roster(VILLAGE)
+        made = course(COUNTY)
+        assert client.post(f"/api/v1/trainings/{made['id']}/attendance", headers=person(COUNTY)[1],
+                           json={"person_id": director["id"]}).status_code == 201
+    rows = set(scoped_sql(PROVINCE, "SELECT region_code, kind FROM sync_outbox"))
+    assert {(VILLAGE, "roster"), (VILLAGE, "training")} <= rows
