@@ -18,3 +18,4 @@ from tenant_app.children.models import AuditEvent, Child, ChildChange, ChildTran
 from tenant_app.stats.models import UnitCampaignStats, UnitStats, UnitStatsMonthly  # noqa: F401
 from tenant_app.visits.models import Visit, VisitPolicy  # noqa: F401
 from tenant_app.workforce.models import Appointment, Cover, RosterImport, RosterPerson, RosterRead  # noqa: F401
+from tenant_app.links.models import ChildNameKey, MatchRun, RollMatch, RollRow, RollUpload  # noqa: F401

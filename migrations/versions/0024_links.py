@@ -99,6 +99,7 @@ def upgrade() -> None:
         sa.Column("name_pinyin", sa.String(200), nullable=False),
         sa.Column("sex", sa.String(8), nullable=True),
         sa.Column("birth_date", sa.Date(), nullable=True),
+        sa.Column("birth_swapped", sa.Date(), nullable=True),
         sa.Column("area_code", code(), nullable=False),
         sa.Column("details", sa.JSON(), nullable=False),
     )
@@ -149,8 +150,8 @@ def upgrade() -> None:
         return
     role = rls.app_role()
     for table in TABLES:
-        for statement in rls.enable_tenant_rls(table, "region_code", role=role,
-                                               privileges="SELECT, INSERT, UPDATE"):
+        privileges = "SELECT, INSERT, UPDATE" + (", DELETE" if table == "child_name_keys" else "")
+        for statement in rls.enable_tenant_rls(table, "region_code", role=role, privileges=privileges):
             op.execute(statement)
         if table != "child_name_keys":
             op.execute(f"CREATE POLICY {table}_department_read ON {table} FOR SELECT TO {role} USING ({_OWN_DEPT})")

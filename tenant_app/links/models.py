@@ -99,6 +99,7 @@ class RollRow(Base):
     name_pinyin: Mapped[str] = mapped_column(String(200))
     sex: Mapped[str | None] = mapped_column(String(8))
     birth_date: Mapped[date | None] = mapped_column(Date)
+    birth_swapped: Mapped[date | None] = mapped_column(Date)  # month and day exchanged, when that is a date
     area_code: Mapped[str] = mapped_column(code_column_type())  # where to look: an address's county, or the unit
     details: Mapped[dict] = mapped_column(JSON, default=dict)
 
