@@ -30,6 +30,8 @@ ERRORS_SHOWN = 50
 CHUNK = 2_000
 READERS = ("admin", "staff", "viewer", "department")
 NOT_YOURS = _l("只有本部门可以操作本部门的名册")
+HAS_ERRORS = _l("名册有错误，请改正后重新上传")
+VERSION_CHANGED = _l("名册版本已变化，请重新上传")
 
 
 def summary(up: RollUpload, run: MatchRun | None = None) -> dict:
@@ -135,10 +137,10 @@ def confirm(session, actor, upload_id: int, version: int) -> tuple[RollUpload, M
     if up.status == "confirmed":
         raise Conflict(_l("该名册已确认"), errors={"version": [_l("该名册已确认")]})
     if up.status == "invalid":
-        raise ValidationFailed(_l("名册有错误，请改正后重新上传"), errors={"file": [_l("名册有错误，请改正后重新上传")]})
+        raise ValidationFailed(HAS_ERRORS, errors={"file": [HAS_ERRORS]})
     current = current_version(session, up.dept_unit, up.dept_kind, up.roll_kind)
     if version != current or up.base_version != current:
-        raise Conflict(_l("名册版本已变化，请重新上传"), errors={"version": [_l("名册版本已变化，请重新上传")]})
+        raise Conflict(VERSION_CHANGED, errors={"version": [VERSION_CHANGED]})
     now = clock.now()
     same_roll = and_(RollUpload.dept_unit == up.dept_unit, RollUpload.dept_kind == up.dept_kind,
                      RollUpload.roll_kind == up.roll_kind, RollUpload.is_current.is_(True))
@@ -156,7 +158,7 @@ def confirm(session, actor, upload_id: int, version: int) -> tuple[RollUpload, M
             up.version, up.is_current, up.status, up.confirmed_at, up.staged = current + 1, True, "confirmed", now, None
             session.flush()
     except IntegrityError:
-        raise Conflict(_l("名册版本已变化，请重新上传"), errors={"version": [_l("名册版本已变化，请重新上传")]}) from None
+        raise Conflict(VERSION_CHANGED, errors={"version": [VERSION_CHANGED]}) from None
     for start in range(0, len(rows), CHUNK):  # multi-row INSERTs, a chunk at a time
         session.execute(insert(RollRow), rows[start:start + CHUNK])
     run = MatchRun(region_code=up.dept_unit, dept_unit=up.dept_unit, dept_kind=up.dept_kind, upload_id=up.id,
