@@ -43,6 +43,11 @@ def _own_department(model):
     return and_(model.dept_unit == scope_param("partner_lo"), model.dept_kind == kind)
 
 
+def _department_match(obj, scope, is_new) -> bool:
+    """A department's writes (its uploads and runs): at its own unit; the database checks its kind too."""
+    return obj.dept_unit == scope.partner_unit and obj.region_code == obj.dept_unit
+
+
 def _ck(table: str, column: str, values) -> CheckConstraint:
     return CheckConstraint(f"{column} IN ({E.sql_in(values)})", name=f"ck_{table}_{column}")
 
@@ -73,6 +78,7 @@ class RollUpload(Base):
     confirmed_at: Mapped[datetime | None] = mapped_column()
 
     __scope_partner_criteria__ = classmethod(lambda cls: _own_department(cls))
+    __scope_partner_match__ = staticmethod(_department_match)
     __table_args__ = (
         _ck("roll_uploads", "status", E.UPLOAD_STATUSES),
         _ck("roll_uploads", "roll_kind", E.ROLL_KINDS),
@@ -127,6 +133,7 @@ class MatchRun(Base):
     finished_at: Mapped[datetime | None] = mapped_column()
 
     __scope_partner_criteria__ = classmethod(lambda cls: _own_department(cls))
+    __scope_partner_match__ = staticmethod(_department_match)
     __table_args__ = (_ck("roll_match_runs", "status", E.RUN_STATUSES),
                       Index("ix_roll_match_runs_upload_id", "upload_id"))
 
