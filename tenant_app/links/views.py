@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from tenant_app import clock
 from tenant_app.db import db
-from tenant_app.errors import DomainError
+from tenant_app.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from tenant_app.extensions import login_manager
 from tenant_app.i18n import _l
 from tenant_app.links import api, review, rolls
@@ -80,10 +80,13 @@ def upload_errors(upload_id: int):
 
 @bp.route("/rolls/<int:upload_id>/confirm", methods=["POST"])
 def upload_confirm(upload_id: int):
+    actor = current_actor()
+    rolls.require_department(actor)
+    rolls.get_upload(db.session, actor, upload_id)  # not found, or not the caller's: the error page
     try:
-        api.confirm_upload(current_actor(), upload_id, int(request.form.get("version") or -1))
+        api.confirm_upload(actor, upload_id, int(request.form.get("version") or -1))
         flash(_l("已确认，正在匹配"), "success")
-    except (DomainError, ValueError) as exc:
+    except (Conflict, ValidationFailed, ValueError) as exc:
         db.session.rollback()
         flash(getattr(exc, "detail", str(exc)), "error")
     return redirect(url_for("links.upload_page", upload_id=upload_id))
@@ -93,12 +96,14 @@ def upload_confirm(upload_id: int):
 def review_page():
     actor = current_actor()
     if request.method == "POST":
+        if not review.can_decide(actor):
+            raise Forbidden(_l("只有县级工作人员可以确认或否决匹配"))
         try:
             review.decide(db.session, actor, int(request.form.get("match_id") or 0),
                           request.form.get("decision", ""), int(request.form.get("version") or -1))
             db.session.commit()
             flash(_l("已处理"), "success")
-        except (DomainError, ValueError) as exc:
+        except (Conflict, ValidationFailed, NotFound, ValueError) as exc:
             db.session.rollback()
             flash(getattr(exc, "detail", str(exc)), "error")
         return redirect(url_for("links.review_page", status=request.args.get("status"), page=request.args.get("page")))
