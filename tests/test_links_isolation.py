@@ -5,11 +5,12 @@ row-level security alone too; a bad upload is refused by field with nothing writ
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from hierarchy.scope import Scope, apply_db_scope
-from tests import cases_factories, links_factories, test_partner_scope
+from hierarchy.scope import Scope, ScopeViolation, apply_db_scope, scoped
+from tenant_app.links.models import RollMatch, RollRow, RollUpload
+from tests import cases_factories, links_factories, test_isolation, test_partner_scope
 from tests.cases_factories import OTHER_COUNTY, VILLAGE
 from tests.links_factories import csv_file
 from tests.test_children_api import child_payload, make_id
@@ -131,3 +132,51 @@ def test_a_bad_upload_is_refused_by_field_and_writes_no_row(client, department, 
     response = client.post("/api/v1/rolls/uploads", headers=headers, content_type="multipart/form-data",
                            data={"roll_kind": "tax"})
     assert response.status_code == 422 and "roll_kind" in response.get_json()["errors"]
+
+
+sqlite_db = test_isolation.sqlite_db
+
+
+def test_the_application_lock_alone_confines_a_department(sqlite_db):
+    """SQLite (no RLS): the loader criteria show a department its own department's rows only, and its writes
+    stay at its own unit."""
+    from tenant_app.auth.models import User
+
+    with scoped(Scope(all_tenants=True)):
+        session = sqlite_db.new_session()
+        users = {}
+        for code, kind in (("440203", "education"), ("440204", "education"), ("440203", "public_security")):
+            user = User(region_code=code, username=f"dept_{code}_{kind}", role="department", password_hash="x",
+                        real_name="部门", phone="1", org_kind=kind, org_name="部门")
+            session.add(user)
+            session.flush()
+            users[(code, kind)] = user.id
+            up = RollUpload(region_code=code, dept_unit=code, dept_kind=kind, roll_kind="school", status="confirmed",
+                            version=1, is_current=True, filename="x.csv", user_id=user.id)
+            session.add(up)
+            session.flush()
+            session.add(RollRow(region_code=code, dept_unit=code, dept_kind=kind, upload_id=up.id, line=2,
+                                student_no="J1", name="李", name_pinyin="li", area_code=code, details={}))
+        session.commit()
+        session.close()
+    for (code, kind), user_id in users.items():
+        with scoped(Scope.partner(code, user_id)):
+            session = sqlite_db.new_session()
+            try:
+                ups = session.scalars(select(RollUpload)).all()
+                assert [(u.dept_unit, u.dept_kind) for u in ups] == [(code, kind)]
+                assert {r.dept_kind for r in session.scalars(select(RollRow))} == {kind}
+                assert session.scalars(select(RollMatch)).all() == []
+                session.add(RollUpload(region_code="440204" if code == "440203" else "440203",
+                                       dept_unit=code, dept_kind=kind, roll_kind="school", user_id=user_id))
+                with pytest.raises(ScopeViolation):
+                    session.flush()
+            finally:
+                session.close()
+    # A partner reporter of the same county sees none of it.
+    with scoped(Scope.partner("440203", users[("440203", "education")] + 100)):
+        session = sqlite_db.new_session()
+        try:
+            assert session.scalars(select(RollUpload)).all() == []
+        finally:
+            session.close()
