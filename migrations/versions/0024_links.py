@@ -136,6 +136,8 @@ def upgrade() -> None:
     )
     op.create_index("ix_roll_matches_upload_id_row_id", "roll_matches", ["upload_id", "row_id"])
     op.create_index("ix_roll_matches_region_code_status", "roll_matches", ["region_code", "status"])
+    # Fuzzy matching looks records up by birth date within an area.
+    op.create_index("ix_children_birth_date_region_code", "children", ["birth_date", "region_code"])
     op.create_table(
         "child_name_keys",
         sa.Column("child_id", sa.Integer(), sa.ForeignKey("children.id"), nullable=False),
@@ -180,5 +182,6 @@ def downgrade() -> None:
                    f"AND reporter_unit_code = (SELECT shouhu_partner_unit()))")
     for table in TABLES:
         op.drop_table(table)
+    op.drop_index("ix_children_birth_date_region_code", table_name="children")
     # Refused while department accounts exist (the old checks fail): they are removed first.
     _users_checks("", "'admin', 'staff', 'viewer', 'reporter'", False)

@@ -61,11 +61,14 @@ FROM (
                  ELSE 0 END)
            - (CASE WHEN c.birth_date = r.birth_date THEN 0 ELSE 15 END)
            - (CASE WHEN c.sex = r.sex THEN 0 ELSE 25 END) AS score
-    FROM roll_rows AS r
-    JOIN children AS c ON c.status = 'active' AND c.region_code >= r.area_code AND c.region_code < r.area_code || ':'
-      AND (c.birth_date = r.birth_date OR c.birth_date = r.birth_swapped)
+    FROM (SELECT r.*, r.birth_date AS born FROM roll_rows AS r
+          WHERE {_ROWS} AND r.birth_date IS NOT NULL AND {_NOT_MATCHED}
+          UNION ALL
+          SELECT r.*, r.birth_swapped AS born FROM roll_rows AS r
+          WHERE {_ROWS} AND r.birth_swapped IS NOT NULL AND {_NOT_MATCHED}) AS r
+    JOIN children AS c ON c.birth_date = r.born AND c.region_code >= r.area_code
+      AND c.region_code < r.area_code || ':' AND c.status = 'active'
     JOIN child_name_keys AS k ON k.child_id = c.id AND k.name = c.name
-    WHERE {_ROWS} AND r.birth_date IS NOT NULL AND {_NOT_MATCHED}
   ) AS s
 ) AS ranked
 WHERE rn = 1 AND score >= {E.GREY_AT}
