@@ -130,3 +130,24 @@ def test_a_new_version_replaces_the_current_one_and_a_stale_confirmation_is_a_co
     # Old rows are kept by version.
     old = client.get(f"/api/v1/rolls/uploads/{first['id']}/results", headers=headers).get_json()
     assert old["total"] == 1 and old["items"][0]["status"] == "linked"
+
+
+def test_matching_in_small_chunks_counts_progress_and_finds_the_same(client, person, department, confirmed,
+                                                                     monkeypatch):
+    from tenant_app.links import matching
+
+    seen = []
+    real_set = matching.update
+
+    def spy(*args, **kwargs):
+        seen.append(args)
+        return real_set(*args, **kwargs)
+
+    monkeypatch.setattr(matching, "CHUNK", 2)
+    monkeypatch.setattr(matching, "update", spy)
+    _children(client, person)
+    _, headers = department(COUNTY)
+    body = confirmed(headers, "school", csv_file("school", _school_rows()))
+    run = client.get(f"/api/v1/rolls/runs/{body['run']['id']}", headers=headers).get_json()
+    assert (run["status"], run["rows_done"], run["rows_total"], run["linked"], run["grey"]) == ("done", 6, 6, 2, 3)
+    assert len(seen) >= 3  # the progress written chunk by chunk
