@@ -151,3 +151,22 @@ def test_matching_in_small_chunks_counts_progress_and_finds_the_same(client, per
     run = client.get(f"/api/v1/rolls/runs/{body['run']['id']}", headers=headers).get_json()
     assert (run["status"], run["rows_done"], run["rows_total"], run["linked"], run["grey"]) == ("done", 6, 6, 2, 3)
     assert len(seen) >= 3  # the progress written chunk by chunk
+
+
+def test_a_match_run_is_queued_on_the_links_queue_under_a_deterministic_id(redis_url):
+    from rq import Queue
+
+    from sync import queues
+    from sync.jobs import redis_connection
+    from tenant_app.links import rolls
+    from tenant_app.links.models import MatchRun
+
+    run = MatchRun(id=2_000_000_001, dept_unit=COUNTY)
+    job = rolls.enqueue_match(run, redis_url)
+    try:
+        assert job.id == "links-match-2000000001" and job.origin == queues.LINKS == "links"
+        assert queues.LINKS in queues.ALL  # the worker listens to it
+        assert job.args[:4] == ("tenant_app.links.matching.run_match", COUNTY, False, run.id)
+    finally:
+        job.delete()
+        Queue(queues.LINKS, connection=redis_connection(redis_url)).empty()

@@ -78,7 +78,7 @@ class UploadsResource(MethodView):
         return _page([rolls.summary(u) for u in items], total, args)
 
     @api_login_required
-    @blp.arguments(UploadForm, location="form")
+    @blp.arguments(UploadForm, location="form", content_type="multipart/form-data")
     @blp.response(201, UploadSchema)
     def post(self, form):
         """A department uploads a roll (multipart `file`, .xlsx or CSV): a dry run that writes nothing but the

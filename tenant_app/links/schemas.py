@@ -12,8 +12,10 @@ ROLL_KIND_MESSAGE = "名册类别无效 / Unknown roll kind"
 
 class UploadForm(Schema):
     roll_kind = fields.String(required=True, validate=OneOf(tuple(E.ROLL_KINDS), message=ROLL_KIND_MESSAGE),
-                              metadata={"description": "school, household, assistance or disability; the file goes "
-                                                       "in the multipart field `file` (.xlsx or CSV)"})
+                              metadata={"description": "school, household, assistance or disability"})
+    # Read from the request's files by the view (a missing file is a field error there); described here.
+    file = fields.Raw(load_default=None, metadata={"type": "string", "format": "binary",
+                                                   "description": "the roll, .xlsx or CSV (UTF-8 or GB18030)"})
 
 
 class ConfirmSchema(Schema):
