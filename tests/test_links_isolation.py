@@ -33,7 +33,7 @@ def linked(client, person, department, confirmed):
     mine, headers = department(COUNTY)
     body = confirmed(headers, "school", csv_file("school", [ROW, "J9,孙悟空,男,2016-01-01,,一小,四年级,在校"]))
     return {"mine": (mine, headers, body), "other": department(OTHER_COUNTY),
-            "police": department(COUNTY, "public_security")}
+            "police": department(COUNTY, "public_security"), "reporter": person(COUNTY, "reporter")[0]}
 
 
 def test_a_department_sees_its_own_rolls_and_results_and_nothing_else(client, linked, person):
@@ -95,6 +95,16 @@ def test_under_rls_alone_a_department_reads_its_own_rows_only(db_connection, lin
                           "base_version, is_current, filename, total_rows, error_count, errors, user_id, "
                           "created_at) VALUES (:u, :u, 'public_security', 'household', 'checked', 0, false, '', 0, 0, "
                           "'[]', :me, now())", u=COUNTY, me=mine.id)
+    # Its own row keeps its role and kind: no department becomes a reporter, nor a reporter a department.
+    with pytest.raises(DBAPIError, match="keeps its role"):
+        partner_sql(mine, "UPDATE users SET role = 'reporter', org_kind = 'school' WHERE id = :me", me=mine.id)
+    with pytest.raises(DBAPIError, match="keeps its role"):
+        partner_sql(mine, "UPDATE users SET org_kind = 'public_security' WHERE id = :me", me=mine.id)
+    assert partner_sql(mine, "UPDATE users SET last_login_at = now() WHERE id = :me", me=mine.id) == 1
+    reporter = linked["reporter"]
+    with pytest.raises(DBAPIError, match="keeps its role"):
+        partner_sql(reporter, "UPDATE users SET role = 'department', org_kind = 'education' WHERE id = :me",
+                    me=reporter.id)
     # A unit's scope never gains the department's rows from its settings.
     with db_connection.begin_nested():
         apply_db_scope(db_connection, Scope.unit(OTHER_COUNTY))

@@ -36,6 +36,22 @@ _OWN_USER = f"id = {_PU} AND {rls.in_partner_scope('region_code')}"
 _REPORT_FILER = f"{_PU} IN (SELECT u.id FROM users AS u WHERE u.role = 'reporter')"
 
 
+# A partner's own row stays what it is: under the partner scope neither a reporter nor a department changes its
+# role or kind (the update policies see only the new row; this sees the old one too).
+KEEP_ROLE = """
+CREATE OR REPLACE FUNCTION shouhu_partner_keeps_role() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF coalesce(current_setting('app.scope', true), '') = '' AND coalesce(current_setting('app.partner_user', true), '')
+       <> '' AND (NEW.role IS DISTINCT FROM OLD.role OR NEW.org_kind IS DISTINCT FROM OLD.org_kind) THEN
+    RAISE EXCEPTION 'a partner account keeps its role and kind' USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  RETURN NEW;
+END $$;
+DROP TRIGGER IF EXISTS users_partner_keeps_role ON users;
+CREATE TRIGGER users_partner_keeps_role BEFORE UPDATE ON users FOR EACH ROW EXECUTE FUNCTION shouhu_partner_keeps_role();
+"""
+
+
 def ts():
     return sa.DateTime(timezone=True)
 
@@ -168,6 +184,7 @@ def upgrade() -> None:
     op.execute(f"CREATE POLICY reports_partner_insert ON reports FOR INSERT TO {role} WITH CHECK ("
                f"reporter_user_id = {_PU} AND {rls.in_partner_scope('region_code')} "
                f"AND reporter_unit_code = (SELECT shouhu_partner_unit()) AND {_REPORT_FILER})")
+    op.execute(KEEP_ROLE)
     for statement in rls.grant_sequences(role):
         op.execute(statement)
 
@@ -175,6 +192,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         role = rls.app_role()
+        op.execute("DROP TRIGGER IF EXISTS users_partner_keeps_role ON users")
+        op.execute("DROP FUNCTION IF EXISTS shouhu_partner_keeps_role()")
         op.execute("DROP POLICY IF EXISTS users_department_update ON users")
         op.execute("DROP POLICY IF EXISTS reports_partner_insert ON reports")
         op.execute(f"CREATE POLICY reports_partner_insert ON reports FOR INSERT TO {role} WITH CHECK ("
