@@ -43,7 +43,7 @@ CREATE OR REPLACE FUNCTION shouhu_partner_keeps_role() RETURNS trigger LANGUAGE 
 BEGIN
   IF coalesce(current_setting('app.scope', true), '') = '' AND coalesce(current_setting('app.partner_user', true), '')
        <> '' AND (NEW.role IS DISTINCT FROM OLD.role OR NEW.org_kind IS DISTINCT FROM OLD.org_kind) THEN
-    RAISE EXCEPTION 'a partner account keeps its role and kind' USING ERRCODE = 'insufficient_privilege';
+    RAISE EXCEPTION 'refused by row-level security: a partner account keeps its role and kind' USING ERRCODE = 'insufficient_privilege';
   END IF;
   RETURN NEW;
 END $$;
