@@ -170,3 +170,21 @@ def test_a_match_run_is_queued_on_the_links_queue_under_a_deterministic_id(redis
     finally:
         job.delete()
         Queue(queues.LINKS, connection=redis_connection(redis_url)).empty()
+
+
+def test_a_citys_household_register_matches_within_each_rows_county(client, person, department, confirmed):
+    """A city's public security bureau: the ID number first, then name + birth date + sex within the county of
+    the row's address, so a namesake born the same day in another county of the city is no candidate."""
+    kid = _kid(client, person, "013", "2016-03-01", "male", "李小明")
+    _kid(client, person, "019", "2016-01-01", "male", "孙悟空", OTHER_COUNTY_VILLAGE, "440204")
+    _, headers = department("4402", "public_security")
+    unknown = make_id("20160101", "031")  # not on any record: matched by name, sex and birth date, or not at all
+    body = confirmed(headers, "household", csv_file("household", [
+        f"{make_id()},李小明,男,2016-03-01,{VILLAGE},李大,,,是,否",
+        f"{unknown},孙悟空,男,2016-01-01,{VILLAGE},孙大,,,否,否",
+        f"{make_id('20160101', '051')},孙悟空,男,2016-01-01,{OTHER_COUNTY_VILLAGE},孙二,,,否,否",
+    ]))
+    results = client.get(f"/api/v1/rolls/uploads/{body['id']}/results", headers=headers).get_json()["items"]
+    assert [(r["status"], r["score"], r["village_code"]) for r in results] == [
+        ("linked", 100, VILLAGE), ("unmatched", None, None), ("linked", 95, OTHER_COUNTY_VILLAGE)]
+    assert kid["id"]  # the county's record, linked by its ID number
