@@ -19,6 +19,7 @@ from sync import queues
 from sync.jobs import enqueue
 from tenant_app import clock
 from tenant_app.children.excel import BadWorkbook
+from tenant_app.children.idcard import mask_id
 from tenant_app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from tenant_app.i18n import _l, both_languages
 from tenant_app.links import enums as E
@@ -215,4 +216,5 @@ def results(session, actor, upload_id: int, *, status: str | None = None, page: 
         query = query.where(RollMatch.status == status)
     total = session.scalar(select(func.count()).select_from(query.subquery()))
     rows = session.execute(query.order_by(RollRow.line).offset((page - 1) * per_page).limit(per_page))
-    return [{**r._asdict(), "status": r.status or "unmatched"} for r in rows], total
+    # ID numbers masked, as in every list.
+    return [{**r._asdict(), "id_number": mask_id(r.id_number), "status": r.status or "unmatched"} for r in rows], total

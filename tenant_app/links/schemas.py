@@ -94,7 +94,7 @@ class ResultSchema(Schema):
     line = fields.Integer()
     name = fields.String()
     student_no = fields.String()
-    id_number = fields.String(allow_none=True)
+    id_number = fields.String(allow_none=True, metadata={"description": "masked"})
     match_id = fields.Integer(allow_none=True)
     status = fields.String()
     score = fields.Integer(allow_none=True)
