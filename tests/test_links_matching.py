@@ -82,6 +82,7 @@ def test_exact_and_fuzzy_matching_links_and_greys_the_crafted_cases(client, pers
     assert (by_name["王芳华"]["status"], by_name["王芳华"]["score"]) == ("grey", 75)
     assert by_name["孙悟空"]["status"] == "unmatched" and by_name["孙悟空"]["village_code"] is None
     assert by_name["章伟"]["village_code"] == VILLAGE
+    assert by_name["李小明"]["student_no"] == "G440203********013X" and by_name["李小明"]["id_number"].count("*") == 8
     assert set(results["items"][0]) == {"id", "line", "name", "student_no", "id_number", "match_id", "status",
                                         "score", "method", "village_code"}  # nothing else of the child
 

@@ -216,5 +216,10 @@ def results(session, actor, upload_id: int, *, status: str | None = None, page: 
         query = query.where(RollMatch.status == status)
     total = session.scalar(select(func.count()).select_from(query.subquery()))
     rows = session.execute(query.order_by(RollRow.line).offset((page - 1) * per_page).limit(per_page))
-    # ID numbers masked, as in every list.
-    return [{**r._asdict(), "id_number": mask_id(r.id_number), "status": r.status or "unmatched"} for r in rows], total
+    # ID numbers masked, as in every list (a "G" student number carries one).
+    return [{**r._asdict(), "id_number": mask_id(r.id_number), "student_no": _masked_student_no(r.student_no),
+             "status": r.status or "unmatched"} for r in rows], total
+
+
+def _masked_student_no(value: str) -> str:
+    return value[0] + mask_id(value[1:]) if len(value) == 19 and value[0] == "G" else value
