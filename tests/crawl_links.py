@@ -17,6 +17,13 @@ def build(conn, password_hash: str, *, county: str, village: str, username: str)
                 'education', '浈江区教育局')"""), {"code": county, "username": username, "hash": password_hash})
     user_id = conn.execute(text("SELECT id FROM users WHERE username = :u"), {"u": username}).scalar_one()
     conn.execute(text("""
+        INSERT INTO roll_uploads (region_code, dept_unit, dept_kind, roll_kind, status, base_version, is_current,
+                                  filename, total_rows, error_count, errors, user_id, created_at)
+        VALUES (:c, :c, 'education', 'school', 'invalid', :v, false, '有错误的名册.csv', 1, 1,
+                CAST(:errors AS json), :u, now())"""),
+                 {"c": county, "v": 0, "u": user_id,
+                  "errors": '[{"row": 2, "column": "姓名", "field": "name", "message": "此项必填 / Required"}]'})
+    conn.execute(text("""
         INSERT INTO roll_uploads (region_code, dept_unit, dept_kind, roll_kind, status, version, base_version,
                                   is_current, filename, total_rows, error_count, errors, user_id, created_at,
                                   confirmed_at)
@@ -25,13 +32,6 @@ def build(conn, password_hash: str, *, county: str, village: str, username: str)
         FROM generate_series(1, :v) n"""), {"c": county, "v": VERSIONS, "u": user_id})
     current = conn.execute(text("SELECT id FROM roll_uploads WHERE is_current AND dept_unit = :c"),
                            {"c": county}).scalar_one()
-    conn.execute(text("""
-        INSERT INTO roll_uploads (region_code, dept_unit, dept_kind, roll_kind, status, base_version, is_current,
-                                  filename, total_rows, error_count, errors, user_id, created_at)
-        VALUES (:c, :c, 'education', 'school', 'invalid', :v, false, '有错误的名册.csv', 1, 1,
-                CAST(:errors AS json), :u, now())"""),
-                 {"c": county, "v": VERSIONS, "u": user_id,
-                  "errors": '[{"row": 2, "column": "姓名", "field": "name", "message": "此项必填 / Required"}]'})
     conn.execute(text("""
         INSERT INTO roll_rows (region_code, dept_unit, dept_kind, upload_id, line, student_no, id_number, name,
                                name_pinyin, sex, birth_date, area_code, details)
