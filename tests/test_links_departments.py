@@ -85,6 +85,14 @@ def test_a_department_signs_in_uploads_confirms_and_reads_its_results_on_its_pag
     shown = page.get(upload_url).get_data(as_text=True)
     assert "已完成" in shown and "1 / 1" in shown and "未匹配" in shown
     assert page.get("/children").status_code == 403 and page.get("/rolls/review").status_code == 403
+    assert page.get(upload_url + "?status=unmatched").status_code == 200
+    # The county's staff read the versions, the results and the grey band on their pages.
+    staff = app.test_client()
+    login(staff, make_user(COUNTY, "staff").username)
+    assert staff.get(upload_url + "?status=linked").status_code == 200
+    for status in ("grey", "confirmed", "rejected", "linked"):
+        assert staff.get(f"/rolls/review?status={status}").status_code == 200, status
+    assert staff.get("/rolls/review?status=nothing").status_code == 404
     bad = page.post("/rolls", data={"roll_kind": "school", "file": (io.BytesIO(b"garbage"), "x.csv")},
                     content_type="multipart/form-data")
     assert bad.status_code == 422

@@ -29,8 +29,8 @@ def _require_login():
         return login_manager.unauthorized()
 
 
-def _render(template: str, status: int = 200, **context):
-    return render_template(template, cst=clock.cst_text, **LABELS, **context), status
+def _render(template: str, http_status: int = 200, **context):
+    return render_template(template, cst=clock.cst_text, **LABELS, **context), http_status
 
 
 @bp.route("/rolls", methods=["GET", "POST"])
