@@ -4,5 +4,6 @@ DEFAULT = "default"
 ROLLUP = "rollup"
 FANOUT = "fanout"
 IMPORTS = "imports"
+LINKS = "links"
 
-ALL = (FANOUT, ROLLUP, IMPORTS, DEFAULT)
+ALL = (FANOUT, ROLLUP, IMPORTS, LINKS, DEFAULT)

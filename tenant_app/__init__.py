@@ -31,6 +31,9 @@ def create_app(config: dict | None = None) -> Flask:
     from tenant_app.cases import partners
 
     partners.init_app(app)
+    from tenant_app.links import departments
+
+    departments.init_app(app)  # partner departments likewise
     # Before the blueprints: URL rules bind the bounded id converter when they are added.
     input_guard.init_app(app)
     headers.init_app(app)
@@ -61,6 +64,8 @@ def _register_blueprints(app: Flask) -> None:
     from tenant_app.children.import_api import blp as children_import_api
     from tenant_app.children.import_views import bp as children_import_views
     from tenant_app.children.views import bp as children_views
+    from tenant_app.links.api import blp as rolls_api
+    from tenant_app.links.views import bp as links_views
     from tenant_app.notifications.api import blp as notifications_api
     from tenant_app.notifications.views import bp as notifications_views
     from tenant_app.printing.confirmation import bp as confirmation_views
@@ -85,14 +90,14 @@ def _register_blueprints(app: Flask) -> None:
 
     for blp in (auth_api, units_api, users_api, children_api, children_import_api, visits_api, tasks_api,
                 stats_api, campaigns_api, account_api, notifications_api, cases_api, outcomes_api, roster_api,
-                roster_import_api, training_api):
+                roster_import_api, training_api, rolls_api):
         api.register_blueprint(blp, url_prefix="/api/v1")
         # The API authenticates with bearer tokens only, never cookies, so CSRF does not apply to it.
         csrf.exempt(blp)
     for bp in (auth_views, units_views, users_views, children_views, children_import_views, visits_views,
                stats_views, tasks_views, campaigns_views, account_views, notifications_views, printing_views,
                transfers_views, unit_picker_views, outcomes_views, confirmation_views, cases_views, roster_views,
-               training_views):
+               training_views, links_views):
         app.register_blueprint(bp)
 
 

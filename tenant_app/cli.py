@@ -165,6 +165,16 @@ def create_demo_users(region: str = "440203") -> list[tuple[str, str, str, str]]
                                    password=DEMO_PASSWORD, real_name=f"演示{unit.name}{role}",
                                    phone="13800000000")
                 created.append((username, role, code, unit.name))
+        # The county's education bureau, a partner department (horizontal links: its rolls and match results).
+        county = session.get(Unit, village[:6])
+        if session.scalar(select(User.id).where(User.username == "county_edu")) is None:
+            from tenant_app.auth.passwords import hash_password
+
+            session.add(User(username="county_edu", role="department", region_code=county.code,
+                             real_name=f"演示{county.name}教育局", phone="13800000000", org_kind="education",
+                             org_name=f"{county.name}教育局", password_hash=hash_password(DEMO_PASSWORD)))
+            session.flush()
+        created.append(("county_edu", "department", county.code, county.name))
     return created
 
 

@@ -60,7 +60,8 @@ LEVEL_NAMES = {
     "county": lazy_pgettext("level", "县(区)"), "township": lazy_pgettext("level", "乡镇(街道)"),
     "village": lazy_pgettext("level", "村(居)"),
 }
-ROLE_NAMES = {"admin": _l("管理员"), "staff": _l("工作人员"), "viewer": _l("只读"), "reporter": _l("合作报告机构")}
+ROLE_NAMES = {"admin": _l("管理员"), "staff": _l("工作人员"), "viewer": _l("只读"), "reporter": _l("合作报告机构"),
+              "department": _l("合作部门")}
 
 
 def current_locale() -> str:

@@ -15,6 +15,7 @@ from tenant_app.campaigns.models import (  # noqa: F401
 from tenant_app.cases.models import Case, CaseAction, CaseChild, CasePolicy, CaseRead, Report  # noqa: F401
 from tenant_app.children.imports import ChildImport  # noqa: F401
 from tenant_app.children.models import AuditEvent, Child, ChildChange, ChildTransfer, SecurityAlert  # noqa: F401
+from tenant_app.links.models import ChildNameKey, MatchRun, RollMatch, RollRow, RollUpload  # noqa: F401
 from tenant_app.stats.models import UnitCampaignStats, UnitStats, UnitStatsMonthly  # noqa: F401
 from tenant_app.training.models import Attendance, Course  # noqa: F401
 from tenant_app.visits.models import Visit, VisitPolicy  # noqa: F401

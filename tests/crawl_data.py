@@ -18,6 +18,7 @@ from sqlalchemy import text
 
 from hierarchy.scope import apply_db_scope, job_scope
 from tenant_app import clock
+from tests import crawl_links
 
 PASSWORD = "Crawl-Passw0rd!"
 PROVINCE, CITY, COUNTY, TOWNSHIP, VILLAGE = "44", "4402", "440203", "440203001", "440203001002"
@@ -26,6 +27,8 @@ LINE = {"province": PROVINCE, "city": CITY, "county": COUNTY, "township": TOWNSH
 ROLES = ("admin", "staff", "viewer")
 # Partner reporters (a school of the township, a police station of the county) and the cases of the line.
 PARTNERS = {"township": ("school", "新华小学"), "county": ("police", "新华派出所")}
+# A partner department (the county's education bureau) with its rolls (tests/crawl_links.py).
+DEPARTMENT = "department"
 CASES = 120  # every stage; the open ones filed long ago, so the overdue list is longer than a page too
 CASE_STAGES = ("reported", "accepted", "emergency", "assessment", "help_plan", "follow_up", "closed",
                "screened_out")
@@ -225,6 +228,8 @@ def build(app) -> dict:
         lap("roster")
         _training(conn)
         lap("training")
+        crawl_links.build(conn, password_hash, county=COUNTY, village=VILLAGE, username=username("county", DEPARTMENT))
+        lap("links")
         # Every unit's figures and the open campaigns' progress, as the worker would store them.
         conn.execute(text("DELETE FROM sync_outbox"))
         rollup.rebuild(conn)

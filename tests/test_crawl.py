@@ -20,14 +20,15 @@ from tests.conftest import create_test_database, drop_test_database
 from tests.crawler import Checker, Crawler, CrawlResult
 
 USERS = ([(level, role) for level in data.LINE for role in data.ROLES]
-         + [(level, "reporter") for level in data.PARTNERS])
+         + [(level, "reporter") for level in data.PARTNERS] + [("county", data.DEPARTMENT)])
 # Lists that must reach a second page somewhere in the crawl: the dataset is bigger than a page for each.
 PAGED_LISTS = {"tasks.list_page", "tasks.review_page", "tasks.census_page", "campaigns.list_page",
                "campaigns.track_page", "visits.due_page", "visits.child_visits", "children.list_page",
                "users.list_page", "cases.queue_page", "cases.overdue_page", "cases.reports_page",
-               "roster.roster_page", "roster.people_page", "training.courses_page", "training.course_page"}
+               "roster.roster_page", "roster.people_page", "training.courses_page", "training.course_page",
+               "links.rolls_page", "links.upload_page", "links.review_page"}
 # Pages whose content follows the date (deadlines, overdue counts, visits due): crawled before the deadline too.
-DATED = ("units.", "tasks.", "campaigns.", "visits.", "stats.", "cases.", "roster.", "training.")
+DATED = ("units.", "tasks.", "campaigns.", "visits.", "stats.", "cases.", "roster.", "training.", "links.")
 
 
 class Site:
@@ -57,7 +58,9 @@ def _data_strings(app) -> set[str]:
                "SELECT name FROM roster_people", "SELECT coverer_name FROM roster_covers",
                "SELECT other_post FROM roster_appointments GROUP BY other_post",
                "SELECT leave_reason FROM roster_appointments GROUP BY leave_reason",
-               "SELECT title FROM training_courses", "SELECT certificate_no FROM training_attendance")
+               "SELECT title FROM training_courses", "SELECT certificate_no FROM training_attendance",
+               "SELECT name FROM roll_rows GROUP BY name", "SELECT filename FROM roll_uploads",
+               "SELECT org_name FROM users GROUP BY org_name")
     found: set[str] = set()
     with app.app_context(), db.engine.connect() as conn:
         from hierarchy.scope import Scope, apply_db_scope
@@ -80,12 +83,14 @@ def _enum_words() -> set[str]:
     from tenant_app.campaigns import views as campaign_views
     from tenant_app.cases import enums as case_enums
     from tenant_app.children import enums
+    from tenant_app.links import enums as link_enums
     from tenant_app.tasks import views as task_views
 
     words: set[str] = set()
     for mapping in (campaign_views.KIND_NAMES, campaign_views.STATUS_NAMES, task_views.STATUS_LABELS,
                     task_views.STEP_LABELS, case_enums.STAGES, case_enums.CATEGORIES, case_enums.URGENCIES,
-                    case_enums.ACTION_KINDS, case_enums.OUTCOMES):
+                    case_enums.ACTION_KINDS, case_enums.OUTCOMES, link_enums.DEPT_KINDS, link_enums.ROLL_KINDS,
+                    link_enums.MATCH_STATUSES, link_enums.UPLOAD_STATUSES, link_enums.RUN_STATUSES):
         words.update(mapping)
     for value in vars(enums).values():
         if isinstance(value, dict):

@@ -14,6 +14,7 @@ from tenant_app.campaigns.models import CampaignAttachment, Notification
 from tenant_app.children.imports import ChildImport
 from tenant_app.children.models import ChildTransfer
 from tenant_app.db import db
+from tenant_app.links.models import MatchRun, RollMatch, RollRow, RollUpload
 from tenant_app.training.models import Attendance, Course
 from tenant_app.workforce.models import Appointment, Cover, RosterImport, RosterPerson
 from tests import tasks_factories
@@ -78,8 +79,10 @@ def _sibling_objects(app, client, make_user, make_campaign) -> dict[str, int]:
             attendance = Attendance(region_code=SIBLING_VILLAGE, course_id=course.id, person_id=roster_person.id,
                                     course_ends_on=course.ends_on, hours_credited=8)
             session.add(attendance)
+            session.add_all([appointment, cover, roster_import])
+            ids = _sibling_rolls(session, director, child)
             session.commit()
-            ids = {"notification_id": notification.id, "transfer_id": transfer.id, "import_id": imp.id,
+            ids |= {"notification_id": notification.id, "transfer_id": transfer.id, "import_id": imp.id,
                    "person_id": roster_person.id, "appointment_id": appointment.id, "cover_id": cover.id,
                    "roster_import_id": roster_import.id, "course_id": course.id, "attendance_id": attendance.id}
         finally:
@@ -90,6 +93,26 @@ def _sibling_objects(app, client, make_user, make_campaign) -> dict[str, int]:
     ids["case_id"] = case.get_json()["id"]
     return {"child_id": child["id"], "version": child["version"], "campaign_id": made.id,
             "task_id": made.tasks[SIBLING_VILLAGE], "attachment_id": attachment_id, "user_id": director.id, **ids}
+
+
+def _sibling_rolls(session, director, child) -> dict[str, int]:
+    """A sibling county's education bureau's roll version, its run and a grey match (ids after the commit)."""
+    dept = {"region_code": SIBLING_COUNTY, "dept_unit": SIBLING_COUNTY, "dept_kind": "education"}
+    upload = RollUpload(**dept, roll_kind="school", status="confirmed", version=1, is_current=True,
+                        filename="学籍.csv", user_id=director.id)
+    session.add(upload)
+    session.flush()
+    row = RollRow(**dept, upload_id=upload.id, line=2, student_no="J1", name="李小明", name_pinyin="li xiao ming",
+                  sex="male", area_code=SIBLING_COUNTY, details={})
+    run = MatchRun(**dept, upload_id=upload.id, status="done")
+    session.add_all([row, run])
+    session.flush()
+    match = RollMatch(region_code=SIBLING_VILLAGE, dept_unit=SIBLING_COUNTY, dept_kind="education",
+                      upload_id=upload.id, row_id=row.id, child_id=child["id"], score=80, method="fuzzy",
+                      status="grey", roll_name="李小明")
+    session.add(match)
+    session.flush()
+    return {"roll_upload_id": upload.id, "upload_id": upload.id, "roll_run_id": run.id, "roll_match_id": match.id}
 
 
 def test_every_id_route_answers_404_for_a_sibling_countys_object(app, client, make_user, make_campaign, login):

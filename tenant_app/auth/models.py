@@ -11,9 +11,11 @@ from hierarchy.codes import Level
 from hierarchy.models import Base, Unit, code_column_type, utcnow
 from hierarchy.scope import Scope, scope_param
 
-ROLES = ("admin", "staff", "viewer", "reporter")
+ROLES = ("admin", "staff", "viewer", "reporter", "department")
 # Partner reporters (the `reporter` role) are organisations outside the administration that must report.
 PARTNER_KINDS = ("school", "kindergarten", "clinic", "social_work", "police")
+# Partner departments (the `department` role: tenant_app.links) keep rolls that are matched against the records.
+PARTNER_ROLES = ("reporter", "department")
 
 
 def _user_auth_criteria(shape):
@@ -35,7 +37,7 @@ def _user_partner_criteria():
 
 def _user_partner_match(user, scope, is_new) -> bool:
     # Its login time and password; it stays a partner (another role would open its unit's scope).
-    return not is_new and user.id == scope.partner_user_id and user.role == "reporter"
+    return not is_new and user.id == scope.partner_user_id and user.role in PARTNER_ROLES
 
 
 def _token_partner_criteria():
@@ -120,10 +122,14 @@ class User(Base):
         return self.role == "reporter"
 
     @property
+    def is_department(self) -> bool:
+        return self.role == "department"
+
+    @property
     def scope(self) -> Scope:
         """The scope of this user's requests, in both locks: its unit's subtree, or for a partner reporter the
         partner scope (filing reports in its unit's villages and following its own, nothing else)."""
-        if self.is_reporter:
+        if self.role in PARTNER_ROLES:
             return Scope.partner(self.region_code, self.id)
         return Scope.unit(self.region_code)
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from hierarchy.models import Unit, utcnow
 from hierarchy.scope import DB_ROLES_INFO, Scope, note_db_scope, scoped
 from tenant_app.auth import throttle
-from tenant_app.auth.models import ApiToken, User
+from tenant_app.auth.models import PARTNER_ROLES, ApiToken, User
 from tenant_app.auth.passwords import hash_password, needs_rehash, verify_password
 from tenant_app.errors import Unauthorized
 from tenant_app.i18n import _l
@@ -145,7 +145,7 @@ def load_token_user(session, token: str) -> User | None:
             return None
         if not row["active"]:
             return None
-        if row["role"] == "reporter":
+        if row["role"] in PARTNER_ROLES:
             if row["partner_set"] == str(row["user_id"]):
                 note_db_scope(session, Scope.partner(row["unit_code"], row["user_id"]))
         elif row["scope_set"] == row["unit_code"]:
@@ -169,8 +169,9 @@ def _token_statement(session) -> tuple:
     too; with the application role when the connection switches roles (tenant_app.db). A partner reporter gets
     the partner scope (no unit, its unit and its own id as the partner settings: User.scope), never its unit's."""
     valid = "NOT t.revoked AND t.expires_at > now() AND t.active"
-    partner = f"{valid} AND t.role = 'reporter'"
-    columns = (f"set_config('app.scope', CASE WHEN {valid} AND t.role <> 'reporter' THEN t.unit_code ELSE '' END,"
+    partner = f"{valid} AND t.role IN ('reporter', 'department')"
+    columns = (f"set_config('app.scope', CASE WHEN {valid} AND t.role NOT IN ('reporter', 'department') "
+               "THEN t.unit_code ELSE '' END,"
                " true) AS scope_set, "
                f"set_config('app.partner_unit', CASE WHEN {partner} THEN t.unit_code ELSE '' END, true)"
                " AS partner_unit_set, "

@@ -126,6 +126,8 @@ class Child(Base):
         Index("ix_children_region_code_risk_level", "region_code", "risk_level"),
         Index("ix_children_region_code_unattended", "region_code", "unattended"),
         Index("ix_children_region_code_name", "region_code", "name"),
+        # Matching rolls by birth date within an area (tenant_app.links.matching, migration 0024).
+        Index("ix_children_birth_date_region_code", "birth_date", "region_code"),
     )
 
     @property

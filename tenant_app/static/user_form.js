@@ -1,5 +1,5 @@
-// The new-user form: the partner organisation's fields matter for the partner reporter role only, so they
-// show when that role is chosen. Without JavaScript they simply stay visible (and are ignored for other roles).
+// The new-user form: the partner organisation's fields matter for the partner reporter and partner department
+// roles only, so they show when one of those is chosen. Without JavaScript they simply stay visible (and are ignored for other roles).
 (function () {
   "use strict";
 
@@ -7,7 +7,7 @@
     var role = document.getElementById("role");
     var partner = document.getElementById("partner-fields");
     if (!role || !partner) { return; }
-    function sync() { partner.hidden = role.value !== "reporter"; }
+    function sync() { partner.hidden = role.value !== "reporter" && role.value !== "department"; }
     role.addEventListener("change", sync);
     sync();
   }

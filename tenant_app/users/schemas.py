@@ -2,6 +2,7 @@ from marshmallow import fields, validate
 
 from tenant_app.auth import passwords
 from tenant_app.auth.models import PARTNER_KINDS, ROLES
+from tenant_app.links.enums import DEPT_KINDS
 from tenant_app.schema_base import BoundedSchema as Schema
 from tenant_app.schema_base import Length, Pattern, page_field, per_page_field, unit_code_field
 from tenant_app.users import services
@@ -54,8 +55,10 @@ class UserCreateSchema(Schema):
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
     unit_code = unit_code_field(required=True)
     password = password_field()
-    org_kind = fields.String(load_default=None, validate=validate.OneOf(PARTNER_KINDS), metadata={
-        "description": "a partner reporter's organisation kind (role `reporter` only, which requires it)"})
+    org_kind = fields.String(load_default=None, validate=validate.OneOf(PARTNER_KINDS + tuple(DEPT_KINDS)), metadata={
+        "description": "a partner reporter's organisation kind (role `reporter`) or a partner department's kind "
+                       "(role `department`: education, public_security, civil_assistance, disabled_fed, "
+                       "women_fed); required for those roles only"})
     org_name = fields.String(load_default="", validate=Length(max=services.MAX_ORG_NAME), metadata={
         "description": "a partner reporter's organisation name (role `reporter` only, which requires it)"})
 

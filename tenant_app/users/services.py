@@ -24,10 +24,12 @@ REAL_NAME_TOO_LONG = _l("最多 %(n)s 字", n=MAX_REAL_NAME)
 REQUIRED = _l("此项必填")
 USERNAME_TAKEN = _l("用户名已存在")
 # A partner reporter holds less than a viewer (it reads nothing but its own reports): any admin may create one.
-ROLE_RANK = {"reporter": 0, "viewer": 0, "staff": 1, "admin": 2}
+ROLE_RANK = {"reporter": 0, "department": 0, "viewer": 0, "staff": 1, "admin": 2}
 MAX_ORG_NAME = User.__table__.c.org_name.type.length
 # Partners report to the township or the county they work in (a school serves a township, a clinic a county).
 PARTNER_LEVELS = (Level.township, Level.county)
+# Partner departments (tenant_app.links) are a county's, a city's or a province's.
+DEPARTMENT_LEVELS = (Level.county, Level.city, Level.province)
 
 
 def require_admin(actor: User) -> None:
@@ -122,7 +124,23 @@ def validate_new_user(session, actor: User, data: dict) -> dict[str, list[str]]:
         errors["password"] = problems
     if role == "reporter":
         _check_partner(data, unit_code, errors)
+    if role == "department":
+        _check_department(data, unit_code, errors)
     return errors
+
+
+def _check_department(data: dict, unit_code: str, errors: dict) -> None:
+    from tenant_app.links.enums import DEPT_KINDS
+
+    if is_valid_code(unit_code) and level_of(unit_code) not in DEPARTMENT_LEVELS:
+        errors.setdefault("unit_code", []).append(_l("合作部门须隶属县（区）、市或省"))
+    if (data.get("org_kind") or "") not in DEPT_KINDS:
+        errors.setdefault("org_kind", []).append(REQUIRED if not data.get("org_kind") else _l("部门类别无效"))
+    org_name = (data.get("org_name") or "").strip()
+    if not org_name:
+        errors.setdefault("org_name", []).append(REQUIRED)
+    elif len(org_name) > MAX_ORG_NAME:
+        errors.setdefault("org_name", []).append(_l("最多 %(n)s 字", n=MAX_ORG_NAME))
 
 
 def _check_partner(data: dict, unit_code: str, errors: dict) -> None:
@@ -152,7 +170,7 @@ def create_user(session, actor: User, data: dict) -> User:
         created_by_id=actor.id,
         must_change_password=True,  # the admin knows this password: its owner chooses their own at first login
     )
-    if user.role == "reporter":
+    if user.role in ("reporter", "department"):
         user.org_kind = data["org_kind"]
         user.org_name = data["org_name"].strip()
     # Usernames are unique across all tenants; one taken outside the actor's subtree is invisible to

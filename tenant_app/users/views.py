@@ -14,6 +14,7 @@ from tenant_app.db import db
 from tenant_app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from tenant_app.extensions import login_manager
 from tenant_app.i18n import _l
+from tenant_app.links.enums import DEPT_KINDS
 from tenant_app.security import current_actor
 from tenant_app.units.views import page_arg
 from tenant_app.users.services import (
@@ -48,8 +49,11 @@ def _back_to_list():
 
 def _grantable_roles() -> list[str]:
     # Partners belong to a township or county: a village's admin has none to attach them to.
+    # Partner departments belong to a county, city or province.
     village = len(current_user.region_code) == 12
-    return [r for r in ROLES if ROLE_RANK[r] <= ROLE_RANK[current_user.role] and not (village and r == "reporter")]
+    below_county = len(current_user.region_code) > 6
+    return [r for r in ROLES if ROLE_RANK[r] <= ROLE_RANK[current_user.role] and not (village and r == "reporter")
+            and not (below_county and r == "department")]
 
 
 @bp.route("/users")
@@ -91,7 +95,7 @@ def new_page():
     else:
         values = {"role": "staff", "unit_code": request.args.get("unit") or current_user.region_code}
     body = render_template("users/new.html", values=values, errors=errors, roles=_grantable_roles(),
-                           org_kinds={kind: REPORTER_KINDS[kind] for kind in PARTNER_KINDS})
+                           org_kinds={**{kind: REPORTER_KINDS[kind] for kind in PARTNER_KINDS}, **DEPT_KINDS})
     return body, status
 
 

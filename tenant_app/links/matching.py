@@ -1,0 +1,136 @@
+"""Matching a roll version against the child records: an RQ job (queue `links`), set-based, a chunk of rows per
+transaction so that its progress (rows done of the total) shows while it runs; a retry redoes only the rows
+without a match.
+
+1. Exact: the row's ID number (given, or decoded from a "G" student number) equals a record's, within the
+   department's unit: score 100, linked.
+2. Fuzzy, for the rest: records of the row's area (its address's county, else the department's unit) born the
+   same day, or on the day with month and day swapped, whose name is the same (95), sounds the same (the pinyin
+   keys agree: 85) or differs in one character of the same length (75); minus 15 for a swapped birth date and
+   25 for a different sex. The best candidate of a row is linked at LINK_AT and above when it is the only one
+   with its score, and waits for a county's decision (grey) from GREY_AT; below, the row has no match.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, func, insert, select, text, update
+
+from tenant_app import clock
+from tenant_app.children.models import Child
+from tenant_app.links import enums as E
+from tenant_app.links.keys import name_key
+from tenant_app.links.models import ChildNameKey, MatchRun, RollMatch, RollRow
+
+CHUNK = 1_000
+KEY_CHUNK = 5_000
+MAX_NAME = 6  # one character differing: names of 2 to 6 characters, position by position
+
+_NOT_MATCHED = "NOT EXISTS (SELECT 1 FROM roll_matches AS m WHERE m.upload_id = r.upload_id AND m.row_id = r.id)"
+_ROWS = "r.upload_id = :upload AND r.id >= :lo AND r.id < :hi"
+_COLUMNS = ("region_code, dept_unit, dept_kind, upload_id, row_id, child_id, score, method, status, roll_name, "
+            "roll_sex, roll_birth_date, version")
+
+EXACT_SQL = f"""
+INSERT INTO roll_matches ({_COLUMNS})
+SELECT c.region_code, r.dept_unit, r.dept_kind, r.upload_id, r.id, c.id, 100, 'id_number', 'linked', r.name,
+       r.sex, r.birth_date, 1
+FROM roll_rows AS r
+JOIN children AS c ON c.id_number = r.id_number AND c.status = 'active'
+  AND c.region_code >= r.dept_unit AND c.region_code < r.dept_unit || ':'
+WHERE {_ROWS} AND r.id_number IS NOT NULL AND {_NOT_MATCHED}
+"""
+
+_DIFFERING = " + ".join(f"(CASE WHEN substr(c.name, {i}, 1) <> substr(r.name, {i}, 1) THEN 1 ELSE 0 END)"
+                        for i in range(1, MAX_NAME + 1))
+
+FUZZY_SQL = f"""
+INSERT INTO roll_matches ({_COLUMNS})
+SELECT region_code, dept_unit, dept_kind, upload_id, row_id, child_id, score, 'fuzzy',
+       CASE WHEN score >= {E.LINK_AT} AND same = 1 THEN 'linked' ELSE 'grey' END, roll_name, roll_sex,
+       roll_birth_date, 1
+FROM (
+  SELECT s.*, ROW_NUMBER() OVER (PARTITION BY row_id ORDER BY score DESC, child_id) AS rn,
+         COUNT(*) OVER (PARTITION BY row_id, score) AS same
+  FROM (
+    SELECT c.region_code, r.dept_unit, r.dept_kind, r.upload_id, r.id AS row_id, c.id AS child_id,
+           r.name AS roll_name, r.sex AS roll_sex, r.birth_date AS roll_birth_date,
+           (CASE WHEN c.name = r.name THEN 95
+                 WHEN k.name_pinyin = r.name_pinyin THEN 85
+                 WHEN length(c.name) = length(r.name) AND length(r.name) BETWEEN 2 AND {MAX_NAME}
+                      AND ({_DIFFERING}) = 1 THEN 75
+                 ELSE 0 END)
+           - (CASE WHEN c.birth_date = r.birth_date THEN 0 ELSE 15 END)
+           - (CASE WHEN c.sex = r.sex THEN 0 ELSE 25 END) AS score
+    FROM (SELECT r.*, r.birth_date AS born FROM roll_rows AS r
+          WHERE {_ROWS} AND r.birth_date IS NOT NULL AND {_NOT_MATCHED}
+          UNION ALL
+          SELECT r.*, r.birth_swapped AS born FROM roll_rows AS r
+          WHERE {_ROWS} AND r.birth_swapped IS NOT NULL AND {_NOT_MATCHED}) AS r
+    JOIN children AS c ON c.birth_date = r.born AND c.region_code >= r.area_code
+      AND c.region_code < r.area_code || ':' AND c.status = 'active'
+    JOIN child_name_keys AS k ON k.child_id = c.id AND k.name = c.name
+  ) AS s
+) AS ranked
+WHERE rn = 1 AND score >= {E.GREY_AT}
+"""
+
+
+def refresh_name_keys(session, unit_code: str) -> int:
+    """Pinyin keys for the active records of a subtree whose key is missing or stale (renamed or moved)."""
+    stale = (select(Child.id, Child.region_code, Child.name)
+             .outerjoin(ChildNameKey, ChildNameKey.child_id == Child.id)
+             .where(Child.region_code >= unit_code, Child.region_code < unit_code + ":", Child.status == "active",
+                    (ChildNameKey.child_id.is_(None)) | (ChildNameKey.name != Child.name)
+                    | (ChildNameKey.region_code != Child.region_code)))
+    rows = session.execute(stale).all()
+    for start in range(0, len(rows), KEY_CHUNK):
+        chunk = rows[start:start + KEY_CHUNK]
+        session.execute(delete(ChildNameKey).where(ChildNameKey.child_id.in_([r.id for r in chunk])))
+        session.execute(insert(ChildNameKey), [
+            {"child_id": r.id, "region_code": r.region_code, "name": r.name, "name_pinyin": name_key(r.name)}
+            for r in chunk])
+    return len(rows)
+
+
+def _set(run_id: int, **values) -> None:
+    from tenant_app.db import db
+
+    with db.session_scope() as s:
+        s.execute(update(MatchRun).where(MatchRun.id == run_id).values(**values))
+
+
+def run_match(run_id: int) -> dict:
+    """The job: keys refreshed, then each chunk of rows matched and counted in its own transaction."""
+    from tenant_app.db import db
+
+    with db.session_scope() as session:
+        run = session.get(MatchRun, run_id)
+        if run is None or run.status == "done":
+            return {"skipped": run_id}
+        upload_id, dept_unit = run.upload_id, run.dept_unit
+        run.status = "running"
+        refresh_name_keys(session, dept_unit)
+        bounds = session.execute(select(func.min(RollRow.id), func.max(RollRow.id), func.count())
+                                 .where(RollRow.upload_id == upload_id)).one()
+    try:
+        first, last, total = bounds
+        done = 0
+        if total:
+            for lo in range(first, last + 1, CHUNK):
+                hi = lo + CHUNK
+                with db.session_scope() as session:
+                    params = {"upload": upload_id, "lo": lo, "hi": hi}
+                    session.execute(text(EXACT_SQL), params)
+                    session.execute(text(FUZZY_SQL), params)
+                    done += session.scalar(select(func.count()).where(
+                        RollRow.upload_id == upload_id, RollRow.id >= lo, RollRow.id < hi))
+                    session.execute(update(MatchRun).where(MatchRun.id == run_id).values(rows_done=done))
+        with db.session_scope() as session:
+            counts = dict(session.execute(select(RollMatch.status, func.count()).where(
+                RollMatch.upload_id == upload_id).group_by(RollMatch.status)).all())
+    except Exception:
+        _set(run_id, status="failed", finished_at=clock.now())
+        raise
+    _set(run_id, status="done", rows_done=total, linked=counts.get("linked", 0), grey=counts.get("grey", 0),
+         finished_at=clock.now())
+    return {"rows": total, "linked": counts.get("linked", 0), "grey": counts.get("grey", 0)}

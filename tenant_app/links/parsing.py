@@ -1,0 +1,202 @@
+"""Reading a roll (.xlsx or CSV) and checking its rows: the columns of each roll kind, field by field."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime
+
+from openpyxl import load_workbook
+
+from tenant_app.children import idcard
+from tenant_app.children.excel import BadWorkbook, check_container
+from tenant_app.i18n import _l
+from tenant_app.links import enums as E
+from tenant_app.links.keys import decode_student_no
+
+MAX_ROWS = 100_000
+MAX_COLUMNS = 40
+NOT_READABLE = _l("无法读取该文件，请上传 .xlsx 或 CSV（UTF-8 或 GB18030）文件")
+REQUIRED = _l("此项必填")
+
+COMMON = [("姓名", "name"), ("性别", "sex"), ("出生日期", "birth_date"), ("身份证号", "id_number")]
+COLUMNS = {
+    "school": [("学籍号", "student_no"), *COMMON, ("学校", "school"), ("年级", "grade"), ("学籍状态", "status")],
+    "household": [*COMMON, ("住址代码", "address_code"), ("户主", "household_head"),
+                  ("父亲身份证号", "father_id_number"), ("母亲身份证号", "mother_id_number"),
+                  ("父亲外出", "father_away"), ("母亲外出", "mother_away")],
+    "assistance": [*COMMON, ("救助类别", "benefit"), ("住址代码", "address_code")],
+    "disability": [*COMMON, ("残疾类别", "disability_type"), ("残疾等级", "disability_grade"),
+                   ("住址代码", "address_code")],
+}
+REQUIRED_HEADERS = {"school": ("姓名", "学籍号", "学籍状态"), "household": ("姓名", "身份证号", "住址代码"),
+                    "assistance": ("姓名", "救助类别"), "disability": ("姓名", "身份证号", "残疾等级")}
+YES, NO = {"是", "1", "y", "yes", "true"}, {"否", "0", "n", "no", "false", ""}
+SEX_BY_LABEL = {"男": "male", "女": "female", "male": "male", "female": "female"}
+
+
+def header_of(kind: str, field: str) -> str:
+    return next((h for h, f in COLUMNS[kind] if f == field), field)
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, datetime):
+        value = value.date()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def _table(content: bytes, filename: str):
+    """Rows of cells, header first."""
+    if content[:2] == b"PK":
+        check_container(content)
+        try:
+            wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+            ws = wb.worksheets[0]
+            ws.reset_dimensions()
+            return [[_text(v) for v in row[:MAX_COLUMNS]]
+                    for row in ws.iter_rows(values_only=True, max_row=MAX_ROWS + 2)]
+        except Exception as exc:  # noqa: BLE001 - a sheet that does not parse is the user's file
+            raise BadWorkbook(NOT_READABLE) from exc
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = content.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise BadWorkbook(NOT_READABLE)
+    if "\x00" in text:
+        raise BadWorkbook(NOT_READABLE)
+    return [[c.strip() for c in row[:MAX_COLUMNS]] for row in csv.reader(io.StringIO(text))]
+
+
+def read_rows(kind: str, content: bytes, filename: str) -> list[dict]:
+    """[{field: text, "_row": line}] of the first sheet or the CSV; blank rows skipped."""
+    table = _table(content, filename)
+    if not table:
+        raise BadWorkbook(_l("文件中没有数据行"))
+    headers = [h.strip() for h in table[0]]
+    missing = [h for h in REQUIRED_HEADERS[kind] if h not in headers]
+    if missing:
+        raise BadWorkbook(_l("缺少列：%(columns)s", columns="、".join(missing)))
+    fields = dict(COLUMNS[kind])
+    out = []
+    for number, cells in enumerate(table[1:], start=2):
+        if not any(cells):
+            continue
+        if len(out) >= MAX_ROWS:
+            raise BadWorkbook(_l("文件超过%(n)s行，请分批上传", n=MAX_ROWS))
+        row = {fields[h]: c for h, c in zip(headers, cells, strict=False) if h in fields}
+        row["_row"] = number
+        out.append(row)
+    if not out:
+        raise BadWorkbook(_l("文件中没有数据行"))
+    return out
+
+
+def _date(text: str) -> date | None:
+    text = text.strip().replace("/", "-").replace(".", "-")
+    if len(text) == 8 and text.isdigit():
+        text = f"{text[:4]}-{text[4:6]}-{text[6:]}"
+    try:
+        return date.fromisoformat(text[:10])
+    except ValueError:
+        return None
+
+
+def _choice(value: str, choices: dict) -> str | None:
+    by_label = {str(label): key for key, label in choices.items()}
+    return value if value in choices else by_label.get(value)
+
+
+def check_row(kind: str, raw: dict, dept_unit: str, units: set[str]) -> tuple[dict, dict]:
+    """(values, errors {field: [message]}) of one row; values are ready for roll_rows."""
+    errors: dict = {}
+    values = {"line": raw["_row"], "details": {}}
+    name = "".join((raw.get("name") or "").split())
+    if not name:
+        errors["name"] = [REQUIRED]
+    elif len(name) > 64:
+        errors["name"] = [_l("最多 %(n)s 字", n=64)]
+    values["name"] = name
+    student_no = (raw.get("student_no") or "").upper()
+    if kind == "school" and not student_no:
+        errors["student_no"] = [REQUIRED]
+    elif len(student_no) > 40:
+        errors["student_no"] = [_l("最多 %(n)s 字", n=40)]
+    values["student_no"] = student_no
+    number = idcard.normalize(raw.get("id_number")) or decode_student_no(student_no) or ""
+    if number:
+        problems = idcard.id_number_problems(number, legacy_allowed=False)
+        if problems:
+            errors["id_number"] = problems
+    elif kind in ("household", "disability"):
+        errors["id_number"] = [REQUIRED]
+    values["id_number"] = number or None
+    born_text = raw.get("birth_date") or ""
+    born = _date(born_text) if born_text else None
+    if born_text and born is None:
+        errors["birth_date"] = [_l("日期格式应为 YYYY-MM-DD")]
+    sex_text = raw.get("sex") or ""
+    sex = SEX_BY_LABEL.get(sex_text)
+    if sex_text and sex is None:
+        errors["sex"] = [_l("性别应为男或女")]
+    if number and "id_number" not in errors:
+        id_born, id_sex = idcard.birth_date_of(number), idcard.sex_of(number)
+        if born is not None and born != id_born:
+            errors.setdefault("birth_date", [_l("出生日期与身份证号不一致")])
+        if sex is not None and sex != id_sex:
+            errors.setdefault("sex", [_l("性别与身份证号不一致")])
+        born, sex = born or id_born, sex or id_sex
+    elif not number:
+        if born is None and "birth_date" not in errors:
+            errors["birth_date"] = [REQUIRED]
+        if sex is None and "sex" not in errors:
+            errors["sex"] = [REQUIRED]
+    values["birth_date"], values["sex"] = born, sex
+    address = raw.get("address_code") or ""
+    if address and (len(address) != 12 or address not in units):
+        errors["address_code"] = [_l("须为本辖区内村（居）12位代码")]
+    elif kind == "household" and not address:
+        errors["address_code"] = [REQUIRED]
+    # Where fuzzy matching looks: the address's county, or the department's own unit.
+    values["area_code"] = address[:6] if address and len(dept_unit) <= 6 else dept_unit
+    _details(kind, raw, values["details"], errors)
+    return values, errors
+
+
+def _details(kind: str, raw: dict, details: dict, errors: dict) -> None:
+    if kind == "school":
+        status = _choice(raw.get("status") or "", E.SCHOOL_STATUSES)
+        if status is None:
+            errors["status"] = [_l("学籍状态应为在校、休学、辍学或转出")]
+        details.update(status=status, school=(raw.get("school") or "")[:100], grade=(raw.get("grade") or "")[:20])
+    elif kind == "household":
+        for field in ("father_id_number", "mother_id_number"):
+            number = idcard.normalize(raw.get(field))
+            if number and idcard.id_number_problems(number, legacy_allowed=True):
+                errors[field] = [_l("身份证号无效")]
+            details[field] = number
+        for field in ("father_away", "mother_away"):
+            text = (raw.get(field) or "").lower()
+            if text not in YES and text not in NO:
+                errors[field] = [_l("应为是或否")]
+            details[field] = text in YES
+        details["household_head"] = (raw.get("household_head") or "")[:64]
+        details["address_code"] = raw.get("address_code") or ""
+    elif kind == "assistance":
+        benefit = _choice(raw.get("benefit") or "", E.BENEFITS)
+        if benefit is None:
+            errors["benefit"] = [_l("救助类别应为低保、特困、临时救助或事实无人抚养")]
+        details["benefit"] = benefit
+    elif kind == "disability":
+        grade = raw.get("disability_grade") or ""
+        if grade not in ("1", "2", "3", "4", "一级", "二级", "三级", "四级"):
+            errors["disability_grade"] = [_l("残疾等级应为1至4级")]
+        details.update(disability_grade=grade[:4], disability_type=(raw.get("disability_type") or "")[:32])
