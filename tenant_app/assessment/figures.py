@@ -1,0 +1,179 @@
+"""The figures behind the assessment, for a whole set of units at once: one grouped statement per source over
+the assessing unit's subtree, grouped by the code prefix of the units assessed (`substr(code, 1, n)`), never a
+query per unit.
+
+Sources and definitions (dates in China Standard Time; `as_of` = the period's last day, or today if earlier):
+- roster: the villages (a director each) and townships (a supervisor each) of every unit: `post_units`,
+  `filled` (a holder in post on `as_of`), and the period's vacancy days: for each post unit, the days from the
+  period's start (or from the day the roster first knows of it: the earliest of its first appointment and the
+  day the unit was loaded) to `as_of`, less the days its holders held it (appointments of a post do not
+  overlap); `post_days` is the number of days counted before the holders are taken off.
+- tasks: campaign tasks due in the period (`tasks`), completed (submitted or approved), and on time
+  (completed, submitted on or before the due date: tenant_app.campaigns.progress).
+- children: active children, those unattended (无人监护: parents away and no guardian arranged), and those
+  whose home visit is overdue today (tenant_app.visits.services.due_query, the province's intervals).
+- cases: the lower median of the minutes from filing to acceptance over cases reported in the period (as the
+  roll-up's median), and, now, the open cases and those whose current step is past its limit
+  (tenant_app.cases.deadlines, the province's limits).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import Integer, and_, case, cast, func, literal, or_, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import FunctionElement
+
+from hierarchy.codes import Level
+from hierarchy.models import Unit
+from tenant_app import clock
+from tenant_app.campaigns.models import DONE_STATUSES, Task
+from tenant_app.cases import deadlines
+from tenant_app.cases import enums as CE
+from tenant_app.cases.models import Case
+from tenant_app.children.models import Child
+from tenant_app.visits.services import cst_date, days_between, due_query, intervals_for
+from tenant_app.workforce.models import Appointment
+
+PERIOD_KEYS = ("post_days", "vacancy_days", "tasks", "completed", "on_time", "accept_median")
+NOW_KEYS = ("post_units", "filled", "children", "unattended", "visits_overdue", "open_cases", "overdue_steps")
+ZERO = dict.fromkeys(PERIOD_KEYS + NOW_KEYS, 0) | {"accept_median": None}
+
+
+class greatest(FunctionElement):  # noqa: N801 - SQL function style
+    """The largest of its arguments (SQLite: the scalar max)."""
+
+    inherit_cache = True
+
+
+class least(FunctionElement):  # noqa: N801
+    inherit_cache = True
+
+
+@compiles(greatest)
+@compiles(least)
+def _extreme(element, compiler, **kw):
+    name = type(element).__name__
+    if compiler.dialect.name == "sqlite":
+        name = "max" if name == "greatest" else "min"
+    return f"{name}({compiler.process(element.clauses, **kw)})"
+
+
+def _sum(condition):
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _in(column, code: str, n: int):
+    return and_(column >= code, column < code + ":", func.length(column) >= n)
+
+
+def _instant(day: date) -> datetime:
+    return datetime.combine(day, time(), clock.CST).astimezone(clock.UTC)
+
+
+def _into(found: dict, rows, keys) -> None:
+    for row in rows:
+        target = found.get(row[0])
+        if target is not None:
+            for key, value in zip(keys, row[1:], strict=True):
+                target[key] = value if key == "accept_median" or value is None else int(value)
+
+
+def roster(session, code: str, n: int, start: date, as_of: date, found: dict) -> None:
+    """Post units, filled on `as_of`, vacancy days and post-days in [start, as_of], by unit assessed."""
+    holder_post = case((func.length(Appointment.region_code) == 12, literal("director")), else_=literal("supervisor"))
+    post_units = (select(Unit.code, cst_date(Unit.created_at).label("loaded_on"))
+                  .where(_in(Unit.code, code, n), Unit.retired.is_(False),
+                         Unit.level.in_([int(Level.township), int(Level.village)])).subquery("post_units"))
+    end1 = as_of + timedelta(days=1)
+    left = func.coalesce(Appointment.left_on, end1)
+    held = greatest(0, days_between(greatest(Appointment.appointed_on, literal(start)),
+                                         least(left, literal(end1))))
+    filled = and_(Appointment.appointed_on <= as_of, or_(Appointment.left_on.is_(None), Appointment.left_on > as_of))
+    known_from = least(post_units.c.loaded_on,
+                            func.coalesce(func.min(Appointment.appointed_on), post_units.c.loaded_on))
+    span = greatest(0, days_between(greatest(literal(start), known_from), literal(end1)))
+    per_unit = (select(post_units.c.code, span.label("span"),
+                       func.coalesce(func.sum(held), 0).label("held"),
+                       func.coalesce(func.max(case((filled, 1), else_=0)), 0).label("filled"))
+                .select_from(post_units)
+                .outerjoin(Appointment, and_(Appointment.region_code == post_units.c.code,
+                                             Appointment.post == holder_post))
+                .group_by(post_units.c.code, post_units.c.loaded_on).subquery("per_unit"))
+    group = func.substr(per_unit.c.code, 1, n)
+    vacancy = greatest(0, per_unit.c.span - per_unit.c.held)
+    query = select(group, func.sum(per_unit.c.span), func.sum(vacancy), func.count(), func.sum(per_unit.c.filled))
+    _into(found, session.execute(query.group_by(group)), ("post_days", "vacancy_days", "post_units", "filled"))
+
+
+def tasks(session, code: str, n: int, start: date, end: date, found: dict) -> None:
+    group = func.substr(Task.region_code, 1, n)
+    done = Task.status.in_(DONE_STATUSES)
+    query = (select(group, func.count(), _sum(done), _sum(and_(done, cst_date(Task.submitted_at) <= Task.due_on)))
+             .where(_in(Task.region_code, code, n), Task.due_on >= start, Task.due_on <= end).group_by(group))
+    _into(found, session.execute(query), ("tasks", "completed", "on_time"))
+
+
+def children(session, code: str, n: int, today: date, found: dict) -> None:
+    group = func.substr(Child.region_code, 1, n)
+    query = (select(group, func.count(), _sum(Child.unattended.is_(True)))
+             .where(_in(Child.region_code, code, n), Child.status == "active").group_by(group))
+    _into(found, session.execute(query), ("children", "unattended"))
+    intervals, _ = intervals_for(session, code[:2])
+    due, _ = due_query(code, intervals, today, "overdue")
+    due = due.subquery("overdue_visits")
+    group = func.substr(due.c.village_code, 1, n)
+    _into(found, session.execute(select(group, func.count()).group_by(group)), ("visits_overdue",))
+
+
+def case_medians(session, code: str, n: int, start: date, end: date, found: dict) -> None:
+    lo, hi = _instant(start), _instant(end + timedelta(days=1))
+    group = func.substr(Case.region_code, 1, n)
+    minutes = cast(func.round(func.extract("epoch", Case.accepted_at - Case.reported_at) / 60), Integer)
+    if session.get_bind().dialect.name != "postgresql":
+        minutes = cast(func.round((func.julianday(Case.accepted_at) - func.julianday(Case.reported_at)) * 1440),
+                       Integer)
+    ranked = (select(group.label("code"), minutes.label("v"),
+                     func.row_number().over(partition_by=group, order_by=minutes).label("rn"),
+                     func.count().over(partition_by=group).label("cnt"))
+              .where(_in(Case.region_code, code, n), Case.reported_at >= lo, Case.reported_at < hi,
+                     Case.accepted_at.isnot(None)).subquery("ranked"))
+    query = (select(ranked.c.code, func.max(case((ranked.c.rn == (ranked.c.cnt + 1) / 2, ranked.c.v))))
+             .group_by(ranked.c.code))
+    _into(found, session.execute(query), ("accept_median",))
+
+
+def case_overdue(session, code: str, n: int, now: datetime, found: dict) -> None:
+    policy, _ = deadlines.policy_for(session, code[:2])
+    overdue = deadlines.clock_columns(policy, now)[2].element
+    group = func.substr(Case.region_code, 1, n)
+    query = (select(group, func.count(), _sum(overdue))
+             .where(_in(Case.region_code, code, n), Case.stage.in_(CE.OPEN_STAGES)).group_by(group))
+    _into(found, session.execute(query), ("open_cases", "overdue_steps"))
+
+
+def now_figures(session, code: str, n: int, found: dict, *, today: date, now: datetime) -> None:
+    """The figures of today (children, visits overdue, open cases); the roster's follow the period."""
+    children(session, code, n, today, found)
+    case_overdue(session, code, n, now, found)
+
+
+def period_figures(session, code: str, n: int, found: dict, *, start: date, end: date, today: date) -> None:
+    as_of = min(end, today)
+    roster(session, code, n, start, as_of, found)
+    tasks(session, code, n, start, end, found)
+    case_medians(session, code, n, start, end, found)
+
+
+def collect(session, code: str, units: list[str], *, start: date, end: date, today: date | None = None,
+            now: datetime | None = None) -> dict[str, dict]:
+    """{unit code: raw counts} for `units` (all of one code length under `code`)."""
+    today = today or clock.today_cst()
+    now = now or clock.now()
+    found = {u: dict(ZERO) for u in units}
+    if units:
+        n = len(units[0])
+        now_figures(session, code, n, found, today=today, now=now)
+        period_figures(session, code, n, found, start=start, end=end, today=today)
+    return found
