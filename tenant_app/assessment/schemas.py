@@ -2,14 +2,17 @@
 weights 0-100) so the OpenAPI document shows them and a value that breaks one is a field error (422) before
 any service runs; the sum of the weights is the service's rule."""
 
-from marshmallow import fields, validate
+from marshmallow import fields
 
 from tenant_app.assessment import indicators as I
-from tenant_app.schema_base import REQUIRED, page_field, per_page_field, unit_code_field
+from tenant_app.i18n import _l
+from tenant_app.schema_base import REQUIRED, Range, page_field, per_page_field, unit_code_field
 from tenant_app.schema_base import BoundedSchema as Schema
 
 DAY = {"pattern": r"^\d{4}-\d{2}-\d{2}$", "maxLength": 10}
-YEAR = validate.Range(min=2000, max=2100)
+YEAR = Range(min=2000, max=2100, message=_l("年度须为2000至2100"))
+WEIGHT = _l("权重须为0至100的整数")
+BELOW = _l("须为考核单位以下的层级")
 
 
 def _unit() -> fields.String:
@@ -26,7 +29,7 @@ class PeriodArgs(Schema):
 
 
 class LeagueArgs(PeriodArgs):
-    level = fields.Integer(load_default=None, validate=validate.Range(min=2, max=5), metadata={
+    level = fields.Integer(load_default=None, validate=Range(min=2, max=5, message=BELOW), metadata={
         "description": "the level assessed (2 city … 5 village), below the assessing unit; default its children"})
     page = page_field()
     per_page = per_page_field(500)
@@ -42,8 +45,8 @@ class SchemeArgs(Schema):
 
 
 WeightsInput = Schema.from_dict(
-    {key: fields.Integer(required=True, validate=validate.Range(min=0, max=100), error_messages={
-        "required": REQUIRED}, metadata={"description": f"{ind.label_zh} / {ind.label_en}"})
+    {key: fields.Integer(required=True, validate=Range(min=0, max=100, message=WEIGHT), error_messages={
+        "required": REQUIRED, "invalid": WEIGHT}, metadata={"description": f"{ind.label_zh} / {ind.label_en}"})
      for key, ind in I.BY_KEY.items()}, name="AssessmentWeightsInput")
 Weights = Schema.from_dict({key: fields.Integer() for key in I.KEYS}, name="AssessmentWeights")
 Scores = Schema.from_dict({key: fields.Float(allow_none=True) for key in I.KEYS}, name="AssessmentScores")
