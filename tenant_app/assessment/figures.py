@@ -139,7 +139,7 @@ def case_medians(session, code: str, n: int, start: date, end: date, found: dict
                      func.count().over(partition_by=group).label("cnt"))
               .where(_in(Case.region_code, code, n), Case.reported_at >= lo, Case.reported_at < hi,
                      Case.accepted_at.isnot(None)).subquery("ranked"))
-    query = (select(ranked.c.code, func.max(case((ranked.c.rn == (ranked.c.cnt + 1) / 2, ranked.c.v))))
+    query = (select(ranked.c.code, func.max(case((ranked.c.rn == (ranked.c.cnt + 1) // 2, ranked.c.v))))
              .group_by(ranked.c.code))
     _into(found, session.execute(query), ("accept_median",))
 
