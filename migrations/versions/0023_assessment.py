@@ -43,7 +43,7 @@ def upgrade() -> None:
     op.execute("ALTER TABLE assessment_schemes FORCE ROW LEVEL SECURITY")
     in_scope = rls.in_scope("province_code")
     op.execute(f"CREATE POLICY assessment_schemes_read ON assessment_schemes FOR SELECT TO {role} "
-               f"USING ({in_scope} OR province_code = ANY (shouhu_scope_ancestors()))")
+               f"USING ({in_scope} OR province_code = ANY ((SELECT shouhu_scope_ancestors())::text[]))")
     op.execute(f"CREATE POLICY assessment_schemes_insert ON assessment_schemes FOR INSERT TO {role} "
                f"WITH CHECK ({in_scope})")
     op.execute(f"CREATE POLICY assessment_schemes_update ON assessment_schemes FOR UPDATE TO {role} "
