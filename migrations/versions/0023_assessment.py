@@ -3,7 +3,8 @@
 A province's row is read by every unit of the province (the row is their ancestor) and written by the province
 itself, in both locks (the model's `__scope_ancestors_visible__`, and here the policies), like the visit
 intervals. A partner reporter sees nothing (no partner policy). The assessment's figures are read from the
-existing tables; it stores nothing else.
+existing tables; it stores nothing else, and adds
+a covering index on children for its one pass over a subtree's children.
 
 Revision ID: 0023_assessment
 Revises: 0020_workforce_roster
@@ -35,6 +36,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_assessment_schemes")),
         sa.UniqueConstraint("province_code", "year", name="uq_assessment_schemes_province_code_year"),
     )
+    # The assessment's one pass over a subtree's children reads this index alone (an index-only scan), not
+    # the records: a province's million children in a fraction of the time.
+    op.create_index("ix_children_region_code_assessment", "children", ["region_code"],
+                    postgresql_include=["status", "unattended", "risk_level", "created_at", "id"])
     if op.get_bind().dialect.name != "postgresql":
         return
     role = rls.app_role()
@@ -53,4 +58,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_children_region_code_assessment", table_name="children")
     op.drop_table("assessment_schemes")

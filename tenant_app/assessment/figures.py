@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import Integer, and_, case, cast, func, literal, or_, select
+from sqlalchemy import Date, Integer, and_, case, cast, func, literal, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
@@ -31,9 +31,10 @@ from tenant_app import clock
 from tenant_app.campaigns.models import DONE_STATUSES, Task
 from tenant_app.cases import deadlines
 from tenant_app.cases import enums as CE
-from tenant_app.cases.models import Case
+from tenant_app.cases.models import Case, CaseChild
 from tenant_app.children.models import Child
-from tenant_app.visits.services import cst_date, days_between, due_query, intervals_for
+from tenant_app.visits.models import Visit
+from tenant_app.visits.services import cst_date, days_between, intervals_for
 from tenant_app.workforce.models import Appointment
 
 PERIOD_KEYS = ("post_days", "vacancy_days", "tasks", "completed", "on_time", "accept_median")
@@ -107,24 +108,60 @@ def roster(session, code: str, n: int, start: date, as_of: date, found: dict) ->
     _into(found, session.execute(query.group_by(group)), ("post_days", "vacancy_days", "post_units", "filled"))
 
 
+def _roll_up(per_unit, n: int):
+    """Sums of a statement grouped by unit code (in index order: no sort of the source rows) to the units
+    assessed: a few tens of thousands of rows at most."""
+    inner = per_unit.subquery("per_unit")
+    group = func.substr(inner.c.code, 1, n)
+    return select(group, *(func.sum(c) for c in list(inner.c)[1:])).group_by(group)
+
+
 def tasks(session, code: str, n: int, start: date, end: date, found: dict) -> None:
-    group = func.substr(Task.region_code, 1, n)
     done = Task.status.in_(DONE_STATUSES)
-    query = (select(group, func.count(), _sum(done), _sum(and_(done, cst_date(Task.submitted_at) <= Task.due_on)))
-             .where(_in(Task.region_code, code, n), Task.due_on >= start, Task.due_on <= end).group_by(group))
-    _into(found, session.execute(query), ("tasks", "completed", "on_time"))
+    per_unit = (select(Task.region_code.label("code"), func.count().label("a"), _sum(done).label("b"),
+                       _sum(and_(done, cst_date(Task.submitted_at) <= Task.due_on)).label("c"))
+                .where(_in(Task.region_code, code, n), Task.due_on >= start, Task.due_on <= end)
+                .group_by(Task.region_code))
+    _into(found, session.execute(_roll_up(per_unit, n)), ("tasks", "completed", "on_time"))
 
 
 def children(session, code: str, n: int, today: date, found: dict) -> None:
-    group = func.substr(Child.region_code, 1, n)
-    query = (select(group, func.count(), _sum(Child.unattended.is_(True)))
-             .where(_in(Child.region_code, code, n), Child.status == "active").group_by(group))
-    _into(found, session.execute(query), ("children", "unattended"))
+    """Active children, unattended, and visits overdue today, in one pass over the subtree's children: the
+    due rule of tenant_app.visits.services.due_query (interval by risk from the last visit or the record's
+    creation; at once for an unattended child never visited; on the day of the report for a child an open
+    report found living alone and not visited since), with the last visits and the reports grouped once."""
     intervals, _ = intervals_for(session, code[:2])
-    due, _ = due_query(code, intervals, today, "overdue")
-    due = due.subquery("overdue_visits")
-    group = func.substr(due.c.village_code, 1, n)
-    _into(found, session.execute(select(group, func.count()).group_by(group)), ("visits_overdue",))
+    lo, hi = code, code + ":"
+    last = (select(Visit.child_id, func.max(Visit.visited_on).label("on"))
+            .where(Visit.region_code >= lo, Visit.region_code < hi).group_by(Visit.child_id).subquery("last_visits"))
+    reported = (select(CaseChild.child_id, func.max(Case.reported_at).label("at"))
+                .join(Case, Case.id == CaseChild.case_id)
+                .where(Case.category == "living_alone", Case.stage.in_(CE.OPEN_STAGES), CaseChild.region_code >= lo,
+                       CaseChild.region_code < hi).group_by(CaseChild.child_id).subquery("found"))
+    found_on = cst_date(reported.c.at)
+    # due_on < today, with the thresholds computed once: a last visit before today − interval, or, never
+    # visited, a record created before the CST day today − interval began (no per-row date arithmetic).
+    def before(days: int):
+        return literal(today - timedelta(days=days), Date())
+
+    def created_before(days: int):
+        return Child.created_at < _instant(today - timedelta(days=days))
+
+    risk = ((Child.risk_level == "high", "high"), (Child.risk_level == "medium", "medium"))
+    visited_late = case(*((cond, last.c.on < before(intervals[r])) for cond, r in risk),
+                        else_=last.c.on < before(intervals["low"]))
+    never_visited = case((Child.unattended.is_(True), created_before(0)),
+                         *((cond, created_before(intervals[r])) for cond, r in risk),
+                         else_=created_before(intervals["low"]))
+    overdue = case((and_(reported.c.at.isnot(None), or_(last.c.on.is_(None), last.c.on < found_on)),
+                    found_on < literal(today, Date())),
+                   (last.c.on.isnot(None), visited_late), else_=never_visited)
+    per_village = (select(Child.region_code.label("code"), func.count().label("a"),
+                          _sum(Child.unattended.is_(True)).label("b"), _sum(overdue).label("c"))
+                   .select_from(Child).outerjoin(last, last.c.child_id == Child.id)
+                   .outerjoin(reported, reported.c.child_id == Child.id)
+                   .where(_in(Child.region_code, code, n), Child.status == "active").group_by(Child.region_code))
+    _into(found, session.execute(_roll_up(per_village, n)), ("children", "unattended", "visits_overdue"))
 
 
 def case_medians(session, code: str, n: int, start: date, end: date, found: dict) -> None:

@@ -126,6 +126,9 @@ class Child(Base):
         Index("ix_children_region_code_risk_level", "region_code", "risk_level"),
         Index("ix_children_region_code_unattended", "region_code", "unattended"),
         Index("ix_children_region_code_name", "region_code", "name"),
+        # The assessment's pass over a subtree's children (migration 0023): an index-only scan.
+        Index("ix_children_region_code_assessment", "region_code",
+              postgresql_include=["status", "unattended", "risk_level", "created_at", "id"]),
     )
 
     @property
