@@ -154,9 +154,15 @@ def test_a_sibling_county_sees_nothing(client, person, make_user, token_for):
         assert client.get(path, headers=partner).status_code == 403
 
 
-def test_trend_per_month(client, person):
+def test_trend_per_month(client, person, make_campaign):
+    made = make_campaign(villages=tasks_factories.VILLAGES, due_on=TODAY.replace(day=1))
+    _submit(made.tasks[tasks_factories.VILLAGE], 2)
     body = client.get(f"/api/v1/assessments/{TOWNSHIP}/trend", headers=person(COUNTY)[1]).get_json()
     assert body["code"] == TOWNSHIP and body["year"] == TODAY.year
     assert [p["month"] for p in body["points"]][-1] == TODAY.strftime("%Y-%m")
     assert len(body["points"]) == TODAY.month
     assert all(p["total"] is None or 0 <= p["total"] <= 100 for p in body["points"])
+    # This month's point is the unit's score for the month's period, as its detail gives it.
+    month = _detail(client, person(COUNTY)[1], period_start=TODAY.replace(day=1).isoformat())
+    assert body["points"][-1]["total"] == month["total_score"]
+    assert body["points"][-1]["scores"]["campaign_on_time"] == 0.0

@@ -164,21 +164,41 @@ def children(session, code: str, n: int, today: date, found: dict) -> None:
     _into(found, session.execute(_roll_up(per_village, n)), ("children", "unattended", "visits_overdue"))
 
 
-def case_medians(session, code: str, n: int, start: date, end: date, found: dict) -> None:
+def _month(session, moment):
+    """The CST month (1-12) of a UTC moment."""
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(func.extract("month", cst_date(moment)), Integer)
+    return cast(func.strftime("%m", cst_date(moment)), Integer)
+
+
+def _medians(session, code: str, n: int, start: date, end: date, by_month: bool):
     lo, hi = _instant(start), _instant(end + timedelta(days=1))
-    group = func.substr(Case.region_code, 1, n)
+    keys = [func.substr(Case.region_code, 1, n)] + ([_month(session, Case.reported_at)] if by_month else [])
     minutes = cast(func.round(func.extract("epoch", Case.accepted_at - Case.reported_at) / 60), Integer)
     if session.get_bind().dialect.name != "postgresql":
         minutes = cast(func.round((func.julianday(Case.accepted_at) - func.julianday(Case.reported_at)) * 1440),
                        Integer)
-    ranked = (select(group.label("code"), minutes.label("v"),
-                     func.row_number().over(partition_by=group, order_by=minutes).label("rn"),
-                     func.count().over(partition_by=group).label("cnt"))
+    # The lower median: the value at position ⌈count / 2⌉ in ascending order (as the roll-up's).
+    ranked = (select(*(k.label(f"k{i}") for i, k in enumerate(keys)), minutes.label("v"),
+                     func.row_number().over(partition_by=keys, order_by=minutes).label("rn"),
+                     func.count().over(partition_by=keys).label("cnt"))
               .where(_in(Case.region_code, code, n), Case.reported_at >= lo, Case.reported_at < hi,
                      Case.accepted_at.isnot(None)).subquery("ranked"))
-    query = (select(ranked.c.code, func.max(case((ranked.c.rn == (ranked.c.cnt + 1) // 2, ranked.c.v))))
-             .group_by(ranked.c.code))
-    _into(found, session.execute(query), ("accept_median",))
+    columns = [ranked.c[f"k{i}"] for i in range(len(keys))]
+    return session.execute(select(*columns, func.max(case((ranked.c.rn == (ranked.c.cnt + 1) // 2, ranked.c.v))))
+                           .group_by(*columns))
+
+
+def case_medians(session, code: str, n: int, start: date, end: date, found: dict) -> None:
+    _into(found, _medians(session, code, n, start, end, by_month=False), ("accept_median",))
+
+
+def case_medians_by_month(session, code: str, n: int, start: date, end: date) -> dict[int, dict[str, int]]:
+    """{month: {unit: median}} for the cases reported from `start` to `end` (one year at most)."""
+    out: dict[int, dict[str, int]] = {}
+    for unit, month, median in _medians(session, code, n, start, end, by_month=True):
+        out.setdefault(int(month), {})[unit] = median
+    return out
 
 
 def case_overdue(session, code: str, n: int, now: datetime, found: dict) -> None:

@@ -138,7 +138,6 @@ class TrendPointSchema(Schema):
     period_start = fields.Date()
     period_end = fields.Date()
     total = fields.Float(allow_none=True)
-    rank = fields.Integer()
     scores = fields.Nested(Scores)
 
 

@@ -212,9 +212,10 @@ def months(year: int) -> list[tuple[date, date]]:
 
 
 def trend(session, actor, code: str, *, year: int | None = None, unit=None) -> dict:
-    """The unit's total and rank per month of the year (month periods, up to today), in the same set as its
-    league. Today's figures (children, visits overdue, open cases) are read once and used for every month;
-    the roster, tasks and case medians follow each month."""
+    """The unit's total per month of the year (month periods, up to today), scored in the same set as its
+    league. Today's figures (children, visits overdue, open cases) are read once for the set; the medians of
+    acceptance per month in one statement for the set (they are scored against the set's best and worst);
+    the roster and the tasks per month for the unit alone (rates: its own figures make its sub-scores)."""
     assessing, level = _target(session, actor, code, unit)
     year = year or clock.today_cst().year
     names = unit_set(session, assessing, level)
@@ -226,13 +227,16 @@ def trend(session, actor, code: str, *, year: int | None = None, unit=None) -> d
     today, now = clock.today_cst(), clock.now()
     base = {u: dict(F.ZERO) for u in names}
     F.now_figures(session, assessing.code, n, base, today=today, now=now)
+    periods = months(year)
+    medians = F.case_medians_by_month(session, assessing.code, n, periods[0][0], periods[-1][1]) if periods else {}
     points = []
-    for first, last in months(year):
-        found = {u: {**values} for u, values in base.items()}
-        F.period_figures(session, assessing.code, n, found, start=first, end=last, today=today)
+    for first, last in periods:
+        found = {u: {**values, "accept_median": medians.get(first.month, {}).get(u)} for u, values in base.items()}
+        F.roster(session, code, n, first, min(last, today), found)
+        F.tasks(session, code, n, first, last, found)
         s = I.score_set(found, weights, keys)[code]
         points.append({"month": first.strftime("%Y-%m"), "period_start": first, "period_end": last,
-                       "total": s["total"], "rank": s["rank"], "scores": s["scores"]})
+                       "total": s["total"], "scores": s["scores"]})
     return {"unit": {"code": assessing.code, "name": assessing.name, "level": assessing.level}, "code": code,
             "name": names[code], "year": year, "of": len(names), "weights": weights,
             "left_out": [k for k in I.KEYS if k not in keys], "points": points}
