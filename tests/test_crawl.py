@@ -27,7 +27,7 @@ PAGED_LISTS = {"tasks.list_page", "tasks.review_page", "tasks.census_page", "cam
                "users.list_page", "cases.queue_page", "cases.overdue_page", "cases.reports_page",
                "roster.roster_page", "roster.people_page"}
 # Pages whose content follows the date (deadlines, overdue counts, visits due): crawled before the deadline too.
-DATED = ("units.", "tasks.", "campaigns.", "visits.", "stats.", "cases.", "roster.")
+DATED = ("units.", "tasks.", "campaigns.", "visits.", "stats.", "cases.", "roster.", "assessment.")
 
 
 class Site:
