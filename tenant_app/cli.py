@@ -612,9 +612,6 @@ def bench_load_cmd(villages, children, village_users, logins, rate, duration, ma
     except RuntimeError as exc:
         raise click.ClickException(str(exc)) from None
 
-if __name__ == "__main__":
-    main()
-
 
 @bench_group.command("assessment")
 @click.option("--children", default=1_000_000, type=click.IntRange(min=0), help="children in the province")
@@ -635,3 +632,7 @@ def bench_assessment_cmd(children, cases, villages):
         bench_assessment(db, children=children, cases=cases, villages=villages, echo=click.echo)
     except RuntimeError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+if __name__ == "__main__":
+    main()
