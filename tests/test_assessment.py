@@ -56,6 +56,10 @@ def test_league_of_a_countys_townships(client, person):
     assert {r["code"] for r in body["rows"]} >= {TOWNSHIP, OTHER_TOWNSHIP}
     # Training has no tables yet: left out, and the result says so.
     assert body["left_out"] == ["training_coverage"] and body["notes"]
+    # Every line links to the figures behind it, for the same period.
+    detail = client.get(body["rows"][0]["detail"], headers=headers).get_json()
+    assert detail["code"] == body["rows"][0]["code"] and detail["total_score"] == body["rows"][0]["total"]
+    assert detail["rank"] == body["rows"][0]["rank"] and detail["period_start"] == PERIOD["period_start"]
     ranks = [r["rank"] for r in body["rows"]]
     assert ranks == sorted(ranks) and ranks[0] == 1
     # A level below: every village of the county, paginated.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -26,6 +27,11 @@ class LeagueResource(MethodView):
         result = services.league(db.session, current_actor(), **args)
         result["notes"] = both_languages(result["notes"])
         result["rows"] = result["rows"][(page - 1) * per_page: page * per_page]
+        query = {"period_start": result["period_start"].isoformat(), "period_end": result["period_end"].isoformat()}
+        if args.get("unit"):
+            query["unit"] = result["unit"]["code"]
+        for row in result["rows"]:
+            row["detail"] = url_for("assessment_api.DetailResource", code=row["code"], **query)
         return {**result, "page": page, "per_page": per_page}
 
 

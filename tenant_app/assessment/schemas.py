@@ -99,6 +99,7 @@ class LeagueRowSchema(Schema):
     rank = fields.Integer()
     total = fields.Float(allow_none=True, metadata={"description": "0-100"})
     scores = fields.Nested(Scores)
+    detail = fields.String(metadata={"description": "the unit's figures, sub-scores and contributions"})
 
 
 class LeagueSchema(HeadSchema):
