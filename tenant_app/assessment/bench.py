@@ -121,6 +121,29 @@ def _analyze(db) -> None:
         engine.dispose()
 
 
+def _sources(db, start: date, today: date) -> dict[str, float]:
+    """Each source's grouped statement over the province's counties, timed alone (a second run)."""
+    from tenant_app.assessment import figures as F
+
+    now = clock.now()
+    with job_scope(PROVINCE), db.session_scope() as session:
+        counties = list(session.scalars(text("SELECT code FROM units WHERE level = 3 AND code >= :lo AND code < :hi "
+                                             "AND NOT retired"), {"lo": PROVINCE, "hi": PROVINCE + ":"}))
+        found = {c: dict(F.ZERO) for c in counties}
+        calls = {"roster": lambda: F.roster(session, PROVINCE, 6, start, today, found),
+                 "tasks": lambda: F.tasks(session, PROVINCE, 6, start, today, found),
+                 "children": lambda: F.children(session, PROVINCE, 6, today, found),
+                 "case medians": lambda: F.case_medians(session, PROVINCE, 6, start, today, found),
+                 "case steps": lambda: F.case_overdue(session, PROVINCE, 6, now, found)}
+        timings = {}
+        for name, call in calls.items():
+            call()
+            began = time.perf_counter()
+            call()
+            timings[name] = time.perf_counter() - began
+    return timings
+
+
 def bench_assessment(db, *, children: int = 1_000_000, cases: int = 50_000, villages: int = 52_000, runs: int = 20,
                      echo=print) -> dict:
     from tenant_app import create_app
@@ -156,6 +179,8 @@ def bench_assessment(db, *, children: int = 1_000_000, cases: int = 50_000, vill
         figures["province_counties_s"] = round(min(seconds), 3)
         _say(echo, "every county of the province, year", f"{min(seconds):.3f} s best of 3 "
                                                          f"({league['total']} counties; target < 2 s)")
+        figures["sources_s"] = _sources(db, start, today)
+        _say(echo, "  by source (s)", ", ".join(f"{k} {v:.3f}" for k, v in figures["sources_s"].items()))
         app = create_app()
         client = app.test_client()
         headers = _token(client, _user(db, PROVINCE, "viewer", "bench_assess_province"))
