@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import Date, Integer, and_, case, cast, func, literal, or_, select
+from sqlalchemy import Date, Integer, and_, case, cast, func, literal, or_, select, text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
@@ -210,6 +210,12 @@ def case_overdue(session, code: str, n: int, now: datetime, found: dict) -> None
     _into(found, session.execute(query), ("open_cases", "overdue_steps"))
 
 
+def memory(session) -> None:
+    """Room for the grouping of a province's rows in memory, for this transaction only."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL work_mem = '64MB'"))
+
+
 def now_figures(session, code: str, n: int, found: dict, *, today: date, now: datetime) -> None:
     """The figures of today (children, visits overdue, open cases); the roster's follow the period."""
     children(session, code, n, today, found)
@@ -231,6 +237,7 @@ def collect(session, code: str, units: list[str], *, start: date, end: date, tod
     found = {u: dict(ZERO) for u in units}
     if units:
         n = len(units[0])
+        memory(session)
         now_figures(session, code, n, found, today=today, now=now)
         period_figures(session, code, n, found, start=start, end=end, today=today)
     return found

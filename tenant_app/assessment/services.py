@@ -226,6 +226,7 @@ def trend(session, actor, code: str, *, year: int | None = None, unit=None) -> d
     n = len(code)
     today, now = clock.today_cst(), clock.now()
     base = {u: dict(F.ZERO) for u in names}
+    F.memory(session)
     F.now_figures(session, assessing.code, n, base, today=today, now=now)
     periods = months(year)
     medians = F.case_medians_by_month(session, assessing.code, n, periods[0][0], periods[-1][1]) if periods else {}
