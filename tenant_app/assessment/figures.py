@@ -37,7 +37,8 @@ from tenant_app.visits.models import Visit
 from tenant_app.visits.services import cst_date, days_between, intervals_for
 from tenant_app.workforce.models import Appointment
 
-PERIOD_KEYS = ("post_days", "vacancy_days", "tasks", "completed", "on_time", "accept_median")
+PERIOD_KEYS = ("post_days", "vacancy_days", "tasks", "completed", "on_time", "accept_median", "training_people",
+               "trained")
 NOW_KEYS = ("post_units", "filled", "children", "unattended", "visits_overdue", "open_cases", "overdue_steps")
 ZERO = dict.fromkeys(PERIOD_KEYS + NOW_KEYS, 0) | {"accept_median": None}
 
@@ -114,6 +115,25 @@ def _roll_up(per_unit, n: int):
     inner = per_unit.subquery("per_unit")
     group = func.substr(inner.c.code, 1, n)
     return select(group, *(func.sum(c) for c in list(inner.c)[1:])).group_by(group)
+
+
+def training(session, code: str, n: int, start: date, end: date, as_of: date, found: dict) -> None:
+    """The directors and supervisors in post on `as_of` (`training_people`) and those of them who attended a
+    course ending in the period (`trained`), by unit assessed (tenant_app.training, when it exists)."""
+    from tenant_app.training.models import Attendance
+
+    attended = (select(Attendance.person_id).where(Attendance.attended.is_(True), Attendance.course_ends_on >= start,
+                                                   Attendance.course_ends_on <= end)
+                .group_by(Attendance.person_id).subquery("attended"))
+    holder_post = case((func.length(Appointment.region_code) == 12, literal("director")), else_=literal("supervisor"))
+    per_unit = (select(Appointment.region_code.label("code"), func.count().label("a"),
+                       _sum(attended.c.person_id.isnot(None)).label("b"))
+                .outerjoin(attended, attended.c.person_id == Appointment.person_id)
+                .where(_in(Appointment.region_code, code, n), Appointment.post == holder_post,
+                       Appointment.appointed_on <= as_of,
+                       or_(Appointment.left_on.is_(None), Appointment.left_on > as_of))
+                .group_by(Appointment.region_code))
+    _into(found, session.execute(_roll_up(per_unit, n)), ("training_people", "trained"))
 
 
 def tasks(session, code: str, n: int, start: date, end: date, found: dict) -> None:
@@ -222,15 +242,18 @@ def now_figures(session, code: str, n: int, found: dict, *, today: date, now: da
     case_overdue(session, code, n, now, found)
 
 
-def period_figures(session, code: str, n: int, found: dict, *, start: date, end: date, today: date) -> None:
+def period_figures(session, code: str, n: int, found: dict, *, start: date, end: date, today: date,
+                   with_training: bool = False) -> None:
     as_of = min(end, today)
     roster(session, code, n, start, as_of, found)
+    if with_training:
+        training(session, code, n, start, end, as_of, found)
     tasks(session, code, n, start, end, found)
     case_medians(session, code, n, start, end, found)
 
 
 def collect(session, code: str, units: list[str], *, start: date, end: date, today: date | None = None,
-            now: datetime | None = None) -> dict[str, dict]:
+            now: datetime | None = None, with_training: bool = False) -> dict[str, dict]:
     """{unit code: raw counts} for `units` (all of one code length under `code`)."""
     today = today or clock.today_cst()
     now = now or clock.now()
@@ -239,5 +262,5 @@ def collect(session, code: str, units: list[str], *, start: date, end: date, tod
         n = len(units[0])
         memory(session)
         now_figures(session, code, n, found, today=today, now=now)
-        period_figures(session, code, n, found, start=start, end=end, today=today)
+        period_figures(session, code, n, found, start=start, end=end, today=today, with_training=with_training)
     return found

@@ -64,7 +64,7 @@ def values(f: dict) -> dict[str, tuple[float | None, float | None]]:
     out["roster_coverage"] = (coverage, None if coverage is None else 100 * coverage)
     vacant = _share(f["vacancy_days"], f["post_days"])
     out["vacancy_days"] = (f["vacancy_days"], None if vacant is None else 100 * (1 - vacant))
-    trained = _share(f.get("trained", 0), f.get("training_people", 0))
+    trained = _share(f["trained"], f["training_people"])
     out["training_coverage"] = (trained, None if trained is None else 100 * trained)
     done = _share(f["completed"], f["tasks"])
     out["campaign_completion"] = (done, None if done is None else 100 * done)

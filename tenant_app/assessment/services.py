@@ -29,10 +29,13 @@ TRAINING_NOTE = _l("培训台账尚未建立：培训覆盖率不计分，其权
 
 
 def training_available(session) -> bool:
-    """Whether the training tables exist (a later feature); until then the indicator is left out."""
-    from sqlalchemy import inspect
-
-    return inspect(session.get_bind()).has_table("training_attendance")
+    """Whether training records exist in this version (tenant_app.training); until then the indicator is
+    left out."""
+    try:
+        import tenant_app.training.models  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def available_keys(session) -> set[str]:
@@ -140,9 +143,10 @@ def unit_set(session, assessing: Unit, level: int) -> dict[str, str]:
 
 def _assess(session, assessing: Unit, level: int, start: date, end: date) -> tuple[dict, dict, dict, set]:
     names = unit_set(session, assessing, level)
-    counts = F.collect(session, assessing.code, list(names), start=start, end=end)
-    weights, _ = scheme_for(session, assessing.code[:2], end.year)
     keys = available_keys(session)
+    counts = F.collect(session, assessing.code, list(names), start=start, end=end,
+                       with_training="training_coverage" in keys)
+    weights, _ = scheme_for(session, assessing.code[:2], end.year)
     return names, counts, I.score_set(counts, weights, keys), weights
 
 
@@ -234,6 +238,8 @@ def trend(session, actor, code: str, *, year: int | None = None, unit=None) -> d
     for first, last in periods:
         found = {u: {**values, "accept_median": medians.get(first.month, {}).get(u)} for u, values in base.items()}
         F.roster(session, code, n, first, min(last, today), found)
+        if "training_coverage" in keys:
+            F.training(session, code, n, first, last, min(last, today), found)
         F.tasks(session, code, n, first, last, found)
         s = I.score_set(found, weights, keys)[code]
         points.append({"month": first.strftime("%Y-%m"), "period_start": first, "period_end": last,
