@@ -44,6 +44,8 @@ GROUPS = {
     "cases_open": ("在办案件", "Open cases"),
     "case_clock": ("办理时效", "Handling times"),
     "case_outcomes": ("保护成效（本年度）", "Protection outcomes (this year)"),
+    "roster": ("儿童主任和督导员在岗", "Directors and supervisors in post"),
+    "training": ("培训（本年度）", "Training (this year)"),
 }
 
 # Days ahead within which a visit counts as due (the visits list's "due soon").
@@ -175,6 +177,18 @@ INDICATORS: tuple[Indicator, ...] = (
     _i("guardianship_confirmed", "已签委托监护责任确认书的留守儿童", "Left-behind children with a signed confirmation",
        "confirmation", "is_left_behind AND guardianship_confirmed_on IS NOT NULL"),
     *CASE_INDICATORS_DEF,
+    # The roster and its training (tenant_app.workforce, tenant_app.training; SQL in sync.roster_figures).
+    _i("directors_in_post", "儿童主任在岗的村(居)", "Villages with a director in post (roster)", "roster",
+       population="units"),
+    _i("supervisors_in_post", "督导员在岗的乡镇(街道)", "Townships with a supervisor in post (roster)", "roster",
+       population="units"),
+    _i("villages_vacant", "儿童主任空缺的村(居)", "Villages without a director", "roster", population="units"),
+    _i("townships_vacant", "督导员空缺的乡镇(街道)", "Townships without a supervisor", "roster", population="units"),
+    _i("vacancy_days", "空缺天数合计", "Days vacant (sum over vacant units)", "roster", population="units"),
+    _i("trained_this_year", "本年参训的在岗人员", "People in post trained this year", "training",
+       population="units"),
+    _i("training_hours", "在岗人员本年培训学时", "Training hours this year of people in post", "training",
+       population="units"),
 )
 
 KEYS: tuple[str, ...] = tuple(i.key for i in INDICATORS)
@@ -205,6 +219,9 @@ IDENTITIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("case_reports", tuple(f"case_reporter_{c}" for c in CE.REPORTER_KINDS)),
     ("case_reports", tuple(f"case_delay_{band[0]}" for band in DELAY_BANDS)),
     ("cases_open", tuple(f"cases_open_{c}" for c in CE.OPEN_STAGES)),
+    # Every village has a director in post or is vacant today; every township a supervisor or is vacant.
+    ("villages_total", ("directors_in_post", "villages_vacant")),
+    ("townships_total", ("supervisors_in_post", "townships_vacant")),
 )
 # Parts that can never exceed their whole.
 BOUNDS: tuple[tuple[str, str], ...] = (
@@ -215,6 +232,8 @@ BOUNDS: tuple[tuple[str, str], ...] = (
     ("visits_overdue", "children_total"), ("villages_with_director", "villages_total"),
     ("townships_with_supervisor", "townships_total"), ("guardianship_confirmed", "left_behind"),
     ("cases_overdue", "cases_open"), ("cases_escalated", "cases_open"),
+    ("directors_in_post", "villages_total"),
+    ("supervisors_in_post", "townships_total"),
 )
 
 
@@ -229,6 +248,7 @@ def years_before(day: date, years: int) -> date:
 def parameters(today: date) -> dict[str, date]:
     """The bound values the conditions need, for `today` in China Standard Time."""
     return {"today": today, "soon": today + timedelta(days=DUE_SOON_DAYS), "year_start": date(today.year, 1, 1),
+            "next_year_start": date(today.year + 1, 1, 1),
             "born_6": years_before(today, 6), "born_14": years_before(today, 14),
             "born_17": years_before(today, 17)}
 

@@ -1,9 +1,10 @@
 """The write side of upward sync: outbox rows written in the changing transaction, and the drain job.
 
 Every flush that creates, changes or deletes a child, visit, task, census check, report, case or case action
-(case figures), or (for staff coverage) a user's unit, role or active flag inserts one `sync_outbox` row per
-(unit code, kind) it touched, in the same transaction: the change and the note that figures must be
-recomputed commit or roll back together. Bulk writers that bypass the ORM call `record_bulk`.
+(case figures), a roster appointment or a training attendance (roster figures), or (for staff coverage) a
+user's unit, role or active flag inserts one `sync_outbox` row per (unit code, kind) it touched, in the same
+transaction: the change and the note that figures must be recomputed commit or roll back together. Bulk
+writers that bypass the ORM call `record_bulk`.
 
 After the commit, the drain is requested: with Redis, one queued drain job covers any burst of commits (a
 flag key set with SET NX marks "a drain is queued and has not started"; the job clears it before it reads
@@ -37,7 +38,8 @@ log = logging.getLogger(__name__)
 
 # Tables whose rows feed the figures, and the kind their outbox rows carry.
 WATCHED = {"children": "children", "visits": "visits", "tasks": "tasks", "census_checks": "census",
-           "users": "staff", "reports": "cases", "cases": "cases", "case_actions": "cases"}
+           "users": "staff", "reports": "cases", "cases": "cases", "case_actions": "cases",
+           "roster_appointments": "roster", "training_attendance": "training"}
 # A user's other columns (login times, password, phone) do not change any figure.
 STAFF_COLUMNS = ("region_code", "role", "active")
 # Kinds whose unit stands for every village below it (a campaign's fan-out touches the issuer's subtree).

@@ -24,7 +24,7 @@ from datetime import date
 from sqlalchemy import bindparam, text
 
 from hierarchy.codes import CODE_LENGTHS, Level, subtree_bounds
-from sync import case_figures
+from sync import case_figures, roster_figures
 from sync.indicators import (
     ADDITIVE_KEYS,
     CAMPAIGN_FIELDS,
@@ -194,6 +194,7 @@ def _own_unit_values(sql: _Sql) -> dict[str, str]:
         "villages_with_director": sql.flag(_staff_exists(Level.village)),
         "townships_total": sql.flag(f"NOT u.retired AND u.level = {int(Level.township)}"),
         "townships_with_supervisor": sql.flag(_staff_exists(Level.township)),
+        **roster_figures.own_values(sql),
     }
 
 
@@ -251,7 +252,7 @@ def _villages(sql: _Sql, spec: _Spec, as_of, today: date) -> int:
     return sql.run(statement, as_of=as_of, **_date_params(sql, today)).rowcount
 
 
-def _level(sql: _Sql, level: Level, spec: _Spec, as_of) -> int:
+def _level(sql: _Sql, level: Level, spec: _Spec, as_of, today: date) -> int:
     n, below = CODE_LENGTHS[level], Level(level + 1)
     child_where = sql.filter("s.unit_code", spec, f"c{int(level)}", prefix=n)
     units_where = sql.filter("u.code", spec, f"u{int(level)}")
@@ -272,7 +273,7 @@ def _level(sql: _Sql, level: Level, spec: _Spec, as_of) -> int:
           SELECT q.code, {_values({k: k for k in case_figures.MEDIAN_KEYS})} FROM ({medians}) q) x
     GROUP BY code
     {sql.upsert(('level', 'as_of', *KEYS), 'unit_code')}"""
-    return sql.run(statement, as_of=as_of).rowcount
+    return sql.run(statement, as_of=as_of, **_date_params(sql, today)).rowcount
 
 
 def _task_values(sql: _Sql) -> dict[str, str]:
@@ -360,7 +361,7 @@ def recompute(connection, village_codes=None, *, unit_codes=None, subtree: str |
     for level in LEVELS_UP:
         if specs[level].empty:
             continue
-        written[level.name] = _level(sql, level, specs[level], as_of)
+        written[level.name] = _level(sql, level, specs[level], as_of, today)
         _campaigns(sql, level, specs[level], as_of, today)
     _snapshot(sql, specs, month)
     return {"units": written, "as_of": now, "month": month}
@@ -400,7 +401,7 @@ def recompute_in_memory(connection, unit_code: str | None = None) -> dict[str, d
         rows = sql.run(f"SELECT substr(u.code, 1, {n}) AS code, "
                        + ", ".join(f"sum({own[k]}) AS {k}" for k in UNIT_KEYS)
                        + f" FROM units u WHERE length(u.code) >= {n} AND {sql.filter('u.code', spec, 'u')} "
-                       f"GROUP BY substr(u.code, 1, {n})")
+                       f"GROUP BY substr(u.code, 1, {n})", **_date_params(sql, today))
         for row in rows:
             if row.code in result:
                 result[row.code].update({k: int(getattr(row, k)) for k in UNIT_KEYS})

@@ -71,6 +71,8 @@ def _register_blueprints(app: Flask) -> None:
     from tenant_app.stats.views import bp as stats_views
     from tenant_app.tasks.api import blp as tasks_api
     from tenant_app.tasks.views import bp as tasks_views
+    from tenant_app.training.api import blp as training_api
+    from tenant_app.training.views import bp as training_views
     from tenant_app.transfers.views import bp as transfers_views
     from tenant_app.unit_picker.views import bp as unit_picker_views
     from tenant_app.units.api import blp as units_api
@@ -85,14 +87,14 @@ def _register_blueprints(app: Flask) -> None:
 
     for blp in (auth_api, units_api, users_api, children_api, children_import_api, visits_api, tasks_api,
                 stats_api, campaigns_api, account_api, notifications_api, cases_api, outcomes_api, roster_api,
-                roster_import_api, assessment_api):
+                roster_import_api, training_api, assessment_api):
         api.register_blueprint(blp, url_prefix="/api/v1")
         # The API authenticates with bearer tokens only, never cookies, so CSRF does not apply to it.
         csrf.exempt(blp)
     for bp in (auth_views, units_views, users_views, children_views, children_import_views, visits_views,
                stats_views, tasks_views, campaigns_views, account_views, notifications_views, printing_views,
                transfers_views, unit_picker_views, outcomes_views, confirmation_views, cases_views, roster_views,
-               assessment_views):
+               training_views, assessment_views):
         app.register_blueprint(bp)
 
 

@@ -17,5 +17,6 @@ from tenant_app.cases.models import Case, CaseAction, CaseChild, CasePolicy, Cas
 from tenant_app.children.imports import ChildImport  # noqa: F401
 from tenant_app.children.models import AuditEvent, Child, ChildChange, ChildTransfer, SecurityAlert  # noqa: F401
 from tenant_app.stats.models import UnitCampaignStats, UnitStats, UnitStatsMonthly  # noqa: F401
+from tenant_app.training.models import Attendance, Course  # noqa: F401
 from tenant_app.visits.models import Visit, VisitPolicy  # noqa: F401
 from tenant_app.workforce.models import Appointment, Cover, RosterImport, RosterPerson, RosterRead  # noqa: F401

@@ -223,6 +223,8 @@ def build(app) -> dict:
         lap("cases")
         _roster(conn)
         lap("roster")
+        _training(conn)
+        lap("training")
         # Every unit's figures and the open campaigns' progress, as the worker would store them.
         conn.execute(text("DELETE FROM sync_outbox"))
         rollup.rebuild(conn)
@@ -336,3 +338,27 @@ def _roster(conn) -> None:
         VALUES (:code, 'director', :pid, :township, :name, '13700000000', 'township_supervisor', :since, '', 1,
                 now(), now())"""), {"code": SIBLING, "pid": ids[supervisor["idn"]], "township": TOWNSHIP,
                                     "name": supervisor["name"], "since": TODAY - timedelta(days=30)})
+
+
+COURSES = 60  # the county's courses: the course list is longer than a page
+
+
+def _training(conn) -> None:
+    """The county's courses (every topic, this year and last), each attended by the directors and supervisors
+    in post in the county: the course list and a course's attendance are longer than a page."""
+    conn.execute(text("""
+        INSERT INTO training_courses (region_code, title, level, topic, starts_on, ends_on, hours, note, version,
+                                      created_at, updated_at)
+        SELECT :county, '儿童关爱业务培训第' || n || '期', 'county',
+               (ARRAY['policy', 'visits', 'mandatory_reporting', 'psychology', 'safety', 'other'])[n % 6 + 1],
+               CAST(:today AS date) - 7 * n, CAST(:today AS date) - 7 * n + 1, 4 + n % 5, '', 1, now(), now()
+        FROM generate_series(1, :n) AS n"""), {"county": COUNTY, "today": TODAY, "n": COURSES})
+    conn.execute(text("""
+        INSERT INTO training_attendance (region_code, course_id, person_id, course_ends_on, course_title, attended,
+                                         hours_credited, passed, certificate_no, version, created_at, updated_at)
+        SELECT a.region_code, c.id, a.person_id, c.ends_on, c.title, (a.person_id + c.id) % 7 <> 0,
+               CASE WHEN (a.person_id + c.id) % 7 <> 0 THEN c.hours ELSE 0 END, (a.person_id + c.id) % 7 > 1,
+               CASE WHEN (a.person_id + c.id) % 7 > 1 THEN 'WJ' || c.id || '-' || a.person_id ELSE '' END,
+               1, now(), now()
+        FROM roster_appointments a JOIN training_courses c ON c.region_code = :county AND c.id % 10 = 0
+        WHERE a.left_on IS NULL AND a.region_code LIKE :prefix"""), {"county": COUNTY, "prefix": COUNTY + "%"})

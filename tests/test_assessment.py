@@ -54,8 +54,8 @@ def test_league_of_a_countys_townships(client, person):
     assert body["unit"]["code"] == COUNTY and body["level"] == 4
     assert body["total"] == len(body["rows"]) > 1 and all(len(r["code"]) == 9 for r in body["rows"])
     assert {r["code"] for r in body["rows"]} >= {TOWNSHIP, OTHER_TOWNSHIP}
-    # Training has no tables yet: left out, and the result says so.
-    assert body["left_out"] == ["training_coverage"] and body["notes"]
+    # Training records exist: every indicator is scored, nothing is left out.
+    assert body["left_out"] == [] and body["notes"] == []
     # Every line links to the figures behind it, for the same period.
     detail = client.get(body["rows"][0]["detail"], headers=headers).get_json()
     assert detail["code"] == body["rows"][0]["code"] and detail["total_score"] == body["rows"][0]["total"]
@@ -83,7 +83,9 @@ def test_a_weight_and_a_late_submission_change_the_score(client, person, make_ca
     on_time = _line(before, "campaign_on_time")
     assert before["counts"]["tasks"] == 3 and on_time["value"] == 1.0 and on_time["score"] == 100.0
     assert _line(before, "campaign_completion")["score"] == 100.0
-    assert _line(before, "training_coverage")["available"] is False
+    # No one in post: training coverage has nothing to measure, and its weight is shared out.
+    assert _line(before, "training_coverage")["available"] is True
+    assert _line(before, "training_coverage")["score"] is None
     assert _line(before, "training_coverage")["contribution"] is None
     contributions = sum(line["contribution"] or 0 for line in before["lines"])
     assert abs(contributions - before["total_score"]) < 0.05

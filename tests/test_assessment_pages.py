@@ -25,7 +25,7 @@ def test_league_detail_trend_and_export(app, make_user, login):
     page = county.get("/assessment")
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and 'id="assessment-table"' in html
-    assert f'/assessment/units/{TOWNSHIP}?' in html and 'id="assessment-note"' in html
+    assert f'/assessment/units/{TOWNSHIP}?' in html and 'id="assessment-note"' not in html  # training is scored
     detail = county.get(f"/assessment/units/{TOWNSHIP}")
     html = detail.get_data(as_text=True)
     assert detail.status_code == 200 and 'id="assessment-lines"' in html and 'data-key="campaign_on_time"' in html

@@ -20,6 +20,7 @@ from tenant_app.campaigns.models import Campaign, Task
 from tenant_app.cases.models import Case, Report
 from tenant_app.children.models import Child
 from tenant_app.db import db
+from tenant_app.training.models import Attendance, Course
 from tenant_app.workforce.models import Appointment, RosterPerson
 from tests.roster_factories import adult_id
 
@@ -29,7 +30,9 @@ START, END = TODAY - timedelta(days=90), TODAY - timedelta(days=10)
 INTERVALS = {"high": 30, "medium": 90, "low": 180}
 WEIGHTS = dict(I.DEFAULT_WEIGHTS)
 
-appointments = st.lists(st.tuples(st.integers(0, 40), st.integers(1, 60)), max_size=3)  # (gap before, length)
+# (gap before, length, a course attended: its end date's offset from the period's end, or None)
+appointments = st.lists(st.tuples(st.integers(0, 40), st.integers(1, 60),
+                                  st.one_of(st.none(), st.integers(-120, 30))), max_size=3)
 tasks = st.lists(st.tuples(st.sampled_from(["pending", "draft", "submitted", "approved", "returned"]),
                            st.integers(-100, 0), st.integers(-3, 3)), max_size=4)  # status, due offset, submitted
 children = st.lists(st.tuples(st.booleans(), st.sampled_from(["low", "medium", "high"]), st.integers(0, 200)),
@@ -51,7 +54,8 @@ def _insert(session, code: str, spec, loaded_on: date) -> dict:
     held_days: set[date] = set()
     day = START - timedelta(days=50)
     first_appointed = None
-    for index, (gap, length) in enumerate(posts):
+    in_post_on_end = None
+    for index, (gap, length, course_offset) in enumerate(posts):
         appointed = day + timedelta(days=gap)
         left = None if (index == len(posts) - 1 and last_open) else appointed + timedelta(days=length)
         first_appointed = first_appointed or appointed
@@ -61,11 +65,24 @@ def _insert(session, code: str, spec, loaded_on: date) -> dict:
         session.flush()
         session.add(Appointment(region_code=code, person_id=person.id, post="director", employment="part_time",
                                 appointed_on=appointed, left_on=left))
+        trained = False
+        if course_offset is not None:
+            ends = END + timedelta(days=course_offset)
+            course = Course(region_code=code[:9], title="培训", level="township", topic="policy",
+                            starts_on=ends - timedelta(days=1), ends_on=ends, hours=8)
+            session.add(course)
+            session.flush()
+            session.add(Attendance(region_code=code, course_id=course.id, person_id=person.id, course_ends_on=ends,
+                                   attended=True, hours_credited=8))
+            trained = START <= ends <= END
         end = left or END + timedelta(days=1)
         held_days.update(appointed + timedelta(days=i) for i in range((end - appointed).days))
         if appointed <= END and (left is None or left > END):
             counts["filled"] = 1
+            in_post_on_end = trained
         day = left or END
+    counts["training_people"] = int(in_post_on_end is not None)
+    counts["trained"] = int(bool(in_post_on_end))
     known_from = min(loaded_on, first_appointed or loaded_on)
     window = [START + timedelta(days=i) for i in range((END - START).days + 1)]
     window = [d for d in window if d >= known_from]
@@ -135,6 +152,7 @@ def _recount_scores(counts: dict[str, dict]) -> dict[str, float | None]:
     for code, c in counts.items():
         s = {"roster_coverage": share(c["filled"], c["post_units"]),
              "vacancy_days": None if not c["post_days"] else 1 - c["vacancy_days"] / c["post_days"],
+             "training_coverage": share(c["trained"], c["training_people"]),
              "campaign_completion": share(c["completed"], c["tasks"]),
              "campaign_on_time": share(c["on_time"], c["completed"]),
              "case_overdue": None if not c["open_cases"] else 1 - c["overdue_steps"] / c["open_cases"]}
@@ -186,6 +204,7 @@ def test_scores_match_a_brute_force_recount(township, specs):
                 expected[code] = _insert(session, code, spec, clock.cst_day(created_at))
             for code, created_at in villages[len(specs):]:
                 expected[code] = _insert(session, code, ([], False, [], [], []), clock.cst_day(created_at))
+            assert services.training_available(session)
             session.flush()
             names, counts, scored, _ = services._assess(session, unit, 5, START, END)
             assert set(names) == set(expected)

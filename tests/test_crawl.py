@@ -25,9 +25,9 @@ USERS = ([(level, role) for level in data.LINE for role in data.ROLES]
 PAGED_LISTS = {"tasks.list_page", "tasks.review_page", "tasks.census_page", "campaigns.list_page",
                "campaigns.track_page", "visits.due_page", "visits.child_visits", "children.list_page",
                "users.list_page", "cases.queue_page", "cases.overdue_page", "cases.reports_page",
-               "roster.roster_page", "roster.people_page"}
+               "roster.roster_page", "roster.people_page", "training.courses_page", "training.course_page"}
 # Pages whose content follows the date (deadlines, overdue counts, visits due): crawled before the deadline too.
-DATED = ("units.", "tasks.", "campaigns.", "visits.", "stats.", "cases.", "roster.", "assessment.")
+DATED = ("units.", "tasks.", "campaigns.", "visits.", "stats.", "cases.", "roster.", "training.", "assessment.")
 
 
 class Site:
@@ -56,7 +56,8 @@ def _data_strings(app) -> set[str]:
                "SELECT outcome_summary FROM cases GROUP BY outcome_summary",
                "SELECT name FROM roster_people", "SELECT coverer_name FROM roster_covers",
                "SELECT other_post FROM roster_appointments GROUP BY other_post",
-               "SELECT leave_reason FROM roster_appointments GROUP BY leave_reason")
+               "SELECT leave_reason FROM roster_appointments GROUP BY leave_reason",
+               "SELECT title FROM training_courses", "SELECT certificate_no FROM training_attendance")
     found: set[str] = set()
     with app.app_context(), db.engine.connect() as conn:
         from hierarchy.scope import Scope, apply_db_scope
@@ -167,6 +168,7 @@ def test_the_dataset_is_real_sized(site):
         "audit rows": "SELECT count(*) FROM audit_events",
         "cases of the village": f"SELECT count(*) FROM cases WHERE region_code = '{data.VILLAGE}'",
         "roster people of the county": f"SELECT count(*) FROM roster_people WHERE region_code LIKE '{data.COUNTY}%'",
+        "courses of the county": f"SELECT count(*) FROM training_courses WHERE region_code = '{data.COUNTY}'",
         "reports of the township's school": "SELECT count(*) FROM reports r JOIN users u ON u.id = r.reporter_user_id "
                                             "WHERE u.username = 'crawl-township-reporter'",
     }

@@ -14,6 +14,7 @@ from tenant_app.campaigns.models import CampaignAttachment, Notification
 from tenant_app.children.imports import ChildImport
 from tenant_app.children.models import ChildTransfer
 from tenant_app.db import db
+from tenant_app.training.models import Attendance, Course
 from tenant_app.workforce.models import Appointment, Cover, RosterImport, RosterPerson
 from tests import tasks_factories
 from tests.cases_factories import report_body
@@ -70,11 +71,17 @@ def _sibling_objects(app, client, make_user, make_campaign) -> dict[str, int]:
                           since=date(2025, 1, 1))
             roster_import = RosterImport(region_code=SIBLING_COUNTY, user_id=director.id, filename="名册.xlsx",
                                          content=b"")
-            session.add_all([appointment, cover, roster_import])
+            course = Course(region_code=SIBLING_COUNTY, title="邻县培训", level="county", topic="policy",
+                            starts_on=date(2026, 3, 1), ends_on=date(2026, 3, 2), hours=8)
+            session.add_all([appointment, cover, roster_import, course])
+            session.flush()
+            attendance = Attendance(region_code=SIBLING_VILLAGE, course_id=course.id, person_id=roster_person.id,
+                                    course_ends_on=course.ends_on, hours_credited=8)
+            session.add(attendance)
             session.commit()
             ids = {"notification_id": notification.id, "transfer_id": transfer.id, "import_id": imp.id,
                    "person_id": roster_person.id, "appointment_id": appointment.id, "cover_id": cover.id,
-                   "roster_import_id": roster_import.id}
+                   "roster_import_id": roster_import.id, "course_id": course.id, "attendance_id": attendance.id}
         finally:
             session.close()
     case = client.post("/api/v1/reports", headers=_bearer(app, director),

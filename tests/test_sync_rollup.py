@@ -24,6 +24,7 @@ from tenant_app.children.models import Child
 from tenant_app.children.validation import age_on
 from tenant_app.visits.models import DEFAULT_INTERVALS, Visit, VisitPolicy
 from tests.rollup_cases_data import case_rows, found_living_alone, insert_cases, recount_cases
+from tests.rollup_roster_data import insert_roster, recount_roster, roster_rows
 
 NOW = datetime(2026, 6, 15, 4, 0, tzinfo=UTC)  # 12:00 in China
 TODAY = date(2026, 6, 15)
@@ -62,6 +63,7 @@ datasets = st.fixed_dictionaries({
     "tasks": st.lists(task_rows, max_size=10),
     "policy": st.sampled_from([None, (7, 30, 60), (30, 90, 180)]),
     "cases": st.lists(case_rows, max_size=8),
+    "roster": st.lists(roster_rows, max_size=6),
 })
 
 
@@ -134,6 +136,7 @@ def insert_dataset(conn, data: dict, seq: list[int]) -> None:
                                  if done and submitted is not None else None)}
         conn.execute(insert(Task.__table__), list(tasks.values()))
     insert_cases(conn, data.get("cases", []), VILLAGES, NOW)
+    insert_roster(conn, data.get("roster", []), VILLAGES + TOWNSHIPS, TODAY, NOW)
 
 
 # --- the brute-force recount, in Python over the raw rows -------------------------------------------------
@@ -216,6 +219,7 @@ def brute_force(conn) -> tuple[dict, dict]:
                 for field in fields:
                     campaigns[(task.region_code[:n], task.campaign_id)][field] += 1
     recount_cases(conn, figures, NOW)
+    recount_roster(conn, figures, TODAY)
     return figures, dict(campaigns)
 
 
@@ -266,9 +270,10 @@ change_rows = st.lists(st.fixed_dictionaries({
                       max_size=3),
        case_changes=st.lists(st.tuples(st.integers(0, 1000), st.sampled_from(["accepted", "help_plan", "closed"]),
                                        st.booleans()), max_size=3),
-       new_cases=st.lists(case_rows, max_size=2))
+       new_cases=st.lists(case_rows, max_size=2), new_roster=st.lists(roster_rows, max_size=3))
 @HEALTH
-def test_incremental_recompute_equals_a_full_rebuild(jobs, data, changes, users, tasks, case_changes, new_cases):
+def test_incremental_recompute_equals_a_full_rebuild(jobs, data, changes, users, tasks, case_changes, new_cases,
+                                                     new_roster):
     with jobs.begin_nested() as savepoint, clock.frozen(NOW):
         seq = [0]
         insert_dataset(jobs, data, seq)
@@ -321,6 +326,7 @@ def test_incremental_recompute_equals_a_full_rebuild(jobs, data, changes, users,
                 touched.add(village)
         touched |= {VILLAGES[row["village"]] for row in new_cases}
         insert_cases(jobs, new_cases, VILLAGES, NOW)
+        user_units |= insert_roster(jobs, new_roster, VILLAGES + TOWNSHIPS, TODAY, NOW)
         rollup.recompute(jobs, sorted(c for c in touched if len(c) == 12),
                          unit_codes=sorted(user_units))
         incremental = stored(jobs)

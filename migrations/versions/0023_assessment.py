@@ -7,7 +7,7 @@ existing tables; it stores nothing else, and adds
 a covering index on children for its one pass over a subtree's children.
 
 Revision ID: 0023_assessment
-Revises: 0020_workforce_roster
+Revises: 0022_workforce_training
 Create Date: 2026-12-01
 """
 import sqlalchemy as sa
@@ -17,7 +17,7 @@ from hierarchy import rls
 from hierarchy.models import code_column_type as code
 
 revision = "0023_assessment"
-down_revision = "0020_workforce_roster"
+down_revision = "0022_workforce_training"
 branch_labels = None
 depends_on = None
 

@@ -183,4 +183,8 @@ def insert_roster(session, actor, rows: list[dict]) -> int:
                     for aid, pid, r in zip(appointment_ids, person_ids, rows, strict=True)]
     session.execute(RosterPerson.__table__.insert(), people)
     session.execute(Appointment.__table__.insert(), appointments)
+    # The roster figures of the units filled (sync.roster_figures), as the ORM's writes would note them.
+    from sync.outbox import record_bulk
+
+    record_bulk(session, [r["unit_code"] for r in rows], "roster")
     return len(rows)
