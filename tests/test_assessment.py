@@ -11,11 +11,12 @@ from tenant_app import clock
 from tenant_app.assessment import indicators as I
 from tenant_app.campaigns.models import Task
 from tenant_app.db import db
-from tests import cases_factories, tasks_factories
+from tests import cases_factories, roster_factories, tasks_factories
 from tests.cases_factories import COUNTY, OTHER_COUNTY, PROVINCE, TOWNSHIP, problem
 
 person = cases_factories.person
 make_campaign = tasks_factories.make_campaign
+roster = roster_factories.roster
 
 TODAY = clock.today_cst()
 OTHER_TOWNSHIP = "440203002"
@@ -172,3 +173,33 @@ def test_trend_per_month(client, person, make_campaign):
     month = _detail(client, person(COUNTY)[1], period_start=TODAY.replace(day=1).isoformat())
     assert body["points"][-1]["total"] == month["total_score"]
     assert body["points"][-1]["scores"]["campaign_on_time"] == 0.0
+
+
+def test_training_coverage_counts_the_people_in_post_who_attended(client, person, roster):
+    from tenant_app.training.models import Attendance, Course
+
+    county = person(COUNTY)[1]
+    director, _ = roster(tasks_factories.VILLAGE, appointed_on="2025-01-01")
+    roster(tasks_factories.SIBLING, appointed_on="2025-01-01")
+    untrained = _line(_detail(client, county), "training_coverage")
+    assert untrained["value"] == 0.0 and untrained["score"] == 0.0
+    with scoped(Scope(all_tenants=True)):
+        session = db.new_session()
+        try:
+            ends = TODAY - timedelta(days=3)
+            course = Course(region_code=COUNTY, title="儿童主任培训", level="county", topic="policy",
+                            starts_on=ends - timedelta(days=1), ends_on=ends, hours=8)
+            session.add(course)
+            session.flush()
+            session.add(Attendance(region_code=tasks_factories.VILLAGE, course_id=course.id,
+                                   person_id=director["id"], course_ends_on=ends, attended=True, hours_credited=8))
+            session.commit()
+        finally:
+            session.close()
+    detail = _detail(client, county)
+    trained = _line(detail, "training_coverage")
+    assert detail["counts"]["training_people"] == 2 and detail["counts"]["trained"] == 1
+    assert trained["value"] == 0.5 and trained["score"] == 50.0 and trained["contribution"] > 0
+    # A course that ended before the period does not count in it.
+    earlier = _line(_detail(client, county, period_end=(TODAY - timedelta(days=5)).isoformat()), "training_coverage")
+    assert earlier["score"] == 0.0
