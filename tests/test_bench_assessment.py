@@ -21,7 +21,8 @@ def test_bench_assessment_runs_small_and_cleans_up():
         out = _shouhu(url, "bench", "assessment", "--villages", "300", "--children", "400", "--cases", "120")
         printed = out.stdout
         assert out.returncode == 0, printed[-3000:] + out.stderr[-3000:]
-        assert re.search(r"roster and campaigns generated\s+[\d,]+ people, [\d,]+ tasks", printed), printed
+        generated = r"roster and campaigns generated\s+[\d,]+ people \([\d,]+ trained\), [\d,]+ tasks"
+        assert re.search(generated, printed), printed
         assert re.search(r"every county of the province, year\s+[\d.]+ s best of 3 \((\d+) counties", printed)
         assert re.search(r"a county's league table page \(ms\)\s+median [\d.]+, p95 [\d.]+", printed), printed
         assert re.search(r"a county's trend seen by the province\s+[\d.]+ s \(12 months\)", printed), printed
@@ -30,6 +31,7 @@ def test_bench_assessment_runs_small_and_cleans_up():
             with engine.connect() as connection:
                 assert connection.scalar(text("SELECT count(*) FROM roster_appointments")) == 0
                 assert connection.scalar(text("SELECT count(*) FROM campaigns")) == 0
+                assert connection.scalar(text("SELECT count(*) FROM training_attendance")) == 0
                 assert connection.scalar(text("SELECT count(*) FROM children")) == 400
         finally:
             engine.dispose()

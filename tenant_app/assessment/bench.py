@@ -2,12 +2,14 @@
 
 1. The synthetic province 41 (~52,000 villages) with its children and cases (as `shouhu bench cases` makes
    them, set-based, kept for later runs), and for this bench: a director for nine villages in ten and a
-   supervisor for every township (one in ten of them left during the year), and twelve campaigns due one a
-   month this year with a task per village, answered on time, late or not at all.
+   supervisor for every township (one in ten of them left during the year), a course per county attended by
+   two in three of them, and twelve campaigns due one a month this year with a task per village, answered on
+   time, late or not at all.
 2. The province's assessment of every county over the year (`services.league`, level 3: one grouped statement
    per source over the whole province), best of three, and the same through `GET /api/v1/assessments`.
 3. A county's league table page (`/assessment` for county staff: its townships), median and p95.
-The roster rows, campaigns and tasks it adds are removed at the end; the province, children and cases stay.
+The roster rows, courses, attendance, campaigns and tasks it adds are removed at the end; the province, its
+children and cases stay.
 """
 
 from __future__ import annotations
@@ -41,6 +43,17 @@ SELECT p.region_code, p.id, CASE WHEN length(p.region_code) = 12 THEN 'director'
             THEN CAST(:first AS date) + abs(hashtext(p.region_code)) % 400 + 30 + abs(hashtext(p.region_code)) % 200
        END, '', 1, now(), now()
 FROM roster_people p WHERE p.name = '考核基准' AND p.region_code >= :lo AND p.region_code < :hi"""
+_COURSES = """
+INSERT INTO training_courses (region_code, title, level, topic, starts_on, ends_on, hours, note, version, created_at,
+                              updated_at)
+SELECT u.code, :t, 'county', 'policy', CAST(:ends AS date) - 2, CAST(:ends AS date), 16, '', 1, now(), now()
+FROM units u WHERE u.code >= :lo AND u.code < :hi AND NOT u.retired AND u.level = 3"""
+_ATTENDANCE = """
+INSERT INTO training_attendance (region_code, course_id, person_id, course_ends_on, course_title, attended,
+                                 hours_credited, passed, certificate_no, version, created_at, updated_at)
+SELECT p.region_code, c.id, p.id, c.ends_on, c.title, TRUE, 16, TRUE, '', 1, now(), now()
+FROM roster_people p JOIN training_courses c ON c.region_code = substr(p.region_code, 1, 6) AND c.title = :t
+WHERE p.name = '考核基准' AND p.region_code >= :lo AND p.region_code < :hi AND abs(hashtext(p.region_code)) % 3 <> 0"""
 _TASKS = """
 INSERT INTO tasks (campaign_id, region_code, reviewer_code, due_on, status, answers, return_reason, submitted_at,
                    version, updated_at)
@@ -74,6 +87,9 @@ def _owner_execute(db, statements: list[tuple[str, dict]]) -> None:
 
 def cleanup(db) -> None:
     _owner_execute(db, [
+        ("DELETE FROM training_attendance a USING training_courses c WHERE a.course_id = c.id AND c.title = :t "
+         "AND c.region_code >= :lo AND c.region_code < :hi", {"t": TITLE}),
+        ("DELETE FROM training_courses WHERE title = :t AND region_code >= :lo AND region_code < :hi", {"t": TITLE}),
         ("DELETE FROM roster_appointments a USING roster_people p WHERE a.person_id = p.id "
          "AND p.name = '考核基准' AND p.region_code >= :lo AND p.region_code < :hi", {}),
         ("DELETE FROM roster_people WHERE name = '考核基准' AND region_code >= :lo AND region_code < :hi", {}),
@@ -89,6 +105,8 @@ def generate(db, echo) -> dict:
     year_start = clock.today_cst().replace(month=1, day=1)
     people = _execute(db, _PEOPLE)
     _execute(db, _APPOINTMENTS, first=year_start - timedelta(days=200))
+    _execute(db, _COURSES, t=TITLE, ends=year_start + timedelta(days=100))
+    trained = _execute(db, _ATTENDANCE, t=TITLE)
     tasks = 0
     for month in range(1, 13):
         due = date(year_start.year, month, 20)
@@ -100,9 +118,9 @@ def generate(db, echo) -> dict:
                 "(:p, :t, '基准', 'questionnaire', 5, 4, :s, :d, '[]', 'open', 0, 0, now(), now(), 1) RETURNING id"),
                 {"p": PROVINCE, "t": TITLE, "s": due - timedelta(days=30), "d": due})
         tasks += _execute(db, _TASKS, campaign=campaign, due=due, c=str(month))
-    _say(echo, "roster and campaigns generated", f"{people:,} people, {tasks:,} tasks in "
+    _say(echo, "roster and campaigns generated", f"{people:,} people ({trained:,} trained), {tasks:,} tasks in "
                                                  f"{time.perf_counter() - started:.1f} s")
-    return {"people": people, "tasks": tasks}
+    return {"people": people, "trained": trained, "tasks": tasks}
 
 
 def _percentiles(timings: list[float]) -> dict:
@@ -115,7 +133,8 @@ def _analyze(db) -> None:
     engine = db.owner_engine().execution_options(isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as connection:
-            for table in ("roster_people", "roster_appointments", "tasks", "campaigns"):
+            for table in ("roster_people", "roster_appointments", "tasks", "campaigns", "training_courses",
+                          "training_attendance"):
                 connection.execute(text(f"VACUUM ANALYZE {table}"))  # a rerun's deleted rows too
     finally:
         engine.dispose()
@@ -132,6 +151,7 @@ def _sources(db, start: date, today: date) -> dict[str, float]:
         found = {c: dict(F.ZERO) for c in counties}
         calls = {"roster": lambda: F.roster(session, PROVINCE, 6, start, today, found),
                  "tasks": lambda: F.tasks(session, PROVINCE, 6, start, today, found),
+                 "training": lambda: F.training(session, PROVINCE, 6, start, today, today, found),
                  "children": lambda: F.children(session, PROVINCE, 6, today, found),
                  "case medians": lambda: F.case_medians(session, PROVINCE, 6, start, today, found),
                  "case steps": lambda: F.case_overdue(session, PROVINCE, 6, now, found)}
