@@ -122,13 +122,13 @@ def training(session, code: str, n: int, start: date, end: date, as_of: date, fo
     course ending in the period (`trained`), by unit assessed (tenant_app.training, when it exists)."""
     from tenant_app.training.models import Attendance
 
-    attended = (select(Attendance.person_id).where(Attendance.attended.is_(True), Attendance.course_ends_on >= start,
-                                                   Attendance.course_ends_on <= end)
-                .group_by(Attendance.person_id).subquery("attended"))
+    # A probe of the attendance index (person, course end) per holder: no join of two grouped sets.
+    attended = (select(Attendance.id).where(Attendance.person_id == Appointment.person_id,
+                                            Attendance.course_ends_on >= start, Attendance.course_ends_on <= end,
+                                            Attendance.attended.is_(True))
+                .correlate(Appointment).exists())
     holder_post = case((func.length(Appointment.region_code) == 12, literal("director")), else_=literal("supervisor"))
-    per_unit = (select(Appointment.region_code.label("code"), func.count().label("a"),
-                       _sum(attended.c.person_id.isnot(None)).label("b"))
-                .outerjoin(attended, attended.c.person_id == Appointment.person_id)
+    per_unit = (select(Appointment.region_code.label("code"), func.count().label("a"), _sum(attended).label("b"))
                 .where(_in(Appointment.region_code, code, n), Appointment.post == holder_post,
                        Appointment.appointed_on <= as_of,
                        or_(Appointment.left_on.is_(None), Appointment.left_on > as_of))
