@@ -52,6 +52,8 @@ def create_app(config: dict | None = None) -> Flask:
 def _register_blueprints(app: Flask) -> None:
     from tenant_app.account.api import blp as account_api
     from tenant_app.account.views import bp as account_views
+    from tenant_app.assessment.api import blp as assessment_api
+    from tenant_app.assessment.views import bp as assessment_views
     from tenant_app.auth.api import blp as auth_api
     from tenant_app.auth.views import bp as auth_views
     from tenant_app.campaigns.api import blp as campaigns_api
@@ -90,14 +92,14 @@ def _register_blueprints(app: Flask) -> None:
 
     for blp in (auth_api, units_api, users_api, children_api, children_import_api, visits_api, tasks_api,
                 stats_api, campaigns_api, account_api, notifications_api, cases_api, outcomes_api, roster_api,
-                roster_import_api, training_api, rolls_api):
+                roster_import_api, training_api, rolls_api, assessment_api):
         api.register_blueprint(blp, url_prefix="/api/v1")
         # The API authenticates with bearer tokens only, never cookies, so CSRF does not apply to it.
         csrf.exempt(blp)
     for bp in (auth_views, units_views, users_views, children_views, children_import_views, visits_views,
                stats_views, tasks_views, campaigns_views, account_views, notifications_views, printing_views,
                transfers_views, unit_picker_views, outcomes_views, confirmation_views, cases_views, roster_views,
-               training_views, links_views):
+               training_views, links_views, assessment_views):
         app.register_blueprint(bp)
 
 

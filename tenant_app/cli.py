@@ -622,5 +622,27 @@ def bench_load_cmd(villages, children, village_users, logins, rate, duration, ma
     except RuntimeError as exc:
         raise click.ClickException(str(exc)) from None
 
+
+@bench_group.command("assessment")
+@click.option("--children", default=1_000_000, type=click.IntRange(min=0), help="children in the province")
+@click.option("--cases", default=50_000, type=click.IntRange(min=0), help="cases in the province")
+@click.option("--villages", default=52000, help="size of the synthetic province when it is not loaded")
+@with_appcontext
+def bench_assessment_cmd(children, cases, villages):
+    """Time the assessment of every county of a ~52,000-village province over a year (target < 2 s) and a
+    county's league table page (target < 200 ms), with a roster, twelve campaigns, children and cases.
+
+    Run it on a dedicated database (SHOUHU_DATABASE_URL), e.g. createdb shouhu_bench_assessment, then
+    `shouhu db upgrade` and `shouhu bench assessment`. The synthetic province, its children and cases stay for
+    later runs; the roster and campaigns it adds are removed at the end.
+    """
+    from tenant_app.assessment.bench import bench_assessment
+
+    try:
+        bench_assessment(db, children=children, cases=cases, villages=villages, echo=click.echo)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 if __name__ == "__main__":
     main()

@@ -2,6 +2,7 @@
 
 from hierarchy.models import Base, Unit  # noqa: F401
 from sync.models import OutboxEvent  # noqa: F401
+from tenant_app.assessment.models import AssessmentScheme  # noqa: F401
 from tenant_app.auth.models import ApiToken, User  # noqa: F401
 from tenant_app.campaigns.models import (  # noqa: F401
     Campaign,

@@ -28,7 +28,8 @@ PAGED_LISTS = {"tasks.list_page", "tasks.review_page", "tasks.census_page", "cam
                "roster.roster_page", "roster.people_page", "training.courses_page", "training.course_page",
                "links.rolls_page", "links.upload_page", "links.review_page"}
 # Pages whose content follows the date (deadlines, overdue counts, visits due): crawled before the deadline too.
-DATED = ("units.", "tasks.", "campaigns.", "visits.", "stats.", "cases.", "roster.", "training.", "links.")
+DATED = ("units.", "tasks.", "campaigns.", "visits.", "stats.", "cases.", "roster.", "training.", "links.",
+         "assessment.")
 
 
 class Site:

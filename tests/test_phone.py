@@ -321,3 +321,17 @@ def test_report_form_and_case_page_fit_a_phone(chrome, live_server, world, shots
     chrome.find_element(By.CSS_SELECTOR, "#action-police_notified summary").click()
     assert chrome.find_element(By.ID, "police_notified-station").is_displayed()
     assert_fits(chrome, "phone-case-action", shots)
+
+
+def test_assessment_pages_fit_a_phone(chrome, live_server, world, shots):
+    """The county's league table of its villages (a full page of 50 rows, a column per sub-score) and a
+    township's figures, on a phone."""
+    from selenium.webdriver.common.by import By
+
+    phone(chrome)
+    log_in(chrome, live_server, world.county)
+    open_page(chrome, f"{live_server}/assessment?level=5", "#assessment-table")
+    assert len(chrome.find_elements(By.CSS_SELECTOR, "#assessment-table tr.assessment-row")) == 50
+    assert_fits(chrome, "phone-assessment-county", shots)
+    open_page(chrome, f"{live_server}/assessment/units/{W.TOWNSHIP}", "#assessment-lines")
+    assert_fits(chrome, "phone-assessment-township", shots)

@@ -128,6 +128,9 @@ class Child(Base):
         Index("ix_children_region_code_name", "region_code", "name"),
         # Matching rolls by birth date within an area (tenant_app.links.matching, migration 0024).
         Index("ix_children_birth_date_region_code", "birth_date", "region_code"),
+        # The assessment's pass over a subtree's children (migration 0025): an index-only scan.
+        Index("ix_children_region_code_assessment", "region_code",
+              postgresql_include=["status", "unattended", "risk_level", "created_at", "id"]),
     )
 
     @property
