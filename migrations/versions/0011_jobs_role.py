@@ -170,4 +170,5 @@ def downgrade() -> None:
                     "nullif(current_setting('app.auth_token_hash', true), '')", app)
     op.execute(_PREVIOUS_FUNCTIONS)
     op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON login_throttle TO {app}")
-    op.execute(f"REVOKE {app} FROM {rls.jobs_role()}")
+    # The jobs role keeps its membership: roles are shared by every database of the server, and another database
+    # at a later revision relies on it (revoking it here broke that database's jobs while this one downgraded).
