@@ -536,10 +536,13 @@ def bench_import_cmd(n, village, seq_base):
 @bench_group.command("workforce")
 @click.option("--people", default=56_000, type=click.IntRange(min=1), help="rows of the roster workbook")
 @click.option("--villages", default=52000, help="size of the synthetic province when it is not loaded")
+@click.option("--assessment/--no-assessment", default=True, show_default=True,
+              help="then `shouhu bench assessment` on the same province (children, cases, twelve campaigns)")
 @with_appcontext
-def bench_workforce_cmd(people, villages):
+def bench_workforce_cmd(people, villages, assessment):
     """Time the roster import of a province (~52,000 villages: a director per village, a supervisor per
-    township, 56,000 people): dry run and confirmation, then the province's summary and vacancies (PostgreSQL).
+    township, 56,000 people): dry run and confirmation, then the province's summary and vacancies; then the
+    assessment of every county over a year and a county's league table page (PostgreSQL).
 
     Run it on a dedicated database (SHOUHU_DATABASE_URL), e.g. createdb shouhu_bench_roster, then
     `shouhu db upgrade` and `shouhu bench workforce`. It loads the synthetic province 41 when absent (and keeps
@@ -549,6 +552,11 @@ def bench_workforce_cmd(people, villages):
 
     try:
         bench_workforce(db, people=people, villages=villages, echo=click.echo)
+        if assessment:
+            from tenant_app.assessment.bench import bench_assessment
+
+            click.echo("")
+            bench_assessment(db, villages=villages, echo=click.echo)
     except RuntimeError as exc:
         raise click.ClickException(str(exc)) from None
 
