@@ -10,7 +10,7 @@ hours are the default of the hours credited. The certificate (证书编号) is k
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy import (
     Boolean,
@@ -25,15 +25,15 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hierarchy.models import Base, code_column_type
-from tenant_app import clock
 from tenant_app.training import enums as E
+from tenant_app.versioned import Versioned
 
 
 def _ck(column: str, values) -> CheckConstraint:
     return CheckConstraint(f"{column} IN ({E.sql_in(values)})", name=column)
 
 
-class Course(Base):
+class Course(Versioned, Base):
     """A training course (培训班) run by a unit for people of its subtree."""
 
     __tablename__ = "training_courses"
@@ -48,13 +48,6 @@ class Course(Base):
     ends_on: Mapped[date] = mapped_column(Date)
     hours: Mapped[int] = mapped_column(Integer)
     note: Mapped[str] = mapped_column(String(500), default="")
-    version: Mapped[int] = mapped_column(Integer, default=1)
-    created_by_id: Mapped[int | None] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(default=clock.now)
-    updated_by_id: Mapped[int | None] = mapped_column(Integer)
-    updated_at: Mapped[datetime] = mapped_column(default=clock.now)
-
-    __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
         _ck("level", E.LEVELS),
         _ck("topic", E.TOPICS),
@@ -64,7 +57,7 @@ class Course(Base):
     )
 
 
-class Attendance(Base):
+class Attendance(Versioned, Base):
     """One person on one course: attended or not, hours credited, passed, certificate number."""
 
     __tablename__ = "training_attendance"
@@ -80,13 +73,6 @@ class Attendance(Base):
     hours_credited: Mapped[int] = mapped_column(Integer, default=0)
     passed: Mapped[bool] = mapped_column(Boolean, default=False)
     certificate_no: Mapped[str] = mapped_column(String(64), default="")
-    version: Mapped[int] = mapped_column(Integer, default=1)
-    created_by_id: Mapped[int | None] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(default=clock.now)
-    updated_by_id: Mapped[int | None] = mapped_column(Integer)
-    updated_at: Mapped[datetime] = mapped_column(default=clock.now)
-
-    __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
         UniqueConstraint("course_id", "person_id", name="uq_training_attendance_course_id_person_id"),
         CheckConstraint(f"hours_credited >= 0 AND hours_credited <= {E.MAX_HOURS}", name="hours"),

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from hierarchy.models import Base, code_column_type
 from tenant_app import clock
+from tenant_app.versioned import Versioned
 from tenant_app.workforce import enums as E
 
 
@@ -38,7 +39,7 @@ def _ck(column: str, values, nullable: bool = False) -> CheckConstraint:
     return CheckConstraint(clause, name=column)
 
 
-class RosterPerson(Base):
+class RosterPerson(Versioned, Base):
     """A children's director or supervisor by real name; the ID number is unique within a province."""
 
     __tablename__ = "roster_people"
@@ -53,13 +54,6 @@ class RosterPerson(Base):
     phone: Mapped[str] = mapped_column(String(32), default="")
     qualifications: Mapped[str] = mapped_column(String(500), default="")
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), unique=True)
-    version: Mapped[int] = mapped_column(Integer, default=1)
-    created_by_id: Mapped[int | None] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(default=clock.now)
-    updated_by_id: Mapped[int | None] = mapped_column(Integer)
-    updated_at: Mapped[datetime] = mapped_column(default=clock.now)
-
-    __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
         UniqueConstraint("province_code", "id_number", name="uq_roster_people_province_code_id_number"),
         _ck("sex", E.SEXES),
@@ -67,7 +61,7 @@ class RosterPerson(Base):
     )
 
 
-class Appointment(Base):
+class Appointment(Versioned, Base):
     """One person holding one post in one unit from `appointed_on`; `left_on` is the first day without them.
     A unit has at most one open appointment per post (a departure is recorded before a successor starts)."""
 
@@ -83,13 +77,6 @@ class Appointment(Base):
     appointed_on: Mapped[date] = mapped_column(Date)
     left_on: Mapped[date | None] = mapped_column(Date)
     leave_reason: Mapped[str] = mapped_column(String(200), default="")
-    version: Mapped[int] = mapped_column(Integer, default=1)
-    created_by_id: Mapped[int | None] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(default=clock.now)
-    updated_by_id: Mapped[int | None] = mapped_column(Integer)
-    updated_at: Mapped[datetime] = mapped_column(default=clock.now)
-
-    __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
         _ck("post", E.POSTS),
         _ck("employment", E.EMPLOYMENTS),
@@ -103,7 +90,7 @@ class Appointment(Base):
     )
 
 
-class Cover(Base):
+class Cover(Versioned, Base):
     """Who covers a vacant unit meanwhile (代管): a person holding a post nearby, from `since` to `until`
     (included; open when NULL). The coverer's name and phone are kept on the row, so the vacant unit and the
     units above read them without reading the coverer's record."""
@@ -122,13 +109,6 @@ class Cover(Base):
     since: Mapped[date] = mapped_column(Date)
     until: Mapped[date | None] = mapped_column(Date)
     note: Mapped[str] = mapped_column(String(200), default="")
-    version: Mapped[int] = mapped_column(Integer, default=1)
-    created_by_id: Mapped[int | None] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(default=clock.now)
-    updated_by_id: Mapped[int | None] = mapped_column(Integer)
-    updated_at: Mapped[datetime] = mapped_column(default=clock.now)
-
-    __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
         _ck("post", E.POSTS),
         _ck("kind", E.COVER_KINDS),
