@@ -64,7 +64,10 @@ class Workload:
 
     def next_request(self) -> tuple[str, str, str, dict | None, str, int | None]:
         """(endpoint, method, path, json body, token, village index held for a write)."""
-        name = self.random.choices(self.names, self.weights)[0]
+        return self.request_for(self.random.choices(self.names, self.weights)[0])
+
+    def request_for(self, name: str) -> tuple[str, str, str, dict | None, str, int | None]:
+        """The next request of endpoint `name` (a write falls back to a task list when no task is open)."""
         if name in ("village.draft", "village.submit"):
             index = self._writable_village()
             if index is None:  # every village has submitted: read instead
