@@ -46,7 +46,31 @@ def create_app(config: dict | None = None) -> Flask:
     from tenant_app import cli
 
     cli.register(app)
+    _drop_idle_limiter_hooks(app)
     return app
+
+
+def _limits_declared() -> bool:
+    manager = limiter.limit_manager
+    return bool(manager.application_limits or manager.default_limits or manager._decorated_limits
+                or manager._blueprint_limits or limiter._meta_limits)
+
+
+def _drop_idle_limiter_hooks(app: Flask) -> None:
+    """Flask-Limiter checks every request against the limits declared on routes, blueprints and as defaults,
+    and tidies up after it, in three hooks of its own. No limit is declared here (logins are throttled by
+    tenant_app.auth.throttle on the limiter's storage, which stays configured): the hooks had nothing to check
+    and cost every request a few hundred Python calls. They stay when a limit is declared."""
+    if _limits_declared():
+        return
+    check = limiter._check_request_limit
+    release = getattr(limiter, "_Limiter__release_context", None)
+    app.before_request_funcs[None] = [f for f in app.before_request_funcs.get(None, []) if f != check]
+    app.after_request_funcs[None] = [
+        f for f in app.after_request_funcs.get(None, [])
+        if not (getattr(f, "func", None) is getattr(type(limiter), "_Limiter__inject_headers", object())
+                and getattr(f, "args", ()) == (limiter,))]
+    app.teardown_request_funcs[None] = [f for f in app.teardown_request_funcs.get(None, []) if f != release]
 
 
 def _register_blueprints(app: Flask) -> None:
