@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 
 from sync.outbox import drain_inline, drains_held
 from tenant_app.loadbench import dataset
-from tenant_app.loadbench.client import MIX, Workload
+from tenant_app.loadbench.client import MIX, Workload, request_headers
 
 ME = "me"  # GET /api/v1/me as a village user: not part of the mix, the floor of every request
 
@@ -76,8 +76,7 @@ def measure(app, engine, plan: dict, *, per_endpoint: int, warmup: int, endpoint
         try:
             # The roll-up a write asks for is the worker's work (`bench load` counts it apart), not the request's.
             with drains_held():
-                response = client.open(path, method=method, json=body,
-                                       headers={"Authorization": f"Bearer {token}"})
+                response = client.open(path, method=method, json=body, headers=request_headers(actual, token))
         finally:
             if held is not None:
                 workload.busy.discard(held)
