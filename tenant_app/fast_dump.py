@@ -105,6 +105,15 @@ def _integers_dumper(keys: tuple[str, ...]) -> Dumper:
     getters = {key: _value_getter(key) for key in keys}
 
     def dumper(obj):
+        if type(obj) is dict:
+            # The usual case, a dict of exactly these int figures: copied in one comprehension.
+            try:
+                result = {key: obj[key] for key in keys}
+            except KeyError:
+                pass
+            else:
+                if set(map(type, result.values())) <= {int}:
+                    return result
         result = {}
         if type(obj) is dict:
             get = obj.get
