@@ -25,6 +25,7 @@ from tenant_app.campaigns.models import (
     Task,
     TaskEvent,
 )
+from tenant_app.db import fixed_in
 from tenant_app.errors import ValidationFailed
 from tenant_app.i18n import _l
 from tenant_app.tasks import access, census
@@ -39,7 +40,7 @@ def _task_list_statements(review: bool, with_status: bool, open_only: bool, with
                           overdue: bool | None) -> tuple:
     """The list's statement and its count's for one combination of filters, built once (building them took
     longer than running them); the values are bound parameters (`tl_*`, see list_tasks)."""
-    is_open = Task.status.in_(OPEN_STATUSES)
+    is_open = fixed_in(Task.status, OPEN_STATUSES)
     late = and_(is_open, Task.due_on < bindparam("tl_today", type_=Date))
     # The page is cut from the tasks alone (every sort key is the task's); only its rows are then joined to
     # their campaign and unit, whose row-level policies cost a function call per joined row.
