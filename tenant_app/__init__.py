@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, g, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 
 from hierarchy.scope import NO_SCOPE, reset_scope, set_scope
@@ -12,8 +13,23 @@ from tenant_app.errors import register_error_handlers
 from tenant_app.extensions import api, csrf, db, limiter, login_manager
 
 
+class _CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, with the signing serializer kept while the keys stay the same instead of
+    built anew on every request (two of them per request, API requests included)."""
+
+    def get_signing_serializer(self, app: Flask):
+        keys = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        cached = app.extensions.get("shouhu_session_serializer")
+        if cached is not None and cached[0] == keys:
+            return cached[1]
+        serializer = super().get_signing_serializer(app)
+        app.extensions["shouhu_session_serializer"] = (keys, serializer)
+        return serializer
+
+
 def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=False)
+    app.session_interface = _CookieSessions()
     app.config.update(from_environment())
     if config:
         app.config.update(config)
