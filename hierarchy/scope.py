@@ -244,10 +244,35 @@ def _add_scope_criteria(state: ORMExecuteState) -> None:
     # Relationship loads get the scope current at load time, not the one their parent was loaded under.
     if not state.is_select or state.is_column_load:
         return
-    state.statement = state.statement.options(_scope_options(shape_of(scope), _mapped_classes))
+    option = _scope_options(shape_of(scope), _mapped_classes)
+    statement = state.statement
+    if statement.get_execution_options().get(REUSABLE):
+        # The same statement object on every execution: so is its scoped copy, whose cache key SQLAlchemy then
+        # computes once instead of walking the whole statement on each execution.
+        key = (id(statement), option)
+        known = _scoped.get(key)
+        if known is None or known[0] is not statement:
+            known = _scoped[key] = (statement, statement.options(option))
+        state.statement = known[1]
+    else:
+        state.statement = statement.options(option)
     params = criteria_params(scope)
     if params:
         state.parameters = {**(state.parameters or {}), **params}
+
+
+# Execution option of a statement built once and executed many times (see `reusable`).
+REUSABLE = "shouhu_reusable"
+# (id of a reusable statement, scope option) → (the statement, its scoped copy). Bounded: reusable statements are
+# built once per module (or per combination of filters) and the options once per scope shape.
+_scoped: dict[tuple[int, object], tuple] = {}
+
+
+def reusable(statement):
+    """Mark a statement that is built once and kept (a module's constant, or cached per combination of filters),
+    with its values as bound parameters: its scoped copy is kept too, so that its cache key is computed once.
+    Never for a statement built per call: each would be kept for good."""
+    return statement.execution_options(**{REUSABLE: True})
 
 
 class _ScopeCriteria(LoaderCriteriaOption):

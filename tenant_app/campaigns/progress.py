@@ -39,6 +39,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from hierarchy.codes import CODE_LENGTHS, LEVEL_BY_LENGTH, Level, ancestors_of, code_in
 from hierarchy.models import Unit
+from hierarchy.scope import reusable
 from tenant_app import clock
 from tenant_app.auth.models import User
 from tenant_app.campaigns.models import DONE_STATUSES, OPEN_STATUSES, Campaign, CampaignReceipt, Task
@@ -115,7 +116,7 @@ def _stored_statements() -> tuple:
                    Stored.completed_on_time.label("on_time"))
             .where(Stored.unit_code == any_(bindparam("pg_codes", type_=ARRAY(String))),
                    Stored.campaign_id == bindparam("pg_campaign")))
-    return pending, names, rows
+    return reusable(pending), reusable(names), reusable(rows)
 
 
 def _stored_rows(session, campaign: Campaign, unit: str, child_length: int, today: date) -> tuple | None:
@@ -201,7 +202,7 @@ def _overdue_statements() -> tuple:
                     Task.due_on < bindparam("od_today", type_=Date)))
     page = (query.add_columns(func.count().over().label("total")).order_by(Task.due_on, Task.region_code)
             .limit(bindparam("od_limit", type_=Integer)).offset(bindparam("od_offset", type_=Integer)))
-    return page, select(func.count()).select_from(query.subquery())
+    return reusable(page), reusable(select(func.count()).select_from(query.subquery()))
 
 
 def overdue_list(session, campaign: Campaign, unit: str, page: int = 1, per_page: int = 50,

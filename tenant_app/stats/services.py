@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql
 
 from hierarchy.codes import is_valid_code
 from hierarchy.models import Unit
+from hierarchy.scope import reusable
 from sync.indicators import CAMPAIGN_FIELDS, GROUPS, INDICATORS, KEYS, zeros
 from tenant_app import clock
 from tenant_app.campaigns.models import Campaign
@@ -44,7 +45,7 @@ def _rate(numerator: int, denominator: int) -> float | None:
 
 
 # Built once: a statement of some ninety columns took longer to build on every request than to run.
-_CAMPAIGNS = (
+_CAMPAIGNS = reusable(
     select(UnitCampaignStats, Campaign.title, Campaign.due_on)
     .join(Campaign, Campaign.id == UnitCampaignStats.campaign_id)
     .where(UnitCampaignStats.unit_code == bindparam("stats_unit"), Campaign.status == "open")
@@ -55,11 +56,11 @@ _CAMPAIGNS = (
 def _unit_and_children(*figures):
     """The unit's own row and its direct children's, with their figures, in one statement: the unit first (a
     retired unit still has its own figures; its retired children are left out, as the children lists do)."""
-    return (select(Unit.code, Unit.name, Unit.level, UnitStats.as_of, *figures)
-            .outerjoin(UnitStats, UnitStats.unit_code == Unit.code)
-            .where(or_(Unit.code == bindparam("stats_unit"),
-                       and_(Unit.parent_code == bindparam("stats_unit"), Unit.retired.is_(False))))
-            .order_by(Unit.code))
+    return reusable(select(Unit.code, Unit.name, Unit.level, UnitStats.as_of, *figures)
+                    .outerjoin(UnitStats, UnitStats.unit_code == Unit.code)
+                    .where(or_(Unit.code == bindparam("stats_unit"),
+                               and_(Unit.parent_code == bindparam("stats_unit"), Unit.retired.is_(False))))
+                    .order_by(Unit.code))
 
 
 # On PostgreSQL the figures come as one array column in KEYS order instead of some ninety columns (each of which

@@ -14,6 +14,7 @@ from sqlalchemy import Date, Integer, and_, bindparam, case, func, select
 
 from hierarchy.codes import ancestors_of, subtree_bounds
 from hierarchy.models import Unit
+from hierarchy.scope import reusable
 from tenant_app import clock
 from tenant_app.campaigns.forms import validate_answers
 from tenant_app.campaigns.models import (
@@ -72,7 +73,7 @@ def _task_list_statements(review: bool, with_status: bool, open_only: bool, with
         .join(Unit, Unit.code == ranked.c.region_code)
         .where(Campaign.status != "draft")  # never true for a task (tasks exist once published): belt and braces
         .order_by(ranked.c.open_rank, ranked.c.late_rank, ranked.c.due_on, ranked.c.id))
-    return statement, select(func.count()).select_from(query.subquery())
+    return reusable(statement), reusable(select(func.count()).select_from(query.subquery()))
 
 
 def list_tasks(session, actor, *, status: str | None = None, campaign_id: int | None = None,
