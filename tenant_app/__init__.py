@@ -13,6 +13,26 @@ from tenant_app.errors import register_error_handlers
 from tenant_app.extensions import api, csrf, db, limiter, login_manager
 
 
+class ShouhuFlask(Flask):
+    """Flask, remembering which view and hook functions are plain functions: `ensure_sync` (the documented place
+    to change how views run) asked `inspect` again for each of them on every request, a dozen times a request."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._plain_functions: set = set()
+
+    def ensure_sync(self, func):
+        try:
+            if func in self._plain_functions:
+                return func
+        except TypeError:  # an unhashable callable: as Flask does
+            return super().ensure_sync(func)
+        result = super().ensure_sync(func)
+        if result is func:
+            self._plain_functions.add(func)
+        return result
+
+
 class _CookieSessions(SecureCookieSessionInterface):
     """Flask's signed-cookie sessions, with the signing serializer kept while the keys stay the same instead of
     built anew on every request (two of them per request, API requests included)."""
@@ -28,7 +48,7 @@ class _CookieSessions(SecureCookieSessionInterface):
 
 
 def create_app(config: dict | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=False)
+    app = ShouhuFlask(__name__, instance_relative_config=False)
     app.session_interface = _CookieSessions()
     # JSON answers in UTF-8 with their keys in the order they were built, as Flask's documentation suggests for
     # speed: sorting every object's keys and escaping every Chinese character was most of the encoding's time
