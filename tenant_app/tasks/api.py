@@ -47,13 +47,16 @@ def _prefers_minimal() -> bool:
     return any(p.split(";")[0].strip().lower() == "return=minimal" for p in preferences.split(","))
 
 
+_TASK_SAVED = TaskSavedSchema()
+
+
 def _commit_saved(task):
     """The answer to a draft save or a submission: the whole task (`_commit_with_detail`), or with
     `Prefer: return=minimal` only what a client saving repeatedly needs next (the task's new status and version,
     and when it was saved), without reading the timeline, notes and attachments again."""
     if not _prefers_minimal():
         return _commit_with_detail(task)
-    body = TaskSavedSchema().dump({"id": task.id, "status": task.status, "version": task.version,
+    body = _TASK_SAVED.dump({"id": task.id, "status": task.status, "version": task.version,
                                    "saved_at": task.updated_at})
     db.session.commit()
     response = jsonify(body)
