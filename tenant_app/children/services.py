@@ -136,8 +136,11 @@ def create_child(session, actor, data: dict, *, ref: date | None = None) -> Chil
     return child
 
 
+_GET_CHILD = reusable(select(Child).where(Child.id == bindparam("child_id")))
+
+
 def get_child(session, child_id: int) -> Child:
-    child = session.execute(select(Child).where(Child.id == child_id)).scalar_one_or_none()
+    child = session.execute(_GET_CHILD, {"child_id": child_id}).scalar_one_or_none()
     if child is None:
         raise NotFound(_l("儿童档案不存在"))
     return child
