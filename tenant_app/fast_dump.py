@@ -104,14 +104,14 @@ def _fields_dumper(schema: Schema) -> Dumper | None:
     for name, field in schema.dump_fields.items():
         key = field.data_key if field.data_key is not None else name
         if not field._CHECK_ATTRIBUTE:
-            plan.append((key, name, _FIELD, field.serialize, missing))
+            plan.append((key, name, _FIELD, field.serialize, missing, name))
             continue
         attribute = field.attribute if field.attribute is not None else name
         if "." in attribute:
             part = _field_dumper(name, field)
             if part is None:
                 return None
-            plan.append((key, name, _FIELD, lambda n, obj, dump_field=part[1]: dump_field(obj), missing))
+            plan.append((key, name, _FIELD, lambda n, obj, dump_field=part[1]: dump_field(obj), missing, name))
             continue
         serialize = _leaf(field)
         if serialize is None:
@@ -126,8 +126,8 @@ def _fields_dumper(schema: Schema) -> Dumper | None:
         else:
             how = _CALL
         plan.append((key, attribute, how, serialize, field.dump_default, name))
-    # (key, attribute, how, serialize, default, field name); _FIELD entries: (key, name, _FIELD, fn, missing)
-    plan = tuple(entry if len(entry) == 6 else (*entry, entry[1]) for entry in plan)
+    # (key, attribute, how, serialize, default, field name); a _FIELD entry's function takes (name, obj).
+    plan = tuple(plan)
 
     def dumper(obj):
         result = {}
