@@ -86,3 +86,17 @@ def normalise(raw: str) -> str:
             if raw[n:] == "0" * (12 - n):
                 return raw[:n]
     return raw
+
+
+def code_in(session, column, codes):
+    """`column IN codes` for a list of unit codes that varies from call to call. On PostgreSQL as
+    `column = ANY(array)`, one parameter: the statement's text stays the same whatever the number of codes,
+    so neither SQLAlchemy (which renders an expanding IN again on each execution) nor the driver (which converts
+    and prepares each distinct text anew) repeats its work. Elsewhere an ordinary IN."""
+    from sqlalchemy import String, any_, literal
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    codes = list(codes)
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(literal(codes, type_=ARRAY(String)))
+    return column.in_(codes)

@@ -21,6 +21,7 @@ from functools import lru_cache
 
 from sqlalchemy import and_, bindparam, event, false, or_, true
 from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.orm.interfaces import CriteriaOption
 from sqlalchemy.orm.util import LoaderCriteriaOption
 
 from hierarchy.codes import ancestors_of, is_valid_code, subtree_bounds
@@ -243,10 +244,35 @@ def _add_scope_criteria(state: ORMExecuteState) -> None:
     # Relationship loads get the scope current at load time, not the one their parent was loaded under.
     if not state.is_select or state.is_column_load:
         return
-    state.statement = state.statement.options(*_scope_options(shape_of(scope), _mapped_classes))
+    option = _scope_options(shape_of(scope), _mapped_classes)
+    statement = state.statement
+    if statement.get_execution_options().get(REUSABLE):
+        # The same statement object on every execution: so is its scoped copy, whose cache key SQLAlchemy then
+        # computes once instead of walking the whole statement on each execution.
+        key = (id(statement), option)
+        known = _scoped.get(key)
+        if known is None or known[0] is not statement:
+            known = _scoped[key] = (statement, statement.options(option))
+        state.statement = known[1]
+    else:
+        state.statement = statement.options(option)
     params = criteria_params(scope)
     if params:
         state.parameters = {**(state.parameters or {}), **params}
+
+
+# Execution option of a statement built once and executed many times (see `reusable`).
+REUSABLE = "shouhu_reusable"
+# (id of a reusable statement, scope option) → (the statement, its scoped copy). Bounded: reusable statements are
+# built once per module (or per combination of filters) and the options once per scope shape.
+_scoped: dict[tuple[int, object], tuple] = {}
+
+
+def reusable(statement):
+    """Mark a statement that is built once and kept (a module's constant, or cached per combination of filters),
+    with its values as bound parameters: its scoped copy is kept too, so that its cache key is computed once.
+    Never for a statement built per call: each would be kept for good."""
+    return statement.execution_options(**{REUSABLE: True})
 
 
 class _ScopeCriteria(LoaderCriteriaOption):
@@ -275,10 +301,42 @@ def _count_mapped_class(mapper, class_) -> None:
     _mapped_classes += 1
 
 
+class _ScopeCriteriaSet(CriteriaOption):
+    """The loader criteria of every tenant model for a scope shape, as one statement option.
+
+    It hands each model's criteria (`_ScopeCriteria`) to the compiler exactly as the separate options would,
+    in the same order, so the SQL is the same; but a statement carries one option instead of one per tenant
+    model. Each of those was coerced, keyed and carried through the ORM's execution on every statement, even
+    on a cache hit: with some forty tenant models that was a few hundred Python calls per ORM statement."""
+
+    __slots__ = ("criteria", "_fixed_key")
+
+    propagate_to_loaders = False
+
+    def __init__(self, shape: ScopeShape, mapped_classes: int):
+        self.criteria = tuple(_ScopeCriteria(model, shape) for model in tenant_models())
+        self._fixed_key = ("shouhu_scope_criteria_set", shape, mapped_classes)
+
+    def _gen_cache_key(self, anon_map, bindparams):
+        return self._fixed_key
+
+    def process_compile_state(self, compile_state) -> None:
+        for criteria in self.criteria:
+            criteria.process_compile_state(compile_state)
+
+    def process_compile_state_replaced_entities(self, compile_state, mapper_entities) -> None:
+        for criteria in self.criteria:
+            criteria.process_compile_state_replaced_entities(compile_state, mapper_entities)
+
+    def get_global_criteria(self, attributes) -> None:
+        for criteria in self.criteria:
+            criteria.get_global_criteria(attributes)
+
+
 @lru_cache(maxsize=64)
-def _scope_options(shape: ScopeShape, mapped_classes: int) -> tuple:
-    """The loader criteria of every tenant model for a scope shape."""
-    return tuple(_ScopeCriteria(model, shape) for model in tenant_models())
+def _scope_options(shape: ScopeShape, mapped_classes: int) -> _ScopeCriteriaSet:
+    """The loader criteria of every tenant model for a scope shape (one option)."""
+    return _ScopeCriteriaSet(shape, mapped_classes)
 
 
 def _check_writes(session: Session, flush_context, instances) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, g, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 
 from hierarchy.scope import NO_SCOPE, reset_scope, set_scope
@@ -12,8 +13,48 @@ from tenant_app.errors import register_error_handlers
 from tenant_app.extensions import api, csrf, db, limiter, login_manager
 
 
+class ShouhuFlask(Flask):
+    """Flask, remembering which view and hook functions are plain functions: `ensure_sync` (the documented place
+    to change how views run) asked `inspect` again for each of them on every request, a dozen times a request."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._plain_functions: set = set()
+
+    def ensure_sync(self, func):
+        try:
+            if func in self._plain_functions:
+                return func
+        except TypeError:  # an unhashable callable: as Flask does
+            return super().ensure_sync(func)
+        result = super().ensure_sync(func)
+        if result is func:
+            self._plain_functions.add(func)
+        return result
+
+
+class _CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, with the signing serializer kept while the keys stay the same instead of
+    built anew on every request (two of them per request, API requests included)."""
+
+    def get_signing_serializer(self, app: Flask):
+        keys = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        cached = app.extensions.get("shouhu_session_serializer")
+        if cached is not None and cached[0] == keys:
+            return cached[1]
+        serializer = super().get_signing_serializer(app)
+        app.extensions["shouhu_session_serializer"] = (keys, serializer)
+        return serializer
+
+
 def create_app(config: dict | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=False)
+    app = ShouhuFlask(__name__, instance_relative_config=False)
+    app.session_interface = _CookieSessions()
+    # JSON answers in UTF-8 with their keys in the order they were built, as Flask's documentation suggests for
+    # speed: sorting every object's keys and escaping every Chinese character was most of the encoding's time
+    # (a province's dashboard is some 80 KB), and the escapes tripled the size of Chinese text.
+    app.json.sort_keys = False
+    app.json.ensure_ascii = False
     app.config.update(from_environment())
     if config:
         app.config.update(config)
@@ -46,7 +87,31 @@ def create_app(config: dict | None = None) -> Flask:
     from tenant_app import cli
 
     cli.register(app)
+    _drop_idle_limiter_hooks(app)
     return app
+
+
+def _limits_declared() -> bool:
+    manager = limiter.limit_manager
+    return bool(manager.application_limits or manager.default_limits or manager._decorated_limits
+                or manager._blueprint_limits or limiter._meta_limits)
+
+
+def _drop_idle_limiter_hooks(app: Flask) -> None:
+    """Flask-Limiter checks every request against the limits declared on routes, blueprints and as defaults,
+    and tidies up after it, in three hooks of its own. No limit is declared here (logins are throttled by
+    tenant_app.auth.throttle on the limiter's storage, which stays configured): the hooks had nothing to check
+    and cost every request a few hundred Python calls. They stay when a limit is declared."""
+    if _limits_declared():
+        return
+    check = limiter._check_request_limit
+    release = getattr(limiter, "_Limiter__release_context", None)
+    app.before_request_funcs[None] = [f for f in app.before_request_funcs.get(None, []) if f != check]
+    app.after_request_funcs[None] = [
+        f for f in app.after_request_funcs.get(None, [])
+        if not (getattr(f, "func", None) is getattr(type(limiter), "_Limiter__inject_headers", object())
+                and getattr(f, "args", ()) == (limiter,))]
+    app.teardown_request_funcs[None] = [f for f in app.teardown_request_funcs.get(None, []) if f != release]
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -631,6 +631,46 @@ def bench_load_cmd(villages, children, village_users, logins, rate, duration, ma
         raise click.ClickException(str(exc)) from None
 
 
+@bench_group.command("requests")
+@click.option("--villages", default=52_000, show_default=True, help="villages of the synthetic province")
+@click.option("--children", default=30_000, show_default=True, help="children generated in city 4101")
+@click.option("--village-users", default=1_500, show_default=True, help="village staff accounts (city 4101)")
+@click.option("--per-endpoint", default=40, show_default=True, type=click.IntRange(min=1),
+              help="requests counted per endpoint")
+@click.option("--warmup", default=5, show_default=True, type=click.IntRange(min=0),
+              help="requests per endpoint before counting (caches)")
+@click.option("--endpoint", "endpoints", multiple=True, help="only these endpoints (repeatable; default: all)")
+@click.option("--profile", "profile_endpoint", default=None, help="print the profile of this endpoint")
+@click.option("--top", default=25, show_default=True, help="functions shown by --profile")
+@click.option("--save-profiles", "save_dir", default=None, type=click.Path(file_okay=False),
+              help="write each endpoint's profile (pstats) to DIR/<endpoint>.prof")
+@click.option("--pg-url", envvar="SHOUHU_BENCH_PG_URL", default="postgresql://postgres@localhost:5432/postgres",
+              show_default=True, help="an owner or superuser URL of the local PostgreSQL")
+@click.option("--redis-url", envvar="SHOUHU_BENCH_REDIS_URL", default=None,
+              help="Redis of the app (throttling, jobs) as in production; default: none")
+@click.option("--keep", is_flag=True, help="keep the bench database (its URL is printed)")
+@click.option("--reuse", "reuse_url", default=None, help="a database kept by `bench load --keep` or "
+              "`bench requests --keep`: skip the set-up")
+def bench_requests_cmd(villages, children, village_users, per_endpoint, warmup, endpoints, profile_endpoint, top,
+                       save_dir, pg_url, redis_url, keep, reuse_url):
+    """The work per request of each endpoint of `shouhu bench load`, counted rather than timed: Python function
+    calls (cProfile) and SQL statements per request, replayed in process on the same dataset. The figures do not
+    depend on the machine's load, unlike `bench load`'s latencies."""
+    from tenant_app.loadbench.client import MIX
+    from tenant_app.loadbench.requests import ME, bench_requests
+
+    unknown = [e for e in (*endpoints, *([profile_endpoint] if profile_endpoint else [])) if e not in (ME, *MIX)]
+    if unknown:
+        raise click.BadParameter(f"unknown endpoints {unknown}; known: {', '.join([ME, *MIX])}")
+    try:
+        bench_requests(pg_url, redis_url, villages=villages, children=children, village_users=village_users,
+                       per_endpoint=per_endpoint, warmup=warmup, endpoints=list(endpoints) or None,
+                       profile_endpoint=profile_endpoint, top=top, save_dir=save_dir, keep=keep,
+                       reuse_url=reuse_url, echo=click.echo)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 @bench_group.command("assessment")
 @click.option("--children", default=1_000_000, type=click.IntRange(min=0), help="children in the province")
 @click.option("--cases", default=50_000, type=click.IntRange(min=0), help="cases in the province")

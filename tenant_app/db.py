@@ -210,3 +210,15 @@ def _request_session():
 
 
 db = Database()
+
+
+def fixed_in(column, values):
+    """`column IN (...)` for a fixed set of plain string constants of the code (statuses, kinds), written into
+    the statement's text. An ordinary `in_` of a list is an expanding parameter, which SQLAlchemy renders again
+    on every execution even when the list never changes."""
+    from sqlalchemy import literal_column
+
+    for value in values:
+        if not isinstance(value, str) or not value.replace("_", "").isalnum():
+            raise ValueError(f"not a plain constant: {value!r}")
+    return column.in_([literal_column(f"'{value}'") for value in values])

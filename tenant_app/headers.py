@@ -34,9 +34,17 @@ SECURITY_HEADERS = {
 }
 
 
+_LOWER = tuple((name.lower(), name, value) for name, value in SECURITY_HEADERS.items())
+
+
 def init_app(app: Flask) -> None:
     @app.after_request
     def _security_headers(response):
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
+        # Those the response has not set already (a view may set its own), as `setdefault` would, with one pass
+        # over the response's few headers instead of one per security header.
+        headers = response.headers
+        present = {name.lower() for name, _ in headers.to_wsgi_list()}
+        for lower, name, value in _LOWER:
+            if lower not in present:
+                headers.add(name, value)
         return response

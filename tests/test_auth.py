@@ -151,3 +151,15 @@ def test_staff_and_viewer_cannot_manage_users(client, make_user, token_for):
         headers = token_for(user.username)
         assert client.get("/api/v1/users", headers=headers).status_code == 403
         assert client.post("/api/v1/users", json={}, headers=headers).status_code == 403
+
+
+def test_flask_limiter_adds_no_per_request_hooks_while_no_limit_is_declared(app):
+    """Logins are throttled on the limiter's storage by tenant_app.auth.throttle (tested above); no route declares
+    a limit, so Flask-Limiter's own request hooks, which would find nothing to check, are not installed."""
+    from tenant_app import _limits_declared
+    from tenant_app.extensions import limiter
+
+    assert not _limits_declared()
+    assert limiter._check_request_limit not in app.before_request_funcs.get(None, [])
+    assert all(getattr(f, "args", ()) != (limiter,) for f in app.after_request_funcs.get(None, []))
+    assert limiter.limiter is not None  # the storage the login throttling uses is configured

@@ -46,3 +46,33 @@ def test_bench_load_runs_end_to_end_and_recounts():
                                       {"n": name}).scalar() == 0
     finally:
         engine.dispose()
+
+
+def test_bench_requests_counts_calls_and_statements_of_every_endpoint():
+    env = {**os.environ, "SHOUHU_BENCH_PG_URL": PG_URL, "PYTHONUNBUFFERED": "1"}
+    env.pop("SHOUHU_BENCH_REDIS_URL", None)
+    out = subprocess.run(
+        [sys.executable, "-m", "tenant_app.cli", "bench", "requests", "--villages", "200", "--children", "600",
+         "--village-users", "40", "--per-endpoint", "3", "--warmup", "1"],
+        env=env, cwd=ROOT, capture_output=True, text=True, timeout=900, check=False)
+    text = out.stdout
+    assert out.returncode == 0, text[-3000:] + out.stderr[-3000:]
+    from tenant_app.loadbench.client import MIX
+
+    for name in ["me", *MIX]:
+        line = re.search(rf"^{re.escape(name)}\s+(read|write)\s+(\d+)\s+(\d+)\s+([\d.]+)\s+(\d+)", text, re.M)
+        assert line, (name, text)
+        if int(line.group(2)):  # a write falls back to a read once every task is submitted: then none counted
+            assert int(line.group(3)) > 500 and float(line.group(4)) >= 1, (name, line.group(0))
+    assert re.search(r"^weighted by the mix\s+\d+\s+[\d.]+$", text, re.M), text
+    name = re.search(r"database: (shouhu_bench_load_\w+)", text).group(1)
+    from sqlalchemy import create_engine
+    from sqlalchemy import text as sql
+
+    engine = create_engine(PG_URL)
+    try:
+        with engine.connect() as connection:
+            assert connection.execute(sql("SELECT count(*) FROM pg_database WHERE datname = :n"),
+                                      {"n": name}).scalar() == 0
+    finally:
+        engine.dispose()

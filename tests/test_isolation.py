@@ -538,6 +538,34 @@ def test_app_lock_alone_filters_selects(sqlite_db):
             session.close()
 
 
+def test_app_lock_alone_filters_a_reusable_statement_under_each_scope(sqlite_db):
+    """A statement built once and marked reusable keeps one scoped copy per scope shape: the values of each
+    execution's scope still decide the rows, whichever scope ran it before, and no scope still means no rows."""
+    from sqlalchemy import bindparam
+
+    from hierarchy.scope import reusable
+
+    statement = reusable(select(User.region_code, Unit.name).join(Unit, Unit.code == User.region_code)
+                         .where(User.username.like(bindparam("pattern"))).order_by(User.region_code))
+    seen = {}
+    for code in ("440203", "440204", "440203001002", "4402", "440203"):
+        with scoped(Scope.unit(code)):
+            session = sqlite_db.new_session()
+            try:
+                seen[code] = [r.region_code for r in session.execute(statement, {"pattern": "sq_%"})]
+            finally:
+                session.close()
+        assert seen[code] and all(c.startswith(code) for c in seen[code]), (code, seen[code])
+    assert seen["440204"] == ["440204", "440204001"]
+    assert seen["440203001002"] == ["440203001002"]
+    assert seen["440203"] == ["440203", "440203001", "440203001002", "440203002"]
+    session = sqlite_db.new_session()
+    try:
+        assert session.execute(statement, {"pattern": "sq_%"}).all() == []
+    finally:
+        session.close()
+
+
 def _id_of(database, username: str) -> int:
     with database.session_scope(Scope(all_tenants=True), commit=False) as session:
         return session.scalars(select(User.id).where(User.username == username)).one()

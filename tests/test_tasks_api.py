@@ -304,3 +304,41 @@ def test_the_task_shows_its_campaign_notes_and_attachments(client, make_campaign
     assert "content" not in body["attachments"][0]
     assert body["timeline"][0]["kind"] == "published" and body["timeline"][0]["unit_code"] == "44"
     assert body["census"] is None
+
+
+def test_prefer_return_minimal_answers_a_save_with_its_status_and_version_only(client, make_campaign, people):
+    task = make_campaign().tasks[VILLAGE]
+    director = {**people["director"], "Prefer": "return=minimal"}
+    t0 = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)
+    with clock.frozen(t0):
+        response = client.put(url(task, "draft"), json={"answers": {"summary": "初稿"}, "version": 1},
+                              headers=director)
+    assert response.status_code == 200, response.get_json()
+    assert response.headers["Preference-Applied"] == "return=minimal"
+    body = response.get_json()
+    assert set(body) == {"id", "status", "version", "saved_at"}
+    assert (body["id"], body["status"], body["version"]) == (task, "draft", 2)
+    assert body["saved_at"].startswith("2026-06-01T")
+    # The save is whole: the detail shows the answers and the timeline's step.
+    detail = client.get(url(task), headers=people["director"]).get_json()
+    assert detail["answers"] == {"summary": "初稿"} and detail["version"] == 2
+    assert [s["kind"] for s in detail["timeline"]] == ["published", "draft_saved"]
+    # Refusals are the same as without the preference.
+    stale = client.put(url(task, "draft"), json={"answers": {"summary": "乙"}, "version": 1}, headers=director)
+    assert stale.status_code == 409 and "Preference-Applied" not in stale.headers
+    body = client.post(url(task, "submit"), json={"answers": VALID, "version": 2},
+                       headers={**director, "Prefer": "respond-async, return=minimal"}).get_json()
+    assert set(body) == {"id", "status", "version", "saved_at"} and body["status"] == "submitted"
+    # Without the preference (or with another), the whole task as before.
+    body = client.post(url(task, "approve"), json={}, headers=people["supervisor"]).get_json()
+    assert body["status"] == "approved" and "timeline" in body
+
+
+def test_a_save_without_a_minimal_preference_answers_the_whole_task(client, make_campaign, people):
+    task = make_campaign().tasks[VILLAGE]
+    response = client.put(url(task, "draft"), json={"answers": {"summary": "初稿"}},
+                          headers={**people["director"], "Prefer": "return=representation"})
+    body = response.get_json()
+    assert response.status_code == 200 and "Preference-Applied" not in response.headers
+    assert body["answers"] == {"summary": "初稿"} and [s["kind"] for s in body["timeline"]] == [
+        "published", "draft_saved"]

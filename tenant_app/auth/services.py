@@ -7,9 +7,10 @@ import dataclasses
 import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 from flask import current_app
-from sqlalchemy import select, text
+from sqlalchemy import column, select, text
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -139,8 +140,13 @@ def load_token_user(session, token: str) -> User | None:
     if _on_postgresql(session):
         # One statement: the token's state, the user's row and the user's unit (an API request's first work),
         # and, for a token that is valid, the database scope of the caller's requests for this transaction.
-        statement, params = _token_statement(session)
-        row = session.execute(statement, {"h": _hash_token(token), **params}).mappings().first()
+        connection = session.connection()
+        roles = connection.info.get(DB_ROLES_INFO)
+        params = {"h": _hash_token(token)}
+        if roles:
+            params["role"] = roles[0]
+        # On the session's connection, not through the ORM (a textual row; nothing to scope or flush yet).
+        row = connection.execute(_token_statement(bool(roles)), params).mappings().first()
         if row is None or row["revoked"] or _as_naive_utc(row["expires_at"]) <= _as_naive_utc(utcnow()):
             return None
         if not row["active"]:
@@ -163,13 +169,24 @@ def load_token_user(session, token: str) -> User | None:
     return user
 
 
-def _token_statement(session) -> tuple:
+# The columns of shouhu_auth_token (migration 0016), in order.
+_TOKEN_COLUMNS = ("user_id", "unit_code", "revoked", "expires_at", *_TOKEN_USER_FIELDS,
+                  *(f"unit_{f}" for f in _TOKEN_UNIT_FIELDS))
+
+
+@lru_cache(maxsize=2)
+def _token_statement(with_role: bool):
     """The token function's row with the caller's database scope set in the same statement (a round trip saved
     on every API request), only when the token is valid and its user active, as the application then decides
-    too; with the application role when the connection switches roles (tenant_app.db). A partner reporter gets
-    the partner scope (no unit, its unit and its own id as the partner settings: User.scope), never its unit's."""
+    too; with the application role (`:role`) when the connection switches roles (tenant_app.db). A partner
+    reporter gets the partner scope (no unit, its unit and its own id as the partner settings: User.scope),
+    never its unit's.
+
+    Built once, with its columns named in order: the result's description is then matched once and cached with
+    the compiled statement instead of on every request."""
     valid = "NOT t.revoked AND t.expires_at > now() AND t.active"
     partner = f"{valid} AND t.role IN ('reporter', 'department')"
+    names = [*_TOKEN_COLUMNS, "scope_set", "partner_unit_set", "partner_set"]
     columns = (f"set_config('app.scope', CASE WHEN {valid} AND t.role NOT IN ('reporter', 'department') "
                "THEN t.unit_code ELSE '' END,"
                " true) AS scope_set, "
@@ -177,12 +194,11 @@ def _token_statement(session) -> tuple:
                " AS partner_unit_set, "
                f"set_config('app.partner_user', CASE WHEN {partner} THEN t.user_id::text ELSE '' END, true)"
                " AS partner_set")
-    roles = session.connection().info.get(DB_ROLES_INFO)
-    params = {}
-    if roles:
+    if with_role:
         columns += ", set_config('role', :role, true) AS role_set"
-        params["role"] = roles[0]
-    return text(f"SELECT t.*, {columns} FROM shouhu_auth_token(:h) AS t"), params
+        names.append("role_set")
+    own = ", ".join(f"t.{name}" for name in _TOKEN_COLUMNS)
+    return text(f"SELECT {own}, {columns} FROM shouhu_auth_token(:h) AS t").columns(*(column(n) for n in names))
 
 
 def _token_identity(session, row) -> User:
@@ -193,14 +209,23 @@ def _token_identity(session, row) -> User:
         return user
     unit = session.identity_map.get(session.identity_key(Unit, row["unit_code"]))
     if unit is None:
-        unit = Unit(code=row["unit_code"], **{f: row[f"unit_{f}"] for f in _TOKEN_UNIT_FIELDS})
-        make_transient_to_detached(unit)
-        session.add(unit)
-    user = User(id=row["user_id"], region_code=row["unit_code"], **{f: row[f] for f in _TOKEN_USER_FIELDS})
-    make_transient_to_detached(user)
-    session.add(user)
+        unit = _persistent(session, Unit, {"code": row["unit_code"],
+                                           **{f: row[f"unit_{f}"] for f in _TOKEN_UNIT_FIELDS}})
+    user = _persistent(session, User, {"id": row["user_id"], "region_code": row["unit_code"],
+                                       **{f: row[f] for f in _TOKEN_USER_FIELDS}})
     set_committed_value(user, "unit", unit)
     return user
+
+
+def _persistent(session, cls, values: dict):
+    """An instance of `cls` with these column values as loaded (not changed), persistent in `session` without a
+    read: what loading the row would give. The values go into the instance's dict as a load puts them, not
+    through the constructor's instrumented attribute sets, which cost a few hundred calls per request."""
+    instance = cls.__mapper__.class_manager.new_instance()
+    instance.__dict__.update(values)
+    make_transient_to_detached(instance)  # the identity key; every other column is left to load when asked
+    session.add(instance)
+    return instance
 
 
 def _as_naive_utc(moment: datetime) -> datetime:

@@ -17,16 +17,34 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date
+from functools import lru_cache
 from types import SimpleNamespace
 
-from sqlalchemy import Float, and_, case, cast, func, literal, or_, select
+from sqlalchemy import (
+    Date,
+    Float,
+    Integer,
+    String,
+    and_,
+    any_,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 
-from hierarchy.codes import CODE_LENGTHS, LEVEL_BY_LENGTH, Level, ancestors_of
+from hierarchy.codes import CODE_LENGTHS, LEVEL_BY_LENGTH, Level, ancestors_of, code_in
 from hierarchy.models import Unit
+from hierarchy.scope import reusable
 from tenant_app import clock
 from tenant_app.auth.models import User
 from tenant_app.campaigns.models import DONE_STATUSES, OPEN_STATUSES, Campaign, CampaignReceipt, Task
 from tenant_app.campaigns.services import unit_names
+from tenant_app.db import fixed_in
 from tenant_app.visits.services import cst_date
 
 COUNTED = ("pending", "draft", "submitted", "approved", "returned")
@@ -78,30 +96,42 @@ def progress(session, campaign: Campaign, unit: str, today: date | None = None) 
     return progress_live(session, campaign, unit, today)
 
 
-def _stored_rows(session, campaign: Campaign, unit: str, child_length: int, today: date) -> tuple | None:
-    """The child units' stored rows with the names of the unit and its child units, or None when the rows may
-    differ from the tasks (see the module's notes)."""
+@lru_cache(maxsize=1)
+def _stored_statements() -> tuple:
+    """The statements of `_stored_rows` (PostgreSQL only), built once: a pending roll-up in the unit's subtree or
+    above it; the unit's and its child units' names; the child units' stored rows. Values: `pg_*` parameters."""
     from sync.models import OutboxEvent
     from tenant_app.stats.models import UnitCampaignStats as Stored
 
+    unit, hi = bindparam("pg_unit"), bindparam("pg_hi")
+    pending = select(OutboxEvent.id).where(
+        fixed_in(OutboxEvent.kind, PROGRESS_KINDS),
+        or_(and_(OutboxEvent.region_code >= unit, OutboxEvent.region_code < hi),
+            OutboxEvent.region_code == any_(bindparam("pg_ancestors", type_=ARRAY(String))))).limit(1)
+    names = select(Unit.code, Unit.name).where(or_(
+        and_(Unit.level == bindparam("pg_level", type_=Unit.level.type), Unit.code >= unit, Unit.code < hi),
+        Unit.code == unit))
+    rows = (select(Stored.unit_code.label("code"), Stored.as_of, Stored.total, Stored.not_started.label("pending"),
+                   Stored.draft, Stored.submitted, Stored.approved, Stored.returned, Stored.overdue,
+                   Stored.completed_on_time.label("on_time"))
+            .where(Stored.unit_code == any_(bindparam("pg_codes", type_=ARRAY(String))),
+                   Stored.campaign_id == bindparam("pg_campaign")))
+    return reusable(pending), reusable(names), reusable(rows)
+
+
+def _stored_rows(session, campaign: Campaign, unit: str, child_length: int, today: date) -> tuple | None:
+    """The child units' stored rows with the names of the unit and its child units, or None when the rows may
+    differ from the tasks (see the module's notes)."""
     if campaign.status != "open" or session.get_bind().dialect.name != "postgresql":
         return None  # closed campaigns have no stored rows; SQLite's quick start computes live
-    pending = session.scalar(select(OutboxEvent.id).where(
-        OutboxEvent.kind.in_(PROGRESS_KINDS),
-        or_(and_(OutboxEvent.region_code >= unit, OutboxEvent.region_code < unit + ":"),
-            OutboxEvent.region_code.in_(ancestors_of(unit)))).limit(1))
-    if pending is not None:
+    pending_statement, names_statement, rows_statement = _stored_statements()
+    params = {"pg_unit": unit, "pg_hi": unit + ":"}
+    if session.scalar(pending_statement, {**params, "pg_ancestors": list(ancestors_of(unit))}) is not None:
         return None
-    child_level = LEVEL_BY_LENGTH[child_length]
     # The child units first, then their rows by primary key: a plan that does not hang on fresh statistics.
-    names = dict(session.execute(select(Unit.code, Unit.name).where(or_(
-        and_(Unit.level == int(child_level), Unit.code >= unit, Unit.code < unit + ":"), Unit.code == unit))).all())
+    names = dict(session.execute(names_statement, {**params, "pg_level": int(LEVEL_BY_LENGTH[child_length])}).all())
     codes = [code for code in names if code != unit]
-    rows = session.execute(
-        select(Stored.unit_code.label("code"), Stored.as_of, Stored.total, Stored.not_started.label("pending"),
-               Stored.draft, Stored.submitted, Stored.approved, Stored.returned, Stored.overdue,
-               Stored.completed_on_time.label("on_time"))
-        .where(Stored.unit_code.in_(codes), Stored.campaign_id == campaign.id)).all() if codes else []
+    rows = session.execute(rows_statement, {"pg_codes": codes, "pg_campaign": campaign.id}).all() if codes else []
     if not rows or any(clock.cst_day(row.as_of) != today for row in rows):
         return None  # not rolled up yet, or summed from figures of an earlier day
     return rows, names
@@ -161,30 +191,40 @@ def _receipts(session, campaign: Campaign, unit: str, child_length: int) -> dict
     return out
 
 
+@lru_cache(maxsize=1)
+def _overdue_statements() -> tuple:
+    """The overdue list's page (the total rides along as a window count) and its count (only a page past the
+    end needs one), built once; values: `od_*` parameters."""
+    query = (select(Task.id, Task.region_code, Task.status, Task.due_on, Unit.name)
+             .join(Unit, Unit.code == Task.region_code)
+             .where(Task.campaign_id == bindparam("od_campaign"), Task.region_code >= bindparam("od_unit"),
+                    Task.region_code < bindparam("od_hi"), fixed_in(Task.status, OPEN_STATUSES),
+                    Task.due_on < bindparam("od_today", type_=Date)))
+    page = (query.add_columns(func.count().over().label("total")).order_by(Task.due_on, Task.region_code)
+            .limit(bindparam("od_limit", type_=Integer)).offset(bindparam("od_offset", type_=Integer)))
+    return reusable(page), reusable(select(func.count()).select_from(query.subquery()))
+
+
 def overdue_list(session, campaign: Campaign, unit: str, page: int = 1, per_page: int = 50,
                  today: date | None = None) -> tuple[list[dict], int]:
     """Overdue tasks under `unit`, longest overdue first, with the unit's name and its directors (the active
     staff users of the target unit: real name and phone)."""
     today = today or clock.today_cst()
-    query = (select(Task.id, Task.region_code, Task.status, Task.due_on, Unit.name)
-             .join(Unit, Unit.code == Task.region_code)
-             .where(Task.campaign_id == campaign.id, Task.region_code >= unit, Task.region_code < unit + ":",
-                    Task.status.in_(OPEN_STATUSES), Task.due_on < literal(today)))
-    # The total rides along as a window count; only a page past the end needs a count of its own.
-    rows = session.execute(query.add_columns(func.count().over().label("total"))
-                           .order_by(Task.due_on, Task.region_code)
-                           .limit(per_page).offset((page - 1) * per_page)).all()
+    page_statement, count_statement = _overdue_statements()
+    params = {"od_campaign": campaign.id, "od_unit": unit, "od_hi": unit + ":", "od_today": today,
+              "od_limit": per_page, "od_offset": (page - 1) * per_page}
+    rows = session.execute(page_statement, params).all()
     if rows:
         total = rows[0].total
     elif page > 1:
-        total = session.scalar(select(func.count()).select_from(query.subquery()))
+        total = session.scalar(count_statement, params)
     else:
         total = 0
     directors: dict[str, list[dict]] = {}
     codes = [r.region_code for r in rows]
     if codes:
         for user in session.execute(select(User.region_code, User.real_name, User.phone)
-                                    .where(User.region_code.in_(codes), User.role == "staff",
+                                    .where(code_in(session, User.region_code, codes), User.role == "staff",
                                            User.active.is_(True)).order_by(User.id)):
             directors.setdefault(user.region_code, []).append({"name": user.real_name, "phone": user.phone})
     items = [{"task_id": r.id, "code": r.region_code, "name": r.name, "status": r.status, "due_on": r.due_on,

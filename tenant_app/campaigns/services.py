@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from hierarchy.codes import CODE_LENGTHS, Level, ancestors_of, level_of
 from hierarchy.models import Unit
+from hierarchy.scope import reusable
 from tenant_app import clock
 from tenant_app.campaigns import catalog
 from tenant_app.campaigns.forms import validate_questions
@@ -88,10 +89,13 @@ def level_value(value) -> int | None:
 
 # --- reading -------------------------------------------------------------------------------------------
 
+_GET_CAMPAIGN = reusable(select(Campaign).where(Campaign.id == bindparam("campaign_id")))
+
+
 def get_campaign(session, actor, campaign_id: int) -> Campaign:
     """The campaign if the caller may read it: the scope gives the issuer's subtree and ancestors; a draft
     is visible at the issuing unit only."""
-    campaign = session.execute(select(Campaign).where(Campaign.id == campaign_id)).scalar_one_or_none()
+    campaign = session.execute(_GET_CAMPAIGN, {"campaign_id": campaign_id}).scalar_one_or_none()
     if campaign is None or (campaign.status == "draft" and campaign.issuer_code != actor.region_code):
         raise NotFound(_l("未找到该工作部署"))
     return campaign

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 
-from sqlalchemy import func, select
+from sqlalchemy import Integer, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from hierarchy.codes import Level, is_valid_code, level_of
 from hierarchy.models import Unit, utcnow
-from hierarchy.scope import current_scope
+from hierarchy.scope import current_scope, reusable
 from tenant_app.children import access, probes
 from tenant_app.children.idcard import is_full_id_number, mask_id, normalize
 from tenant_app.children.models import AuditEvent, Child, ChildChange
@@ -135,8 +136,11 @@ def create_child(session, actor, data: dict, *, ref: date | None = None) -> Chil
     return child
 
 
+_GET_CHILD = reusable(select(Child).where(Child.id == bindparam("child_id")))
+
+
 def get_child(session, child_id: int) -> Child:
-    child = session.execute(select(Child).where(Child.id == child_id)).scalar_one_or_none()
+    child = session.execute(_GET_CHILD, {"child_id": child_id}).scalar_one_or_none()
     if child is None:
         raise NotFound(_l("儿童档案不存在"))
     return child
@@ -218,23 +222,63 @@ def list_children(session, actor, *, unit: str | None = None, category: str | No
                   q: str | None = None, page: int = 1, per_page: int = 50, summary: bool = False):
     """A page of child records and the total. `summary`: rows of the list's columns only (LIST_COLUMNS, what
     `list_item` shows) instead of whole records: a list page then reads a fifth of each row."""
+    code = (unit or actor.region_code).strip()
+    if not is_valid_code(code) or not code.startswith(actor.region_code):
+        raise NotFound(_l("单位不在管辖范围内"))
+    params = {"cl_lo": code, "cl_hi": code + ":", "cl_limit": per_page, "cl_offset": (page - 1) * per_page}
+    if risk_level:
+        params["cl_risk"] = risk_level
+    if status:
+        params["cl_status"] = status
+    number = normalize(q) if q else None
+    full_number = bool(number) and is_full_id_number(number)
+    if full_number:
+        params["cl_id_number"] = number
+    if q and not full_number:
+        # A part of a name, escaped as a literal: a statement of its own each time (not kept).
+        query = _child_list_query(summary, category or None, bool(risk_level), bool(status), unattended, False)
+        query = query.where(Child.name.contains(q.strip(), autoescape=True))
+        count, rows = select(func.count()).select_from(query.subquery()), _ordered_page(query)
+    else:
+        count, rows = _kept_child_list_statements(summary, category or None, bool(risk_level), bool(status),
+                                                  unattended, full_number)
+    total = session.scalar(count, params)
+    result = session.execute(rows, params)
+    return (result.all() if summary else result.scalars().all()), total
+
+
+_CHILD_ORDER = (Child.region_code, Child.name, Child.id)
+
+
+def _ordered_page(query):
+    return query.order_by(*_CHILD_ORDER).limit(bindparam("cl_limit", type_=Integer)).offset(
+        bindparam("cl_offset", type_=Integer))
+
+
+def _child_list_query(summary: bool, category: str | None, with_risk: bool, with_status: bool,
+                      unattended: bool | None, with_number: bool):
     query = select(*LIST_COLUMNS) if summary else select(Child)
-    query = query.where(_subtree(Child.region_code, actor, unit))
+    query = query.where(Child.region_code >= bindparam("cl_lo"), Child.region_code < bindparam("cl_hi"))
     if category:
         query = query.where(CATEGORY_COLUMNS[category].is_(True))
-    if risk_level:
-        query = query.where(Child.risk_level == risk_level)
-    if status:
-        query = query.where(Child.status == status)
+    if with_risk:
+        query = query.where(Child.risk_level == bindparam("cl_risk"))
+    if with_status:
+        query = query.where(Child.status == bindparam("cl_status"))
     if unattended is not None:
         query = query.where(Child.unattended.is_(unattended))
-    if q:
-        number = normalize(q)
-        if is_full_id_number(number):  # a full ID number is matched exactly (the list still masks it)
-            query = query.where(Child.id_number == number)
-        else:
-            query = query.where(Child.name.contains(q.strip(), autoescape=True))
-    return _page(session, query, (Child.region_code, Child.name, Child.id), page, per_page, entities=not summary)
+    if with_number:  # a full ID number is matched exactly (the list still masks it)
+        query = query.where(Child.id_number == bindparam("cl_id_number"))
+    return query
+
+
+@lru_cache(maxsize=256)
+def _kept_child_list_statements(summary: bool, category: str | None, with_risk: bool, with_status: bool,
+                                unattended: bool | None, with_number: bool) -> tuple:
+    """(count, page) of one combination of filters (see list_children), values as bound parameters (`cl_*`):
+    built once and kept."""
+    query = _child_list_query(summary, category, with_risk, with_status, unattended, with_number)
+    return reusable(select(func.count()).select_from(query.subquery())), reusable(_ordered_page(query))
 
 
 def list_unattended(session, actor, unit: str | None = None, page: int = 1, per_page: int = 50,

@@ -33,6 +33,15 @@ MIX: dict[str, tuple[int, str, str]] = {
 }
 
 
+# Extra request headers by endpoint: the village app saves drafts as the director types (autosave) and needs only
+# the new version back, not the whole task (RFC 7240; tenant_app.tasks.api).
+EXTRA_HEADERS: dict[str, dict[str, str]] = {"village.draft": {"Prefer": "return=minimal"}}
+
+
+def request_headers(name: str, token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}", **EXTRA_HEADERS.get(name, {})}
+
+
 def _cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -64,7 +73,10 @@ class Workload:
 
     def next_request(self) -> tuple[str, str, str, dict | None, str, int | None]:
         """(endpoint, method, path, json body, token, village index held for a write)."""
-        name = self.random.choices(self.names, self.weights)[0]
+        return self.request_for(self.random.choices(self.names, self.weights)[0])
+
+    def request_for(self, name: str) -> tuple[str, str, str, dict | None, str, int | None]:
+        """The next request of endpoint `name` (a write falls back to a task list when no task is open)."""
         if name in ("village.draft", "village.submit"):
             index = self._writable_village()
             if index is None:  # every village has submitted: read instead
@@ -97,8 +109,8 @@ class Workload:
         return name, "GET", f"/api/v1/stats/{self.province['code']}", None, self.province["token"], None
 
 
-async def _request(session, base: str, method: str, path: str, body, token: str) -> tuple[int, int]:
-    headers = {"Authorization": f"Bearer {token}"}
+async def _request(session, base: str, name: str, method: str, path: str, body, token: str) -> tuple[int, int]:
+    headers = request_headers(name, token)
     async with session.request(method, base + path, json=body, headers=headers) as response:
         data = await response.read()
         return response.status, len(data)
@@ -131,7 +143,7 @@ async def run_workload(plan: dict) -> dict:
                 name, method, path, body, token, held = workload.next_request()
                 sent = loop.time()
                 try:
-                    status, _size = await _request(session, base, method, path, body, token)
+                    status, _size = await _request(session, base, name, method, path, body, token)
                 except Exception as exc:  # noqa: BLE001 - a failed request is an error, not a crash
                     status = 0
                     if len(samples) < 5:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import io
 
-from sqlalchemy import select
+from sqlalchemy import and_, bindparam, or_, select
+from sqlalchemy.dialects import postgresql
 
 from hierarchy.codes import is_valid_code
 from hierarchy.models import Unit
+from hierarchy.scope import reusable
 from sync.indicators import CAMPAIGN_FIELDS, GROUPS, INDICATORS, KEYS, zeros
 from tenant_app import clock
 from tenant_app.campaigns.models import Campaign
@@ -38,23 +40,37 @@ def visible_unit(session, actor, code: str) -> Unit:
     return unit
 
 
-def _figures(row) -> dict[str, int]:
-    if row is None:
-        return zeros()
-    return {key: int(getattr(row, key) or 0) for key in KEYS}
-
-
 def _rate(numerator: int, denominator: int) -> float | None:
     return round(numerator / denominator, 4) if denominator else None
 
 
+# Built once: a statement of some ninety columns took longer to build on every request than to run.
+_CAMPAIGNS = reusable(
+    select(UnitCampaignStats, Campaign.title, Campaign.due_on)
+    .join(Campaign, Campaign.id == UnitCampaignStats.campaign_id)
+    .where(UnitCampaignStats.unit_code == bindparam("stats_unit"), Campaign.status == "open")
+    .order_by(Campaign.due_on, Campaign.id)
+)
+
+
+def _unit_and_children(*figures):
+    """The unit's own row and its direct children's, with their figures, in one statement: the unit first (a
+    retired unit still has its own figures; its retired children are left out, as the children lists do)."""
+    return reusable(select(Unit.code, Unit.name, Unit.level, UnitStats.as_of, *figures)
+                    .outerjoin(UnitStats, UnitStats.unit_code == Unit.code)
+                    .where(or_(Unit.code == bindparam("stats_unit"),
+                               and_(Unit.parent_code == bindparam("stats_unit"), Unit.retired.is_(False))))
+                    .order_by(Unit.code))
+
+
+# On PostgreSQL the figures come as one array column in KEYS order instead of some ninety columns (each of which
+# the driver describes on every execution); elsewhere (the quick start's SQLite) as columns.
+_UNIT_AND_CHILDREN = {"postgresql": _unit_and_children(postgresql.array(_STAT_COLUMNS)),
+                      None: _unit_and_children(*_STAT_COLUMNS)}
+
+
 def _campaigns(session, code: str) -> list[dict]:
-    rows = session.execute(
-        select(UnitCampaignStats, Campaign.title, Campaign.due_on)
-        .join(Campaign, Campaign.id == UnitCampaignStats.campaign_id)
-        .where(UnitCampaignStats.unit_code == code, Campaign.status == "open")
-        .order_by(Campaign.due_on, Campaign.id)
-    ).all()
+    rows = session.execute(_CAMPAIGNS, {"stats_unit": code}).all()
     result = []
     for stats, title, due_on in rows:
         item = {"id": stats.campaign_id, "title": title, "due_on": due_on, **stats.figures()}
@@ -70,22 +86,22 @@ def get_stats(session, actor, code: str) -> dict:
     """{code, name, level, as_of, indicators, children: [{code, name, level, as_of, indicators}], campaigns}.
 
     `as_of` is None (and the figures zero) for a unit the roll-up has not reached yet."""
-    unit = visible_unit(session, actor, code)
-    own = session.execute(select(UnitStats).where(UnitStats.unit_code == unit.code)).scalar_one_or_none()
-    rows = session.execute(
-        select(Unit.code, Unit.name, Unit.level, UnitStats.as_of, *_STAT_COLUMNS)
-        .outerjoin(UnitStats, UnitStats.unit_code == Unit.code)
-        .where(Unit.parent_code == unit.code, Unit.retired.is_(False))
-        .order_by(Unit.code)
-    ).all()
-    # The figures are the row's columns after the first four, in KEYS order (NOT NULL; all NULL when the
-    # roll-up has not reached the unit yet).
-    children = [{"code": r.code, "name": r.name, "level": r.level, "as_of": r.as_of,
-                 "indicators": dict(zip(KEYS, r[4:], strict=True)) if r.as_of is not None else zeros()}
-                for r in rows]
-    return {"code": unit.code, "name": unit.name, "level": unit.level,
-            "as_of": own.as_of if own is not None else None, "indicators": _figures(own),
-            "children": children, "campaigns": _campaigns(session, unit.code)}
+    code = (code or "").strip()
+    if not is_valid_code(code) or not code.startswith(actor.region_code):
+        raise NotFound(_l("单位不在管辖范围内"))
+    # The figures are the array of the fifth column (PostgreSQL) or the row's columns after the first four, in
+    # KEYS order (NOT NULL; all NULL when the roll-up has not reached the unit yet).
+    postgres = session.get_bind().dialect.name == "postgresql"
+    statement = _UNIT_AND_CHILDREN["postgresql" if postgres else None]
+    items = [{"code": r[0], "name": r[1], "level": r[2], "as_of": r[3],
+              "indicators": dict(zip(KEYS, r[4] if postgres else r[4:], strict=True)) if r[3] is not None
+              else zeros()}
+             for r in session.execute(statement, {"stats_unit": code})]
+    # Ordered by code, the unit's own row comes first (its children's codes extend its own).
+    if not items or items[0]["code"] != code:
+        raise NotFound(_l("单位不在管辖范围内"))
+    own, children = items[0], items[1:]
+    return {**own, "children": children, "campaigns": _campaigns(session, code)}
 
 
 def get_history(session, actor, code: str, months: int = DEFAULT_MONTHS) -> dict:

@@ -8,9 +8,10 @@ approved task is read-only: both are state conflicts, reported as 409.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm.exc import StaleDataError
 
+from hierarchy.scope import reusable
 from tenant_app import clock
 from tenant_app.campaigns.models import OPEN_STATUSES, Campaign, Task, TaskEvent
 from tenant_app.errors import Conflict, Forbidden, NotFound
@@ -25,12 +26,13 @@ CLOSED = _l("该工作部署已结束，任务只读")
 LOADED_CAMPAIGNS = "shouhu_loaded_campaigns"
 
 
+_GET_TASK = reusable(select(Task, Campaign).join(Campaign, Campaign.id == Task.campaign_id)
+                     .where(Task.id == bindparam("task_id"), Campaign.status != "draft"))
+
+
 def get_task(session, task_id: int) -> tuple[Task, Campaign]:
     """The task and its campaign, under the caller's scope; 404 when not visible."""
-    row = session.execute(
-        select(Task, Campaign).join(Campaign, Campaign.id == Task.campaign_id)
-        .where(Task.id == task_id, Campaign.status != "draft")
-    ).first()
+    row = session.execute(_GET_TASK, {"task_id": task_id}).first()
     if row is None:
         raise NotFound(_l("任务不存在"))
     # The identity map holds objects weakly: keep the campaign for the rest of the unit of work, so that the

@@ -4,6 +4,7 @@ confirmation. Services flush; this layer commits once per request.
 A closed campaign's tasks and approved tasks are read-only: writing to them is 409 Conflict (a state
 conflict, like a stale `version`), never 403, which is kept for callers without the right."""
 
+from flask import jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -22,6 +23,7 @@ from tenant_app.tasks.schemas import (
     TaskDetailSchema,
     TaskListArgs,
     TaskPageSchema,
+    TaskSavedSchema,
 )
 
 blp = Blueprint("tasks_api", __name__, description="Tasks: answering, census confirmation, review, timeline")
@@ -37,6 +39,29 @@ def _commit_with_detail(task) -> dict:
     detail = services.task_detail(db.session, current_actor(), task.id, loaded=task)
     db.session.commit()
     return detail
+
+
+def _prefers_minimal() -> bool:
+    """The client asked for a minimal answer (RFC 7240 `Prefer: return=minimal`)."""
+    preferences = request.headers.get("Prefer", "")
+    return any(p.split(";")[0].strip().lower() == "return=minimal" for p in preferences.split(","))
+
+
+_TASK_SAVED = TaskSavedSchema()
+
+
+def _commit_saved(task):
+    """The answer to a draft save or a submission: the whole task (`_commit_with_detail`), or with
+    `Prefer: return=minimal` only what a client saving repeatedly needs next (the task's new status and version,
+    and when it was saved), without reading the timeline, notes and attachments again."""
+    if not _prefers_minimal():
+        return _commit_with_detail(task)
+    body = _TASK_SAVED.dump({"id": task.id, "status": task.status, "version": task.version,
+                                   "saved_at": task.updated_at})
+    db.session.commit()
+    response = jsonify(body)
+    response.headers["Preference-Applied"] = "return=minimal"
+    return response
 
 
 @blp.route("/tasks")
@@ -72,9 +97,11 @@ class DraftResource(MethodView):
     @blp.response(200, TaskDetailSchema)
     def put(self, data, task_id):
         """Save the answers as a draft (replacing the saved ones): types are checked, required answers may be
-        missing. The task's unit's staff only; `version` (optional) must match."""
+        missing. The task's unit's staff only; `version` (optional) must match. With the header
+        `Prefer: return=minimal` the answer is only `{id, status, version, saved_at}` (TaskSaved), with
+        `Preference-Applied: return=minimal`: for clients that save often (autosave)."""
         task = services.save_draft(db.session, current_actor(), task_id, data["answers"], version=data["version"])
-        return _commit_with_detail(task)
+        return _commit_saved(task)
 
 
 @blp.route("/tasks/<int:task_id>/submit")
@@ -85,9 +112,10 @@ class SubmitResource(MethodView):
     def post(self, data, task_id):
         """Submit for review, validated against the whole form (422 with `errors: {question_key: [...]}`,
         and nothing saved). Without `answers`, the saved draft is submitted. A census task needs every active
-        child confirmed (`errors.census`); its count questions default to the confirmation's counts."""
+        child confirmed (`errors.census`); its count questions default to the confirmation's counts.
+        `Prefer: return=minimal`: only `{id, status, version, saved_at}`, as for a draft."""
         task = services.submit(db.session, current_actor(), task_id, data["answers"], version=data["version"])
-        return _commit_with_detail(task)
+        return _commit_saved(task)
 
 
 @blp.route("/tasks/<int:task_id>/approve")

@@ -122,6 +122,15 @@ class TaskDetailSchema(Schema):
     census = fields.Nested(CensusCountsSchema, allow_none=True)
 
 
+class TaskSavedSchema(Schema):
+    """The answer to a draft save or a submission sent with `Prefer: return=minimal`."""
+
+    id = fields.Integer()
+    status = fields.String()
+    version = fields.Integer()
+    saved_at = fields.DateTime(allow_none=True)
+
+
 class DraftSchema(Schema):
     answers = fields.Dict(required=True)
     version = fields.Integer(load_default=None, allow_none=True, strict=True)

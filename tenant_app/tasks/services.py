@@ -8,11 +8,13 @@ in China Standard Time: a task is overdue once its due date has ended there.
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import Date, Integer, and_, bindparam, case, func, select
 
 from hierarchy.codes import ancestors_of, subtree_bounds
 from hierarchy.models import Unit
+from hierarchy.scope import reusable
 from tenant_app import clock
 from tenant_app.campaigns.forms import validate_answers
 from tenant_app.campaigns.models import (
@@ -24,6 +26,7 @@ from tenant_app.campaigns.models import (
     Task,
     TaskEvent,
 )
+from tenant_app.db import fixed_in
 from tenant_app.errors import ValidationFailed
 from tenant_app.i18n import _l
 from tenant_app.tasks import access, census
@@ -32,6 +35,46 @@ INVALID = _l("任务填报有误")
 
 
 # --- the list -------------------------------------------------------------------------------------------
+
+@lru_cache(maxsize=64)
+def _task_list_statements(review: bool, with_status: bool, open_only: bool, with_campaign: bool,
+                          overdue: bool | None) -> tuple:
+    """The list's statement and its count's for one combination of filters, built once (building them took
+    longer than running them); the values are bound parameters (`tl_*`, see list_tasks)."""
+    is_open = fixed_in(Task.status, OPEN_STATUSES)
+    late = and_(is_open, Task.due_on < bindparam("tl_today", type_=Date))
+    # The page is cut from the tasks alone (every sort key is the task's); only its rows are then joined to
+    # their campaign and unit, whose row-level policies cost a function call per joined row.
+    query = (select(Task.id, Task.campaign_id, Task.region_code, Task.reviewer_code, Task.due_on, Task.status,
+                    Task.submitted_at, Task.reviewed_at, Task.updated_at, Task.return_reason, Task.version,
+                    case((is_open, 0), else_=1).label("open_rank"), case((late, 0), else_=1).label("late_rank"),
+                    func.count().over().label("total")))
+    if review:
+        # The reviewer is an ancestor of the task's unit: the range keeps the scan on the region index.
+        query = query.where(Task.region_code >= bindparam("tl_lo"), Task.region_code < bindparam("tl_hi"),
+                            Task.reviewer_code == bindparam("tl_reviewer"))
+    else:
+        query = query.where(Task.region_code == bindparam("tl_unit"))
+    if with_status:
+        query = query.where(Task.status == bindparam("tl_status"))
+    if open_only:
+        query = query.where(is_open)
+    if with_campaign:
+        query = query.where(Task.campaign_id == bindparam("tl_campaign"))
+    if overdue is not None:
+        query = query.where(late if overdue else ~late)
+    ranked = (query.order_by(case((is_open, 0), else_=1), case((late, 0), else_=1), Task.due_on, Task.id)
+              .limit(bindparam("tl_limit", type_=Integer)).offset(bindparam("tl_offset", type_=Integer))
+              .subquery())
+    statement = (
+        select(ranked, Campaign.title, Campaign.kind, Campaign.status.label("campaign_status"),
+               Unit.name.label("unit_name"))
+        .join(Campaign, Campaign.id == ranked.c.campaign_id)
+        .join(Unit, Unit.code == ranked.c.region_code)
+        .where(Campaign.status != "draft")  # never true for a task (tasks exist once published): belt and braces
+        .order_by(ranked.c.open_rank, ranked.c.late_rank, ranked.c.due_on, ranked.c.id))
+    return reusable(statement), reusable(select(func.count()).select_from(query.subquery()))
+
 
 def list_tasks(session, actor, *, status: str | None = None, campaign_id: int | None = None,
                overdue: bool | None = None, open_only: bool = False, review: bool = False, page: int = 1,
@@ -44,42 +87,23 @@ def list_tasks(session, actor, *, status: str | None = None, campaign_id: int | 
             _l("取值无效，可选：%(choices)s", choices=", ".join(TASK_STATUSES))]})
     today = today or clock.today_cst()
     code = actor.region_code
-    is_open = Task.status.in_(OPEN_STATUSES)
-    late = and_(is_open, Task.due_on < today)
-    # The page is cut from the tasks alone (every sort key is the task's); only its rows are then joined to
-    # their campaign and unit, whose row-level policies cost a function call per joined row.
-    query = (select(Task.id, Task.campaign_id, Task.region_code, Task.reviewer_code, Task.due_on, Task.status,
-                    Task.submitted_at, Task.reviewed_at, Task.updated_at, Task.return_reason, Task.version,
-                    case((is_open, 0), else_=1).label("open_rank"), case((late, 0), else_=1).label("late_rank"),
-                    func.count().over().label("total")))
+    params = {"tl_today": today, "tl_limit": per_page, "tl_offset": (page - 1) * per_page}
     if review:
-        # The reviewer is an ancestor of the task's unit: the range keeps the scan on the region index.
-        lo, hi = subtree_bounds(code)
-        query = query.where(Task.region_code >= lo, Task.region_code < hi, Task.reviewer_code == code)
+        params["tl_lo"], params["tl_hi"] = subtree_bounds(code)
+        params["tl_reviewer"] = code
         status = status or "submitted"
     else:
-        query = query.where(Task.region_code == code)
+        params["tl_unit"] = code
     if status:
-        query = query.where(Task.status == status)
-    if open_only:
-        query = query.where(is_open)
+        params["tl_status"] = status
     if campaign_id is not None:
-        query = query.where(Task.campaign_id == campaign_id)
-    if overdue is not None:
-        query = query.where(late if overdue else ~late)
-    ranked = (query.order_by(case((is_open, 0), else_=1), case((late, 0), else_=1), Task.due_on, Task.id)
-              .limit(per_page).offset((page - 1) * per_page).subquery())
-    rows = session.execute(
-        select(ranked, Campaign.title, Campaign.kind, Campaign.status.label("campaign_status"),
-               Unit.name.label("unit_name"))
-        .join(Campaign, Campaign.id == ranked.c.campaign_id)
-        .join(Unit, Unit.code == ranked.c.region_code)
-        .where(Campaign.status != "draft")  # never true for a task (tasks exist once published): belt and braces
-        .order_by(ranked.c.open_rank, ranked.c.late_rank, ranked.c.due_on, ranked.c.id)).all()
+        params["tl_campaign"] = campaign_id
+    statement, count = _task_list_statements(review, bool(status), open_only, campaign_id is not None, overdue)
+    rows = session.execute(statement, params).all()
     if rows:
         total = rows[0].total
     elif page > 1:
-        total = session.scalar(select(func.count()).select_from(query.subquery()))
+        total = session.scalar(count, params)
     else:
         total = 0
     items = [{"id": r.id, "campaign_id": r.campaign_id, "campaign_title": r.title, "campaign_kind": r.kind,
