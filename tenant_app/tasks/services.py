@@ -221,6 +221,10 @@ def check_submission(session, task: Task, campaign: Campaign, answers) -> tuple[
         if figures["unconfirmed"]:
             n = figures["unconfirmed"]
             errors["census"] = [_l("还有 %(n)s 名儿童未确认", n=n)]
+    if campaign.template == "verification":  # a worklist's items, each answered (tenant_app.links.verification)
+        from tenant_app.links.verification import submission_errors
+
+        errors.update(submission_errors(session, task, campaign))
     errors.update(validate_answers(questions, answers, partial=False))
     return answers, errors
 
