@@ -115,3 +115,4 @@ def review_page():
     items, total = review.grey_queue(db.session, actor, status=status, page=page, per_page=PER_PAGE)
     return _render("links/review.html", items=items, total=total, page=page, per_page=PER_PAGE, status=status,
                    can_decide=review.can_decide(actor))
+from tenant_app.links import worklist_views  # noqa: E402,F401  (routes on this blueprint)

@@ -29,7 +29,7 @@ from sync.jobs import enqueue
 from tenant_app import clock
 from tenant_app.children.idcard import mask_id
 from tenant_app.children.models import Child
-from tenant_app.errors import Forbidden
+from tenant_app.errors import Forbidden, NotFound
 from tenant_app.i18n import _l
 from tenant_app.links import enums as E
 from tenant_app.links.models import RollUpload, WorklistItem
@@ -243,8 +243,6 @@ def overview(session, actor, unit_code: str, *, list_kind: str | None = None, pa
     the items still to verify on each list; units without any are left out."""
     require_reader(actor)
     unit = visible_unit(session, actor, unit_code)
-    if unit.level == Level.village:
-        raise ValueError("a village has lists, not an overview")
     n = CODE_LENGTHS[Level.village] if unit.level >= Level.county else CODE_LENGTHS[Level(unit.level + 1)]
     code = func.substr(WorklistItem.region_code, 1, n)
     query = (select(code.label("code"), WorklistItem.list_kind, func.count().label("n"))
@@ -294,7 +292,7 @@ def village_lists(session, actor, village_code: str, *, list_kind: str | None = 
     require_reader(actor)
     unit = visible_unit(session, actor, village_code)
     if unit.level != Level.village:
-        raise ValueError("not a village")
+        raise NotFound(_l("核查对象清单按村（居）查看"))
     counts = {k: {"pending": 0, "answered": 0} for k in E.LIST_KINDS}
     for row in session.execute(select(WorklistItem.list_kind, WorklistItem.status, func.count())
                                .where(WorklistItem.region_code == unit.code)

@@ -163,7 +163,8 @@ def task_detail(session, actor, task_id: int, today: date | None = None, *, load
         "can_review": (campaign.status == "open" and task.status == "submitted"
                        and access.can_review(actor, task)),
         "campaign": {"id": campaign.id, "title": campaign.title, "directive": campaign.directive,
-                     "kind": campaign.kind, "status": campaign.status, "questions": campaign.questions or [],
+                     "kind": campaign.kind, "template": campaign.template, "status": campaign.status,
+                     "questions": campaign.questions or [],
                      "starts_on": campaign.starts_on, "due_on": campaign.due_on,
                      "issuer_code": campaign.issuer_code,
                      "issuer_name": issuer.get(campaign.issuer_code, campaign.issuer_code),
