@@ -268,3 +268,23 @@ def test_pages_chinese_by_default_english_on_request(client, person, world, logi
     login(other, county.username)
     overview = other.get(f"/links/worklists/{COUNTY}").get_data(as_text=True)
     assert VILLAGE in overview and "下发核查任务" in overview
+
+
+def test_a_confirmed_grey_match_is_written_back_and_the_worklist_follows(client, person, department, confirmed,
+                                                                        scoped_sql):
+    kid = _child(client, person, VILLAGE, "b", "张伟")
+    _, edu = department(COUNTY)
+    # A homophone without an ID number (a "J" student number): 85, the grey band.
+    confirmed(edu, "school", csv_file("school", [f"J123,章伟,男,{IDS['b'][6:10]}-{IDS['b'][10:12]}-"
+                                                 f"{IDS['b'][12:14]},,第三小学,五年级,在校"]))
+    items = client.get(f"/api/v1/worklists/{VILLAGE}/items?list_kind=dropout", headers=person(VILLAGE)[1])
+    assert [i["child_id"] for i in items.get_json()["items"]] == [kid["id"]]  # not enrolled until confirmed
+    [match] = client.get("/api/v1/rolls/matches", headers=person(COUNTY)[1]).get_json()["items"]
+    decided = client.post(f"/api/v1/rolls/matches/{match['id']}/decision", headers=person(COUNTY)[1],
+                          json={"decision": "confirm", "version": match["version"]})
+    assert decided.status_code == 200
+    assert scoped_sql(VILLAGE, f"SELECT school_name FROM children WHERE id = {kid['id']}") == [("第三小学",)]
+    assert scoped_sql(VILLAGE, f"SELECT count(*) FROM child_changes WHERE child_id = {kid['id']} "
+                               "AND action = 'link'") == [(1,)]
+    items = client.get(f"/api/v1/worklists/{VILLAGE}/items?list_kind=dropout", headers=person(VILLAGE)[1])
+    assert items.get_json()["items"] == []
