@@ -288,3 +288,25 @@ def test_a_confirmed_grey_match_is_written_back_and_the_worklist_follows(client,
                                "AND action = 'link'") == [(1,)]
     items = client.get(f"/api/v1/worklists/{VILLAGE}/items?list_kind=dropout", headers=person(VILLAGE)[1])
     assert items.get_json()["items"] == []
+
+
+def test_a_county_issues_from_its_page_and_a_village_answers_from_its_task_page(client, person, world, login,
+                                                                                make_user, scoped_sql):
+    county = make_user(COUNTY, "staff")
+    login(client, county.username)
+    due = (clock.today_cst() + timedelta(days=10)).isoformat()
+    issued = client.post(f"/links/worklists/{COUNTY}/campaign", data={"list_kind": "dropout", "due_on": due})
+    assert issued.status_code == 302 and "/campaigns/" in issued.headers["Location"]
+    [(cid,)] = scoped_sql(COUNTY, "SELECT id FROM campaigns WHERE template = 'verification'")
+    [(task_id,)] = scoped_sql(VILLAGE, f"SELECT id FROM tasks WHERE campaign_id = {cid}")
+    director = make_user(VILLAGE, "staff")
+    village = client.application.test_client()
+    login(village, director.username)
+    page = village.get(f"/links/verification/{task_id}").get_data(as_text=True)
+    assert "王小红" in page
+    [(item_id, version)] = scoped_sql(VILLAGE, f"SELECT id, version FROM worklist_items WHERE task_id = {task_id}")
+    answered = village.post(f"/links/verification/{task_id}/items/{item_id}",
+                            data={"answer": "corrected", "schooling": "primary", "version": version})
+    assert answered.status_code == 302
+    assert scoped_sql(VILLAGE, f"SELECT answer FROM worklist_items WHERE id = {item_id}") == [("corrected",)]
+    assert "open-verification" in village.get(f"/tasks/{task_id}").get_data(as_text=True)
