@@ -69,6 +69,7 @@ def create_campaign(session, actor, *, list_kind: str, due_on: date, title: str 
         errors["villages"] = [_l("最多选择%(n)s个村（居）", n=MAX_VILLAGES)]
     if errors:
         raise ValidationFailed(INVALID, errors=errors)
+    worklists.lock(session, county)
     now = clock.now()
     label = str(E.LIST_KINDS[list_kind])
     campaign = Campaign(issuer_code=county, title=(title or "").strip()[:200] or f"{label}核查", kind="special_action",

@@ -182,8 +182,16 @@ def _statements(pg: bool, rolls: dict, lo: str) -> dict[str, str]:
     return out
 
 
+def lock(session, unit_code: str) -> None:
+    """Recomputing and putting items into tasks take turns within a province (both are rare; the lock ends
+    with the transaction), so that a campaign never moves items a recompute is replacing."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"worklists:{unit_code[:2]}"})
+
+
 def compute(session, unit_code: str) -> dict[str, int]:
     """Recompute the open items of the unit's subtree: {list kind: items listed}. Flushes nothing else."""
+    lock(session, unit_code)
     pg = session.get_bind().dialect.name == "postgresql"
     lo, hi = unit_code, unit_code + ":"
     today = clock.today_cst()
