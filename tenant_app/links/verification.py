@@ -196,7 +196,10 @@ def _apply(session, actor, item: WorklistItem, choice: str, body: dict) -> None:
             if item.reason == "one_away_other_unable":
                 away = {}
             data = {"name": item.name, "sex": item.sex, "birth_date": item.birth_date, "id_number": item.id_number,
-                    "is_left_behind": True, "hukou_registered": True, **away, **(body.get("record") or {})}
+                    "is_left_behind": True, "hukou_registered": True, **away}
+            if body.get("schooling"):
+                data["schooling"] = body["schooling"]
+            data.update(body.get("record") or {})
             child = child_services.create_child(session, actor, data)
             item.result_child_id = child.id
     elif kind == "no_hukou":

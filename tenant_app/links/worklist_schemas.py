@@ -66,7 +66,8 @@ class AnswerSchema(Schema):
     version = fields.Integer(required=True, metadata={"description": "the item's version; stale: 409"})
     note = fields.String(load_default=None, validate=validate.Length(max=200))
     schooling = fields.String(load_default=None, validate=OneOf(E.IN_SCHOOL),
-                              metadata={"description": "dropout, corrected: the school level now"})
+                              metadata={"description": "dropout, corrected: the school level now; "
+                                                       "unregistered, added: the new record's"})
     benefit = fields.String(load_default=None, validate=OneOf(tuple(ASSISTANCE)),
                             metadata={"description": "assistance, corrected: the benefit enrolled"})
     hukou_place = fields.String(load_default=None, validate=validate.Length(max=200))
