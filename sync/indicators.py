@@ -46,6 +46,7 @@ GROUPS = {
     "case_outcomes": ("保护成效（本年度）", "Protection outcomes (this year)"),
     "roster": ("儿童主任和督导员在岗", "Directors and supervisors in post"),
     "training": ("培训（本年度）", "Training (this year)"),
+    "link_outcomes": ("比对核查成效（本年度）", "Found through the rolls (this year)"),
 }
 
 # Days ahead within which a visit counts as due (the visits list's "due soon").
@@ -189,6 +190,14 @@ INDICATORS: tuple[Indicator, ...] = (
        population="units"),
     _i("training_hours", "在岗人员本年培训学时", "Training hours this year of people in post", "training",
        population="units"),
+    # Outcomes of the worklists' verification (tenant_app.links; SQL in sync.link_figures).
+    _i("links_back_to_school", "核查发现辍学并返校", "Dropouts found and back in school", "link_outcomes",
+       population="units"),
+    _i("links_put_on_record", "核查发现并建档", "Unregistered children found and put on record", "link_outcomes",
+       population="units"),
+    _i("links_household_registered", "核查后办理户籍登记", "Household registrations done", "link_outcomes",
+       population="units"),
+    _i("links_assistance_enrolled", "核查后纳入救助", "Assistance enrolments", "link_outcomes", population="units"),
 )
 
 KEYS: tuple[str, ...] = tuple(i.key for i in INDICATORS)

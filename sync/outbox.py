@@ -39,7 +39,8 @@ log = logging.getLogger(__name__)
 # Tables whose rows feed the figures, and the kind their outbox rows carry.
 WATCHED = {"children": "children", "visits": "visits", "tasks": "tasks", "census_checks": "census",
            "users": "staff", "reports": "cases", "cases": "cases", "case_actions": "cases",
-           "roster_appointments": "roster", "training_attendance": "training"}
+           "roster_appointments": "roster", "training_attendance": "training",
+           "worklist_items": "links"}
 # A user's other columns (login times, password, phone) do not change any figure.
 STAFF_COLUMNS = ("region_code", "role", "active")
 # Kinds whose unit stands for every village below it (a campaign's fan-out touches the issuer's subtree).

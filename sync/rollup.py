@@ -24,7 +24,7 @@ from datetime import date
 from sqlalchemy import bindparam, text
 
 from hierarchy.codes import CODE_LENGTHS, Level, subtree_bounds
-from sync import case_figures, roster_figures
+from sync import case_figures, link_figures, roster_figures
 from sync.indicators import (
     ADDITIVE_KEYS,
     CAMPAIGN_FIELDS,
@@ -195,6 +195,7 @@ def _own_unit_values(sql: _Sql) -> dict[str, str]:
         "townships_total": sql.flag(f"NOT u.retired AND u.level = {int(Level.township)}"),
         "townships_with_supervisor": sql.flag(_staff_exists(Level.township)),
         **roster_figures.own_values(sql),
+        **link_figures.own_values(sql),
     }
 
 

@@ -133,6 +133,7 @@ def _register_blueprints(app: Flask) -> None:
     from tenant_app.children.views import bp as children_views
     from tenant_app.links.api import blp as rolls_api
     from tenant_app.links.views import bp as links_views
+    from tenant_app.links.worklist_api import blp as worklists_api
     from tenant_app.notifications.api import blp as notifications_api
     from tenant_app.notifications.views import bp as notifications_views
     from tenant_app.printing.confirmation import bp as confirmation_views
@@ -157,7 +158,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for blp in (auth_api, units_api, users_api, children_api, children_import_api, visits_api, tasks_api,
                 stats_api, campaigns_api, account_api, notifications_api, cases_api, outcomes_api, roster_api,
-                roster_import_api, training_api, rolls_api, assessment_api):
+                roster_import_api, training_api, rolls_api, worklists_api, assessment_api):
         api.register_blueprint(blp, url_prefix="/api/v1")
         # The API authenticates with bearer tokens only, never cookies, so CSRF does not apply to it.
         csrf.exempt(blp)

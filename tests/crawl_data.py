@@ -228,7 +228,8 @@ def build(app) -> dict:
         lap("roster")
         _training(conn)
         lap("training")
-        crawl_links.build(conn, password_hash, county=COUNTY, village=VILLAGE, username=username("county", DEPARTMENT))
+        crawl_links.build(conn, password_hash, county=COUNTY, village=VILLAGE, username=username("county", DEPARTMENT),
+                          today=TODAY)
         lap("links")
         # Every unit's figures and the open campaigns' progress, as the worker would store them.
         conn.execute(text("DELETE FROM sync_outbox"))

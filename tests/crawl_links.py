@@ -1,15 +1,18 @@
 """The crawl's horizontal links: the county's education bureau (a department account) with more roll versions
 than a page, a current version longer than a page, matched to the village's children with a grey band longer
-than a page for the county's staff."""
+than a page for the county's staff; the village's worklists (every record a suspected dropout: longer than a
+page) and the county's verification campaign whose village task lists more items than a page, a few answered."""
 
 from __future__ import annotations
+
+from datetime import date, timedelta
 
 from sqlalchemy import text
 
 VERSIONS = 25
 
 
-def build(conn, password_hash: str, *, county: str, village: str, username: str) -> None:
+def build(conn, password_hash: str, *, county: str, village: str, username: str, today: date | None = None) -> None:
     conn.execute(text("""
         INSERT INTO users (region_code, username, password_hash, role, real_name, phone, active, auth_epoch,
                            created_at, updated_at, org_kind, org_name)
@@ -50,3 +53,44 @@ def build(conn, password_hash: str, *, county: str, village: str, username: str)
                                      linked, grey, created_at, finished_at)
         SELECT :c, :c, 'education', :up, 'done', count(*), count(*), 0, 0, now(), now()
         FROM roll_rows WHERE upload_id = :up"""), {"c": county, "up": current})
+    _worklists(conn, county, village, today or date(2026, 6, 15))
+
+
+TASK_ITEMS = 60
+ANSWERED = 5
+
+
+def _worklists(conn, county: str, village: str, today: date) -> None:
+    conn.execute(text("""
+        INSERT INTO worklist_items (region_code, list_kind, subject_key, child_id, name, sex, birth_date, id_number,
+                                    reason, status, answer_note, computed_at, version)
+        SELECT region_code, 'dropout', 'c' || id, id, name, sex, birth_date, id_number,
+               CASE WHEN id % 2 = 0 THEN 'not_on_roll' ELSE 'dropped_out' END, 'open', '', now(), 1
+        FROM children WHERE region_code = :village"""), {"village": village})
+    conn.execute(text("""
+        INSERT INTO worklist_items (region_code, list_kind, subject_key, child_id, name, sex, birth_date, id_number,
+                                    reason, status, answer_note, computed_at, version)
+        SELECT region_code, 'mismatch', 'c' || id, id, name, sex, birth_date, id_number, 'name birth_date', 'open',
+               '', now(), 1
+        FROM children WHERE region_code = :village ORDER BY id LIMIT 3"""), {"village": village})
+    campaign = conn.execute(text("""
+        INSERT INTO campaigns (issuer_code, title, directive, kind, template, target_level, reviewer_level, starts_on,
+                               due_on, questions, status, task_count, receipt_count, created_at, published_at, version)
+        VALUES (:c, '疑似辍学核查', '请逐一核实。', 'special_action', 'verification', 5, 4, :starts, :due,
+                CAST('[]' AS json), 'open', 1, 1, now(), now(), 1)
+        RETURNING id"""), {"c": county, "starts": today - timedelta(days=3), "due": today + timedelta(days=30)}
+                            ).scalar_one()
+    task = conn.execute(text("""
+        INSERT INTO tasks (campaign_id, region_code, reviewer_code, due_on) VALUES (:cid, :v, :r, :due)
+        RETURNING id"""), {"cid": campaign, "v": village, "r": village[:9], "due": today + timedelta(days=30)}
+                        ).scalar_one()
+    conn.execute(text("INSERT INTO campaign_receipts (campaign_id, region_code) VALUES (:cid, :r)"),
+                 {"cid": campaign, "r": village[:9]})
+    conn.execute(text("""
+        UPDATE worklist_items SET status = 'in_task', campaign_id = :cid, task_id = :task
+        WHERE id IN (SELECT id FROM worklist_items WHERE region_code = :v AND list_kind = 'dropout'
+                     ORDER BY id LIMIT :n)"""), {"cid": campaign, "task": task, "v": village, "n": TASK_ITEMS})
+    conn.execute(text("""
+        UPDATE worklist_items SET status = 'answered', answer = 'corrected', answered_at = now(), answered_on = :day
+        WHERE id IN (SELECT id FROM worklist_items WHERE task_id = :task ORDER BY id LIMIT :n)"""),
+                 {"task": task, "day": today, "n": ANSWERED})

@@ -26,7 +26,8 @@ PAGED_LISTS = {"tasks.list_page", "tasks.review_page", "tasks.census_page", "cam
                "campaigns.track_page", "visits.due_page", "visits.child_visits", "children.list_page",
                "users.list_page", "cases.queue_page", "cases.overdue_page", "cases.reports_page",
                "roster.roster_page", "roster.people_page", "training.courses_page", "training.course_page",
-               "links.rolls_page", "links.upload_page", "links.review_page"}
+               "links.rolls_page", "links.upload_page", "links.review_page", "links.worklists_page",
+               "links.verification_page"}
 # Pages whose content follows the date (deadlines, overdue counts, visits due): crawled before the deadline too.
 DATED = ("units.", "tasks.", "campaigns.", "visits.", "stats.", "cases.", "roster.", "training.", "links.",
          "assessment.")

@@ -14,7 +14,7 @@ from tenant_app.campaigns.models import CampaignAttachment, Notification
 from tenant_app.children.imports import ChildImport
 from tenant_app.children.models import ChildTransfer
 from tenant_app.db import db
-from tenant_app.links.models import MatchRun, RollMatch, RollRow, RollUpload
+from tenant_app.links.models import MatchRun, RollMatch, RollRow, RollUpload, WorklistItem
 from tenant_app.training.models import Attendance, Course
 from tenant_app.workforce.models import Appointment, Cover, RosterImport, RosterPerson
 from tests import tasks_factories
@@ -110,9 +110,12 @@ def _sibling_rolls(session, director, child) -> dict[str, int]:
     match = RollMatch(region_code=SIBLING_VILLAGE, dept_unit=SIBLING_COUNTY, dept_kind="education",
                       upload_id=upload.id, row_id=row.id, child_id=child["id"], score=80, method="fuzzy",
                       status="grey", roll_name="李小明")
-    session.add(match)
+    item = WorklistItem(region_code=SIBLING_VILLAGE, list_kind="dropout", subject_key=f"c{child['id']}",
+                        child_id=child["id"], name="李小明", reason="not_on_roll", status="open")
+    session.add_all([match, item])
     session.flush()
-    return {"roll_upload_id": upload.id, "upload_id": upload.id, "roll_run_id": run.id, "roll_match_id": match.id}
+    return {"roll_upload_id": upload.id, "upload_id": upload.id, "roll_run_id": run.id, "roll_match_id": match.id,
+            "worklist_item_id": item.id}
 
 
 def test_every_id_route_answers_404_for_a_sibling_countys_object(app, client, make_user, make_campaign, login):

@@ -5,7 +5,8 @@
 counts. Running it again (a second publish, a retried job, two workers at once: the row lock serialises
 them) inserts nothing new: an open campaign is skipped, and ON CONFLICT covers a job retried mid-way.
 No timeline row is written per task: the campaign's publication is the first step.
-`join_open_campaigns(connection)` gives units loaded later their tasks and receipts of every open campaign.
+`join_open_campaigns(connection)` gives units loaded later their tasks and receipts of every open campaign but
+a worklist's verification campaign, whose villages are exactly those its items name.
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ SELECT c.id, u.code, substr(u.code, 1, {_REVIEWER_LENGTH}),
                    AND r.due_on > c.due_on), c.due_on)
 FROM campaigns c
 JOIN units u ON u.code >= c.issuer_code AND u.code < c.issuer_code || ':' AND u.level = c.target_level
-WHERE c.status = 'open' AND NOT u.retired
+WHERE c.status = 'open' AND NOT u.retired AND coalesce(c.template, '') <> 'verification'
   AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.campaign_id = c.id AND t.region_code = u.code)
 ON CONFLICT (campaign_id, region_code) DO NOTHING""")
 
@@ -104,7 +105,7 @@ SELECT c.id, u.code
 FROM campaigns c
 JOIN units u ON u.code >= c.issuer_code AND u.code < c.issuer_code || ':'
             AND u.level > {_ISSUER_LEVEL} AND u.level < c.target_level
-WHERE c.status = 'open' AND NOT u.retired
+WHERE c.status = 'open' AND NOT u.retired AND coalesce(c.template, '') <> 'verification'
   AND NOT EXISTS (SELECT 1 FROM campaign_receipts r WHERE r.campaign_id = c.id AND r.region_code = u.code)
 ON CONFLICT (campaign_id, region_code) DO NOTHING""")
 

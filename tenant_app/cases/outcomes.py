@@ -19,6 +19,8 @@ from hierarchy.codes import CODE_LENGTHS, Level
 from hierarchy.models import Unit
 from sync.case_figures import action_condition
 from sync.indicators import BY_KEY
+from sync.link_figures import LINK_KEYS
+from sync.link_figures import OUTCOMES as LINK_OUTCOMES
 from tenant_app import clock
 from tenant_app.campaigns.services import get_campaign
 from tenant_app.errors import ValidationFailed
@@ -34,6 +36,8 @@ COLUMNS = (
     ("closed", "结案", "Closed"),
     *((k, BY_KEY[k].label_zh, BY_KEY[k].label_en) for k in OUTCOME_KEYS),
     ("confirmations", "签订委托监护责任确认书", "Guardianship confirmations signed"),
+    # Found through the rolls (horizontal links): the worklists' answered items (sync.link_figures).
+    *((k, BY_KEY[k].label_zh, BY_KEY[k].label_en) for k in LINK_KEYS),
 )
 KEYS = tuple(c[0] for c in COLUMNS)
 MAX_DAYS = 3660
@@ -102,6 +106,12 @@ def _counts(session, code: str, n: int, start: date, end: date) -> dict[str, dic
     add(f"SELECT {g}, count(*) FROM children ch WHERE ch.region_code >= :code_lo AND ch.region_code < :code_hi "
         f"AND ch.is_left_behind AND ch.guardianship_confirmed_on >= :start AND ch.guardianship_confirmed_on <= :end "
         f"GROUP BY {g}", ("confirmations",))
+    g = group.format(col="w.region_code")
+    sums = ", ".join(
+        f"sum(CASE WHEN w.list_kind = '{kind}' AND w.answer = '{answer}' THEN 1 ELSE 0 END)"
+        for kind, answer in LINK_OUTCOMES.values())
+    add(f"SELECT {g}, {sums} FROM worklist_items w WHERE w.region_code >= :code_lo AND w.region_code < :code_hi "
+        f"AND w.status = 'answered' AND w.answered_on >= :start AND w.answered_on <= :end GROUP BY {g}", LINK_KEYS)
     return found
 
 

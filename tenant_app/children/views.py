@@ -130,7 +130,7 @@ SECTIONS: list[tuple[str, str, list[Field]]] = [
 ]
 FORM_FIELDS = {f.name: f for _, _, fields in SECTIONS for f in fields}
 LABELS = {name: f.label for name, f in FORM_FIELDS.items()} | {"unattended": "无人监护", "version": "版本"}
-ACTIONS = {"create": "新建", "update": "修改", "transfer": "迁移"}
+ACTIONS = {"create": "新建", "update": "修改", "transfer": "迁移", "link": "部门名册比对更新"}
 COLUMNS = Child.__table__.columns
 
 

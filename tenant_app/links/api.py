@@ -159,5 +159,6 @@ class MatchDecisionResource(MethodView):
         """County staff confirm or reject a grey match (`version`: stale or decided already, 409)."""
         match = review.decide(db.session, current_actor(), roll_match_id, body["decision"], body["version"])
         db.session.commit()
+        review.after_commit(match)
         return review.one(db.session, match.id)
 

@@ -45,3 +45,47 @@ GREY_AT = 65
 
 def sql_in(values) -> str:
     return ", ".join(f"'{v}'" for v in values)
+
+
+# Worklists (核查清单): the discrepancies the rolls reveal, per village (tenant_app.links.worklists).
+LIST_KINDS = {
+    "dropout": _l("疑似辍学"),
+    "unregistered": _l("疑似未建档留守儿童"),
+    "no_hukou": _l("无户籍登记"),
+    "assistance": _l("应纳未纳救助"),
+    "mismatch": _l("信息与户籍不符"),
+}
+ITEM_STATUSES = {"open": _l("待核查"), "in_task": _l("核查中"), "answered": _l("已核查")}
+ANSWERS = {"confirmed": _l("情况属实"), "corrected": _l("已更正"), "added": _l("已补录建档"),
+           "not_found": _l("查无此人")}
+# The answers each list takes, and what each does to the records (tenant_app.links.verification).
+LIST_ANSWERS = {
+    "dropout": ("confirmed", "corrected", "not_found"),
+    "unregistered": ("confirmed", "added", "not_found"),
+    "no_hukou": ("confirmed", "corrected", "not_found"),
+    "assistance": ("confirmed", "corrected", "not_found"),
+    "mismatch": ("confirmed", "corrected", "not_found"),
+}
+# Why an item is on its list.
+REASONS = {
+    "not_on_roll": _l("不在任何学籍名册中"), "dropped_out": _l("学籍状态为辍学"), "suspended": _l("学籍状态为休学"),
+    "transferred": _l("学籍状态为转出"),
+    "both_away": _l("父母均外出"), "one_away_other_unable": _l("一方外出、另一方无监护能力"),
+    "recorded_unregistered": _l("档案登记为未落户"), "not_on_register": _l("不在户籍信息中"),
+    "dibao": _l("应纳入低保或特困"), "tekun": _l("应纳入特困供养"),
+    "de_facto_unsupported": _l("应领取事实无人抚养儿童补贴"), "any": _l("应纳入社会救助"),
+    "name": _l("姓名不符"), "birth_date": _l("出生日期不符"), "sex": _l("性别不符"),
+}
+# A child's expected benefit (the reason of an assistance item) and the roster benefits that satisfy it.
+QUALIFYING = {
+    "de_facto_unsupported": ("de_facto_unsupported",),
+    "tekun": ("tekun", "de_facto_unsupported"),
+    "dibao": ("dibao", "tekun"),
+    "any": tuple(BENEFITS),
+}
+# The benefit written to the record's assistance list when an enrolment is reported (children enums).
+RECORD_BENEFIT = {"dibao": "dibao", "tekun": "tekun", "temporary": "temporary", "de_facto_unsupported": "other",
+                  "any": "dibao"}
+IN_SCHOOL = ("primary", "junior", "senior", "vocational")
+# The campaign template of a worklist turned into verification tasks.
+VERIFICATION_TEMPLATE = "verification"

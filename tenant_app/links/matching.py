@@ -19,7 +19,7 @@ from tenant_app import clock
 from tenant_app.children.models import Child
 from tenant_app.links import enums as E
 from tenant_app.links.keys import name_key
-from tenant_app.links.models import ChildNameKey, MatchRun, RollMatch, RollRow
+from tenant_app.links.models import ChildNameKey, MatchRun, RollMatch, RollRow, RollUpload
 
 CHUNK = 1_000
 KEY_CHUNK = 5_000
@@ -99,6 +99,18 @@ def _set(run_id: int, **values) -> None:
         s.execute(update(MatchRun).where(MatchRun.id == run_id).values(**values))
 
 
+def after_run(upload_id: int, dept_unit: str) -> None:
+    """What the version's links tell is written to the records (tenant_app.links.writeback), then the worklists
+    of the department's subtree are recomputed (a job of their own: they read the rolls above the unit too)."""
+    from tenant_app.db import db
+    from tenant_app.links import worklists, writeback
+
+    with db.session_scope() as session:
+        kind = session.get(RollUpload, upload_id).roll_kind
+        writeback.write_back(session, kind, upload_id=upload_id)
+    worklists.enqueue_refresh(dept_unit)
+
+
 def run_match(run_id: int) -> dict:
     """The job: keys refreshed, then each chunk of rows matched and counted in its own transaction."""
     from tenant_app.db import db
@@ -133,4 +145,5 @@ def run_match(run_id: int) -> dict:
         raise
     _set(run_id, status="done", rows_done=total, linked=counts.get("linked", 0), grey=counts.get("grey", 0),
          finished_at=clock.now())
+    after_run(upload_id, dept_unit)
     return {"rows": total, "linked": counts.get("linked", 0), "grey": counts.get("grey", 0)}

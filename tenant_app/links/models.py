@@ -185,3 +185,46 @@ class ChildNameKey(Base):
     name_pinyin: Mapped[str] = mapped_column(String(200))
 
     __table_args__ = (Index("ix_child_name_keys_region_code", "region_code"),)
+
+
+class WorklistItem(Base):
+    """One discrepancy to verify in a village: a record (`child_id`) or a roll row not on the records (`row_id`,
+    its person by ID number), on one of the worklists. Open items are recomputed from the rolls and records;
+    an item put into a verification campaign (`in_task`) stays until its village answers it (`answered`).
+    `name`, `sex`, `birth_date`, `id_number` are the source's: the roll row's, or the record's when it was listed."""
+
+    __tablename__ = "worklist_items"
+    __scope_column__ = "region_code"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    region_code: Mapped[str] = mapped_column(code_column_type(), ForeignKey("units.code"))  # the village
+    list_kind: Mapped[str] = mapped_column(String(12))
+    subject_key: Mapped[str] = mapped_column(String(24))  # "c<child id>" or "r<ID number>"
+    child_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("children.id", ondelete="CASCADE"))
+    row_id: Mapped[int | None] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(64))
+    sex: Mapped[str | None] = mapped_column(String(8))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    id_number: Mapped[str | None] = mapped_column(String(18))
+    reason: Mapped[str] = mapped_column(String(40), default="")
+    status: Mapped[str] = mapped_column(String(12), default="open")
+    campaign_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("campaigns.id", ondelete="SET NULL"))
+    task_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("tasks.id", ondelete="SET NULL"))
+    answer: Mapped[str | None] = mapped_column(String(12))
+    answer_note: Mapped[str] = mapped_column(String(200), default="")
+    answered_by_id: Mapped[int | None] = mapped_column(Integer)
+    answered_at: Mapped[datetime | None] = mapped_column()
+    answered_on: Mapped[date | None] = mapped_column(Date)  # the CST day, for the outcome figures
+    result_child_id: Mapped[int | None] = mapped_column(Integer)  # the record an "added" answer created
+    computed_at: Mapped[datetime] = mapped_column(default=clock.now)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        _ck("worklist_items", "list_kind", E.LIST_KINDS),
+        _ck("worklist_items", "status", E.ITEM_STATUSES),
+        CheckConstraint(f"answer IS NULL OR answer IN ({E.sql_in(E.ANSWERS)})", name="ck_worklist_items_answer"),
+        Index("ix_worklist_items_region_code_list_kind_status", "region_code", "list_kind", "status", "id"),
+        Index("ix_worklist_items_task_id", "task_id"),
+        Index("ix_worklist_items_region_code_answered_on", "region_code", "answered_on"),
+    )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from hierarchy.codes import Level, level_of
+from sync import queues
 from tenant_app import clock
 from tenant_app.children.models import Child
 from tenant_app.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -47,6 +48,17 @@ def grey_queue(session, actor, *, status: str = "grey", page: int = 1, per_page:
     rows = session.execute(query.order_by(RollMatch.score.desc(), RollMatch.id).offset((page - 1) * per_page)
                            .limit(per_page))
     return [r._asdict() for r in rows], total
+
+
+def after_commit(match: RollMatch) -> None:
+    """After the decision's commit: a confirmed match's record written and the county's worklists recomputed
+    (tenant_app.links.writeback.after_decision, a job in the province's scope)."""
+    from sync.jobs import enqueue
+    from sync.outbox import configured_redis_url
+
+    enqueue("tenant_app.links.writeback.after_decision", match.id, match.region_code[:6],
+            job_id=f"links-decision-{match.id}-{match.version}", scope_code=match.region_code[:2],
+            queue=queues.LINKS, redis_url=configured_redis_url())
 
 
 def decide(session, actor, match_id: int, decision: str, version: int) -> RollMatch:

@@ -99,9 +99,10 @@ def review_page():
         if not review.can_decide(actor):
             raise Forbidden(_l("只有县级工作人员可以确认或否决匹配"))
         try:
-            review.decide(db.session, actor, int(request.form.get("match_id") or 0),
-                          request.form.get("decision", ""), int(request.form.get("version") or -1))
+            match = review.decide(db.session, actor, int(request.form.get("match_id") or 0),
+                                  request.form.get("decision", ""), int(request.form.get("version") or -1))
             db.session.commit()
+            review.after_commit(match)
             flash(_l("已处理"), "success")
         except (Conflict, ValidationFailed, NotFound, ValueError) as exc:
             db.session.rollback()
@@ -114,3 +115,4 @@ def review_page():
     items, total = review.grey_queue(db.session, actor, status=status, page=page, per_page=PER_PAGE)
     return _render("links/review.html", items=items, total=total, page=page, per_page=PER_PAGE, status=status,
                    can_decide=review.can_decide(actor))
+from tenant_app.links import worklist_views  # noqa: E402,F401  (routes on this blueprint)

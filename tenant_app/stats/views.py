@@ -16,7 +16,7 @@ from tenant_app.db import db
 from tenant_app.errors import NotFound
 from tenant_app.i18n import _l, current_locale, gettext
 from tenant_app.security import current_actor
-from tenant_app.stats import case_panel, roster_panel, services
+from tenant_app.stats import case_panel, links_panel, roster_panel, services
 from tenant_app.stats import dashboard as D
 from tenant_app.stats.models import UnitStats
 from tenant_app.units.services import ancestor_units
@@ -90,6 +90,7 @@ def _dashboard(code: str):
         "cell_links": CELL_LINKS,
         "cases": case_panel.panel(figures, history, locale),
         "roster": roster_panel.panel(figures, history, locale),
+        "links": links_panel.panel(figures, history, locale),
     }
     return render_template("stats/dashboard.html", **context)
 

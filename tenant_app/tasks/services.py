@@ -187,7 +187,8 @@ def task_detail(session, actor, task_id: int, today: date | None = None, *, load
         "can_review": (campaign.status == "open" and task.status == "submitted"
                        and access.can_review(actor, task)),
         "campaign": {"id": campaign.id, "title": campaign.title, "directive": campaign.directive,
-                     "kind": campaign.kind, "status": campaign.status, "questions": campaign.questions or [],
+                     "kind": campaign.kind, "template": campaign.template, "status": campaign.status,
+                     "questions": campaign.questions or [],
                      "starts_on": campaign.starts_on, "due_on": campaign.due_on,
                      "issuer_code": campaign.issuer_code,
                      "issuer_name": issuer.get(campaign.issuer_code, campaign.issuer_code),
@@ -245,6 +246,10 @@ def check_submission(session, task: Task, campaign: Campaign, answers) -> tuple[
         if figures["unconfirmed"]:
             n = figures["unconfirmed"]
             errors["census"] = [_l("还有 %(n)s 名儿童未确认", n=n)]
+    if campaign.template == "verification":  # a worklist's items, each answered (tenant_app.links.verification)
+        from tenant_app.links.verification import submission_errors
+
+        errors.update(submission_errors(session, task, campaign))
     errors.update(validate_answers(questions, answers, partial=False))
     return answers, errors
 
