@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from datetime import date, datetime
@@ -14,7 +15,9 @@ from tenant_app.i18n import _l
 from tenant_app.links import enums as E
 from tenant_app.links.keys import decode_student_no
 
-MAX_ROWS = 100_000
+MAX_ROWS = 100_000  # a workbook's rows (an .xlsx sheet cannot hold a province's roll anyway)
+MAX_CSV_ROWS = 5_000_000  # a CSV's rows: a province's school roll, read as a stream
+PROBE = 1 << 20  # bytes read to tell UTF-8 from GB18030
 MAX_COLUMNS = 40
 NOT_READABLE = _l("无法读取该文件，请上传 .xlsx 或 CSV（UTF-8 或 GB18030）文件")
 REQUIRED = _l("此项必填")
@@ -51,53 +54,94 @@ def _text(value) -> str:
     return str(value).strip()
 
 
-def _table(content: bytes, filename: str):
-    """Rows of cells, header first."""
-    if content[:2] == b"PK":
-        check_container(content)
-        try:
-            wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-            ws = wb.worksheets[0]
-            ws.reset_dimensions()
-            return [[_text(v) for v in row[:MAX_COLUMNS]]
-                    for row in ws.iter_rows(values_only=True, max_row=MAX_ROWS + 2)]
-        except Exception as exc:  # noqa: BLE001 - a sheet that does not parse is the user's file
-            raise BadWorkbook(NOT_READABLE) from exc
+def _sheet(content: bytes):
+    """Rows of cells of the first sheet, header first."""
+    check_container(content)
+    try:
+        wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+        ws = wb.worksheets[0]
+        ws.reset_dimensions()
+        return [[_text(v) for v in row[:MAX_COLUMNS]] for row in ws.iter_rows(values_only=True, max_row=MAX_ROWS + 2)]
+    except Exception as exc:  # noqa: BLE001 - a sheet that does not parse is the user's file
+        raise BadWorkbook(NOT_READABLE) from exc
+
+
+def _encoding(stream) -> str:
+    head = stream.read(PROBE)
+    stream.seek(0)
     for encoding in ("utf-8-sig", "gb18030"):
         try:
-            text = content.decode(encoding)
-            break
+            codecs.getincrementaldecoder(encoding)().decode(head, final=len(head) < PROBE)
+            return encoding
         except UnicodeDecodeError:
             continue
-    else:
-        raise BadWorkbook(NOT_READABLE)
-    if "\x00" in text:
-        raise BadWorkbook(NOT_READABLE)
-    return [[c.strip() for c in row[:MAX_COLUMNS]] for row in csv.reader(io.StringIO(text))]
+    raise BadWorkbook(NOT_READABLE)
 
 
-def read_rows(kind: str, content: bytes, filename: str) -> list[dict]:
-    """[{field: text, "_row": line}] of the first sheet or the CSV; blank rows skipped."""
-    table = _table(content, filename)
-    if not table:
+def _csv_rows(stream):
+    """Rows of cells of a CSV read as a stream (UTF-8 or GB18030), header first."""
+    text = io.TextIOWrapper(stream, encoding=_encoding(stream), newline="")
+
+    def lines():
+        for line in text:
+            if "\x00" in line:
+                raise BadWorkbook(NOT_READABLE)
+            yield line
+
+    try:
+        for row in csv.reader(lines()):
+            yield [c.strip() for c in row[:MAX_COLUMNS]]
+    except (UnicodeDecodeError, csv.Error) as exc:  # a NUL byte, or bytes of another encoding further down
+        raise BadWorkbook(NOT_READABLE) from exc
+    finally:
+        text.detach()
+
+
+def _table(source, filename: str):
+    """(rows of cells, header first, as an iterator; the row limit). `source`: bytes or a seekable binary file."""
+    stream = io.BytesIO(source) if isinstance(source, bytes | bytearray) else source
+    if stream.read(2) == b"PK":
+        stream.seek(0)
+        return iter(_sheet(stream.read())), MAX_ROWS
+    stream.seek(0)
+    return _csv_rows(stream), MAX_CSV_ROWS
+
+
+def iter_rows(kind: str, source, filename: str):
+    """An iterator of {field: text, "_row": line} of the first sheet or the CSV (blank rows skipped); the header
+    is checked before this returns. Raises BadWorkbook (also while iterating: an unreadable line, too many rows,
+    no data row)."""
+    table, limit = _table(source, filename)
+    headers = [h.strip() for h in next(table, None) or []]
+    if not headers:
         raise BadWorkbook(_l("文件中没有数据行"))
-    headers = [h.strip() for h in table[0]]
     missing = [h for h in REQUIRED_HEADERS[kind] if h not in headers]
     if missing:
         raise BadWorkbook(_l("缺少列：%(columns)s", columns="、".join(missing)))
     fields = dict(COLUMNS[kind])
-    out = []
-    for number, cells in enumerate(table[1:], start=2):
-        if not any(cells):
-            continue
-        if len(out) >= MAX_ROWS:
-            raise BadWorkbook(_l("文件超过%(n)s行，请分批上传", n=MAX_ROWS))
-        row = {fields[h]: c for h, c in zip(headers, cells, strict=False) if h in fields}
-        row["_row"] = number
-        out.append(row)
-    if not out:
-        raise BadWorkbook(_l("文件中没有数据行"))
-    return out
+    wanted = [(i, fields[h]) for i, h in enumerate(headers) if h in fields]
+
+    def rows():
+        count = 0
+        for number, cells in enumerate(table, start=2):
+            if not any(cells):
+                continue
+            if count >= limit:
+                raise BadWorkbook(_l("文件超过%(n)s行，请分批上传", n=limit))
+            count += 1
+            width = len(cells)
+            row = {field: cells[i] for i, field in wanted if i < width}
+            row["_row"] = number
+            yield row
+        if not count:
+            raise BadWorkbook(_l("文件中没有数据行"))
+
+    return rows()
+
+
+def read_rows(kind: str, content, filename: str) -> list[dict]:
+    """[{field: text, "_row": line}] of the first sheet or the CSV; blank rows skipped."""
+    return list(iter_rows(kind, content, filename))
 
 
 def _date(text: str) -> date | None:
@@ -110,13 +154,28 @@ def _date(text: str) -> date | None:
         return None
 
 
+def _msgid(label) -> str:
+    """The Chinese text of a label (its message id), whatever the language of the request."""
+    args = getattr(label, "_args", None)
+    return args[0] if args else str(label)
+
+
+_CHOICES: dict[int, dict] = {}
+
+
 def _choice(value: str, choices: dict) -> str | None:
-    by_label = {str(label): key for key, label in choices.items()}
-    return value if value in choices else by_label.get(value)
+    """The key of a coded value given as its key or its Chinese label (looked up once per table of choices)."""
+    by_label = _CHOICES.get(id(choices))
+    if by_label is None:
+        by_label = _CHOICES[id(choices)] = {**{_msgid(label): key for key, label in choices.items()},
+                                            **{key: key for key in choices}}
+    return by_label.get(value)
 
 
-def check_row(kind: str, raw: dict, dept_unit: str, units: set[str]) -> tuple[dict, dict]:
-    """(values, errors {field: [message]}) of one row; values are ready for roll_rows."""
+def check_row(kind: str, raw: dict, dept_unit: str, units: set[str], counties: frozenset = frozenset()
+              ) -> tuple[dict, dict]:
+    """(values, errors {field: [message]}) of one row; values are ready for roll_rows. `units`: the active
+    villages of the department's subtree; `counties`: its counties, when the department is above a county."""
     errors: dict = {}
     values = {"line": raw["_row"], "details": {}}
     name = "".join((raw.get("name") or "").split())
@@ -165,8 +224,16 @@ def check_row(kind: str, raw: dict, dept_unit: str, units: set[str]) -> tuple[di
         errors["address_code"] = [_l("须为本辖区内村（居）12位代码")]
     elif kind == "household" and not address:
         errors["address_code"] = [REQUIRED]
-    # Where fuzzy matching looks: the address's county, or the department's own unit.
-    values["area_code"] = address[:6] if address and len(dept_unit) <= 6 else dept_unit
+    # Where fuzzy matching looks: the address's county; else, for a city's or province's roll, the county of the
+    # ID number (or of a "J" student number's ID-like number) when it is one of the department's; else the
+    # department's own unit.
+    origin = (number or student_no[1:])[:6]
+    if address and len(dept_unit) <= 6:
+        values["area_code"] = address[:6]
+    elif counties and origin in counties:
+        values["area_code"] = origin
+    else:
+        values["area_code"] = dept_unit
     _details(kind, raw, values["details"], errors)
     return values, errors
 
