@@ -27,7 +27,11 @@ EXACT_CHUNKS = 25  # the exact step: CHUNK * 25 = 500,000 rows a statement, hash
 KEY_CHUNK = 5_000
 MAX_NAME = 6  # one character differing: names of 2 to 6 characters, position by position
 
-_NOT_MATCHED = "NOT EXISTS (SELECT 1 FROM roll_matches AS m WHERE m.upload_id = r.upload_id AND m.row_id = r.id)"
+# Rows of the chunk without a match: a hashed sub-plan (one pass over the chunk's matches), whatever the planner
+# believes of the rows just written (a fresh roll has no statistics yet, and its estimates of one row led to a
+# nested loop that read every match of the upload once per row).
+_NOT_MATCHED = ("r.id NOT IN (SELECT m.row_id FROM roll_matches AS m WHERE m.upload_id = :upload "
+                "AND m.row_id >= :lo AND m.row_id < :hi)")
 _ROWS = "r.upload_id = :upload AND r.id >= :lo AND r.id < :hi"
 _COLUMNS = ("region_code, dept_unit, dept_kind, upload_id, row_id, child_id, score, method, status, roll_name, "
             "roll_sex, roll_birth_date, version")
@@ -37,10 +41,14 @@ INSERT INTO roll_matches ({_COLUMNS})
 SELECT c.region_code, r.dept_unit, r.dept_kind, r.upload_id, r.id, c.id, 100, 'id_number', 'linked', r.name,
        r.sex, r.birth_date, 1
 FROM roll_rows AS r
-JOIN children AS c ON c.id_number = r.id_number AND c.status = 'active'
-  AND c.region_code >= r.dept_unit AND c.region_code < r.dept_unit || ':'
+JOIN children AS c ON c.id_number = r.id_number AND c.province_code = substr(r.dept_unit, 1, 2)
+  AND c.status = 'active' AND c.region_code >= r.dept_unit AND c.region_code < r.dept_unit || ':'
 WHERE {_ROWS} AND r.id_number IS NOT NULL AND {_NOT_MATCHED}
 """
+
+# The exact step joins half a million rows at a time with the records: hash joins (as the bare join of the two
+# tables would be), not an index probe per row, and memory enough for the hashed sub-plan of a retry.
+_EXACT_SETTINGS = ("SET LOCAL enable_nestloop = off", "SET LOCAL enable_mergejoin = off", "SET LOCAL work_mem = '64MB'")
 
 _DIFFERING = " + ".join(f"(CASE WHEN substr(c.name, {i}, 1) <> substr(r.name, {i}, 1) THEN 1 ELSE 0 END)"
                         for i in range(1, MAX_NAME + 1))
@@ -57,7 +65,8 @@ FROM (
     SELECT c.region_code, r.dept_unit, r.dept_kind, r.upload_id, r.id AS row_id, c.id AS child_id,
            r.name AS roll_name, r.sex AS roll_sex, r.birth_date AS roll_birth_date,
            (CASE WHEN c.name = r.name THEN 95
-                 WHEN k.name_pinyin = r.name_pinyin THEN 85
+                 WHEN (SELECT k.name_pinyin FROM child_name_keys AS k WHERE k.child_id = c.id AND k.name = c.name)
+                      = r.name_pinyin THEN 85
                  WHEN length(c.name) = length(r.name) AND length(r.name) BETWEEN 2 AND {MAX_NAME}
                       AND ({_DIFFERING}) = 1 THEN 75
                  ELSE 0 END)
@@ -70,7 +79,6 @@ FROM (
           WHERE {_ROWS} AND r.birth_swapped IS NOT NULL AND {_NOT_MATCHED}) AS r
     JOIN children AS c ON c.birth_date = r.born AND c.region_code >= r.area_code
       AND c.region_code < r.area_code || ':' AND c.status = 'active'
-    JOIN child_name_keys AS k ON k.child_id = c.id AND k.name = c.name
   ) AS s
 ) AS ranked
 WHERE rn = 1 AND score >= {E.GREY_AT}
@@ -138,6 +146,7 @@ def run_match(run_id: int) -> dict:
             return {"skipped": run_id}
         upload_id, dept_unit = run.upload_id, run.dept_unit
         run.status = "running"
+        postgres = session.get_bind().dialect.name == "postgresql"
     started = time.perf_counter()
     with db.session_scope() as session:
         keys = refresh_name_keys(session, dept_unit)
@@ -151,6 +160,8 @@ def run_match(run_id: int) -> dict:
             started = time.perf_counter()
             for lo in range(first, last + 1, CHUNK * EXACT_CHUNKS):
                 with db.session_scope() as session:
+                    for setting in _EXACT_SETTINGS if postgres else ():
+                        session.execute(text(setting))
                     session.execute(text(EXACT_SQL), {"upload": upload_id, "lo": lo, "hi": lo + CHUNK * EXACT_CHUNKS})
             timings["exact_s"] = time.perf_counter() - started
             started = time.perf_counter()
