@@ -50,9 +50,16 @@ _ROLL_SQL = f"""
 WITH c AS (
   SELECT id, name, sex, birth_date, id_number, region_code, row_number() OVER (ORDER BY id) AS rn
   FROM children WHERE region_code >= :lo AND region_code < :hi AND status = 'active' AND id_number IS NOT NULL
-), counties AS (
-  SELECT array_agg(code ORDER BY code) AS codes, count(*) AS n FROM units
+), cn AS MATERIALIZED (
+  SELECT code, (row_number() OVER (ORDER BY code) - 1)::int AS j FROM units
   WHERE level = 3 AND NOT retired AND code >= :lo AND code < :hi
+), ncn AS MATERIALIZED (SELECT count(*)::int AS n FROM cn),
+p AS MATERIALIZED (
+  SELECT q.i, b.born, cn.code || to_char(b.born, 'YYYYMMDD') || lpad((700 + q.i / (3650 * ncn.n))::text, 3, '0')
+         AS id17
+  FROM ncn CROSS JOIN generate_series(1, :others) AS q(i)
+  CROSS JOIN LATERAL (SELECT CAST(:today AS date) - 2200 - ((q.i / ncn.n) % 3650)::int AS born) AS b
+  JOIN cn ON cn.j = q.i % ncn.n
 ), surnames AS (SELECT string_to_array('{SURNAMES}', NULL) AS s),
 given AS (SELECT string_to_array('{GIVEN}', NULL) AS g),
 roll AS (
@@ -77,18 +84,14 @@ roll AS (
          s.s[1 + (p.i * 7) % array_length(s.s, 1)] || g.g[1 + (p.i * 13) % array_length(g.g, 1)]
            || CASE WHEN p.i % 3 = 0 THEN '' ELSE g.g[1 + (p.i * 31) % array_length(g.g, 1)] END,
          CASE WHEN substr(p.id17, 17, 1)::int % 2 = 1 THEN 'male' ELSE 'female' END, p.born, ''
-  FROM (SELECT q.i, q.born, (SELECT codes FROM counties)[1 + q.i % (SELECT n FROM counties)]
-                 || to_char(q.born, 'YYYYMMDD') || lpad((700 + q.i / (3650 * (SELECT n FROM counties)))::text, 3, '0')
-                 AS id17
-        FROM (SELECT i, CAST(:today AS date) - 2200 - ((i / (SELECT n FROM counties)) % 3650)::int AS born
-              FROM generate_series(1, :others) AS i) AS q) AS p, surnames s, given g
+  FROM p, surnames s, given g
 )
 SELECT r.student_no AS "学籍号", r.name AS "姓名", CASE r.sex WHEN 'male' THEN '男' ELSE '女' END AS "性别",
        to_char(r.birth_date, 'YYYY-MM-DD') AS "出生日期", r.id_number AS "身份证号",
        '第' || (1 + r.k % 40) || '小学' AS "学校", (1 + r.k % 9) || '年级' AS "年级",
        CASE WHEN r.k % 17 = 0 THEN '辍学' WHEN r.k % 23 = 0 THEN '休学' WHEN r.k % 29 = 0 THEN '转出'
             ELSE '在校' END AS "学籍状态"
-FROM roll AS r ORDER BY r.part, r.k
+FROM roll AS r
 """
 
 _ASSISTANCE_SQL = f"""
