@@ -641,9 +641,10 @@ def bench_load_cmd(villages, children, village_users, logins, rate, duration, ma
 @click.option("--villages", default=52_000, show_default=True, help="villages of the synthetic province")
 @click.option("--runs", default=50, show_default=True, type=click.IntRange(min=3),
               help="requests of the worklist page")
-@click.option("--keep-files", is_flag=True, help="keep the generated CSV files in the current directory")
+@click.option("--files-dir", type=click.Path(file_okay=False, exists=True), default=None,
+              help="keep the generated CSV files there, and reuse those of the same scale found there")
 @with_appcontext
-def bench_links_cmd(children, rows, fuzzy, villages, runs, keep_files):
+def bench_links_cmd(children, rows, fuzzy, villages, runs, files_dir):
     """Horizontal links at province scale: a school roll of 3,000,000 rows uploaded as CSV (dry run < 90 s,
     confirmation), exact matching (< 20 s) against a bare hash join of the same tables, fuzzy matching of
     50,000 rows (< 60 s) and a village's worklist page (p95 < 100 ms); each figure with its target and ✔/✘.
@@ -657,7 +658,7 @@ def bench_links_cmd(children, rows, fuzzy, villages, runs, keep_files):
 
     try:
         bench_links(current_app, db, children=children, rows=rows, fuzzy=fuzzy, villages=villages, runs=runs,
-                    keep_files=keep_files, echo=click.echo)
+                    files_dir=files_dir, echo=click.echo)
     except RuntimeError as exc:
         raise click.ClickException(str(exc)) from None
 

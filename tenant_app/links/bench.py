@@ -282,7 +282,7 @@ def time_worklist(app_factory, db, village: str, runs: int) -> dict:
 
 
 def bench_links(app, db, *, children: int = 1_000_000, rows: int = 3_000_000, fuzzy: int = 50_000,
-                villages: int = 52_000, runs: int = 50, seed: int = 2016, keep_files: bool = False,
+                villages: int = 52_000, runs: int = 50, seed: int = 2016, files_dir: str | None = None,
                 echo=print) -> dict:
     from tenant_app import create_app
 
@@ -311,14 +311,21 @@ def bench_links(app, db, *, children: int = 1_000_000, rows: int = 3_000_000, fu
     client = app.test_client()
     failed: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
-        school_csv, assistance_csv = os.path.join(tmp, "school.csv"), os.path.join(tmp, "assistance.csv")
-        started = time.perf_counter()
-        today = time.strftime("%Y-%m-%d")
-        written = write_csv(db, school_csv, _ROLL_SQL, lo=PROVINCE, hi=PROVINCE + ":", exact=exact, fuzzy=fuzzy,
-                            others=others, today=today)
-        write_csv(db, assistance_csv, _ASSISTANCE_SQL, lo=PROVINCE, hi=PROVINCE + ":", n=fuzzy)
-        _say(echo, "roll files written (not timed)", f"{written:,} rows, {os.path.getsize(school_csv) / 1e6:.0f} MB "
-                                                     f"in {time.perf_counter() - started:.1f} s")
+        where = files_dir or tmp
+        tag = f"{have}_{exact}_{fuzzy}_{others}"
+        school_csv = os.path.join(where, f"links_bench_school_{tag}.csv")
+        assistance_csv = os.path.join(where, f"links_bench_assistance_{tag}.csv")
+        if os.path.exists(school_csv) and os.path.exists(assistance_csv):
+            _say(echo, "roll files (not timed)", f"reused from {where}")
+        else:
+            started = time.perf_counter()
+            today = time.strftime("%Y-%m-%d")
+            written = write_csv(db, school_csv, _ROLL_SQL, lo=PROVINCE, hi=PROVINCE + ":", exact=exact,
+                                fuzzy=fuzzy, others=others, today=today)
+            write_csv(db, assistance_csv, _ASSISTANCE_SQL, lo=PROVINCE, hi=PROVINCE + ":", n=fuzzy)
+            _say(echo, "roll files written (not timed)", f"{written:,} rows, "
+                                                         f"{os.path.getsize(school_csv) / 1e6:.0f} MB in "
+                                                         f"{time.perf_counter() - started:.1f} s")
         headers = _token(client, education)
         body, dry = upload_through_api(client, headers, "school", school_csv)
         figures.update(dry_run_s=round(dry, 1), rows=body["total_rows"])
@@ -355,11 +362,6 @@ def bench_links(app, db, *, children: int = 1_000_000, rows: int = 3_000_000, fu
                                                          f"unmatched rows: {counts.get('fuzzy_linked', 0):,} linked, "
                                                          f"{counts.get('fuzzy_grey', 0):,} grey (target < 60 s) "
                                                          f"{_mark(result['fuzzy_s'], 60)}  load {_load()}")
-        if keep_files:
-            for path in (school_csv, assistance_csv):
-                kept = os.path.join(os.getcwd(), os.path.basename(path))
-                os.replace(path, kept)
-                _say(echo, "kept", kept)
 
     village = _all(db, "SELECT m.region_code FROM roll_matches AS m JOIN roll_uploads AS u ON u.id = m.upload_id "
                        "WHERE u.dept_unit = :p GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1", p=PROVINCE)[0][0]

@@ -10,8 +10,8 @@ its own rows with their status, score and the matched child's village code.
 from __future__ import annotations
 
 import json
-import re
 from datetime import date, timedelta
+from functools import lru_cache
 
 from sqlalchemy import and_, delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
@@ -90,18 +90,6 @@ def _villages(session, dept_unit: str) -> set[str]:
         Unit.code >= dept_unit, Unit.code < dept_unit + ":", Unit.level == 5, Unit.retired.is_(False))))
 
 
-_ESCAPED = re.compile(r"[\\\t\n\r]")
-_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def _copy_text(value) -> str:
-    """A field of COPY's text format."""
-    if value is None:
-        return "\\N"
-    value = str(value)
-    return value.translate(_ESCAPES) if _ESCAPED.search(value) else value
-
-
 class _Stager:
     """The valid rows of a dry run into roll_staged_rows. PostgreSQL: streamed with COPY into a temporary table
     (COPY cannot write a table under row-level security; INSERT can, its policy checking every row) and moved
@@ -124,23 +112,19 @@ class _Stager:
             self._copy_cm = self._cursor.copy(f"COPY {self.table} FROM STDIN")
             self.copy = self._copy_cm.__enter__()
 
-    def add(self, values: dict) -> None:
+    def add(self, r: dict) -> None:
         self.count += 1
-        self.pending.append(values)
+        if self.pg:  # psycopg formats and escapes the row (in C)
+            self.copy.write_row((r["line"], r["student_no"], r["id_number"], r["name"], r["name_pinyin"], r["sex"],
+                                 r["birth_date"], r["birth_swapped"], r["area_code"], _json(r["details"])))
+            return
+        self.pending.append(r)
         if len(self.pending) >= self.BLOCK:
             self._flush()
 
     def _flush(self) -> None:
         rows, self.pending = self.pending, []
-        if not rows:
-            return
-        if self.pg:
-            t = _copy_text
-            self.copy.write("".join(
-                f"{r['line']}\t{t(r['student_no'])}\t{t(r['id_number'])}\t{t(r['name'])}\t{t(r['name_pinyin'])}\t"
-                f"{t(r['sex'])}\t{t(r['birth_date'])}\t{t(r['birth_swapped'])}\t{r['area_code']}\t"
-                f"{t(_json(r['details']))}\n" for r in rows))
-        else:
+        if rows:
             up = self.up
             self.session.execute(insert(RollStagedRow), [
                 {**r, "region_code": up.dept_unit, "dept_unit": up.dept_unit, "dept_kind": up.dept_kind,
@@ -242,17 +226,24 @@ def dry_run(session, actor, roll_kind: str, filename: str, content) -> RollUploa
     stager = _Stager(session, up)
     errors, error_count, total, seen = [], 0, 0, {}
     check_row, school = parsing.check_row, roll_kind == "school"
+    fast = parsing.fast_school_row if school else None
+    add, swapped = stager.add, lru_cache(maxsize=50_000)(_swapped)
     try:
         for raw in raw_rows:
             total += 1
-            values, found = check_row(roll_kind, raw, dept_unit, villages, counties)
-            key = values["id_number"] or (values["student_no"] if school else None)
-            if key and not found:
-                previous = seen.get(key)
-                if previous is not None:
-                    found["id_number" if values["id_number"] else "student_no"] = [
-                        _l("与第%(row)s行重复", row=previous)]
-                seen[key] = raw["_row"]
+            values = fast(raw, dept_unit, counties) if fast is not None else None
+            if values is None:  # not an ordinary row: checked field by field, errors worded
+                values, found = check_row(roll_kind, raw, dept_unit, villages, counties)
+            else:
+                found = None
+            if not found:
+                key = values["id_number"] or (values["student_no"] if school else None)
+                if key:
+                    previous = seen.get(key)
+                    seen[key] = raw["_row"]
+                    if previous is not None:
+                        found = {"id_number" if values["id_number"] else "student_no": [
+                            _l("与第%(row)s行重复", row=previous)]}
             if found:
                 for field, messages in found.items():
                     error_count += len(messages)
@@ -260,8 +251,8 @@ def dry_run(session, actor, roll_kind: str, filename: str, content) -> RollUploa
                         errors.extend(_error(roll_kind, raw["_row"], field, m) for m in messages)
             elif not error_count:
                 values["name_pinyin"] = name_key(values["name"])
-                values["birth_swapped"] = _swapped(values["birth_date"])
-                stager.add(values)
+                values["birth_swapped"] = swapped(values["birth_date"])
+                add(values)
     except BadWorkbook as exc:  # the request's transaction is rolled back: no upload, nothing staged
         stager.abandon()
         raise ValidationFailed(exc.args[0], errors={"file": [exc.args[0]]}) from None
