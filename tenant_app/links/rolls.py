@@ -25,7 +25,7 @@ from tenant_app.children.idcard import mask_id
 from tenant_app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from tenant_app.i18n import _l, both_languages
 from tenant_app.links import enums as E
-from tenant_app.links import parsing
+from tenant_app.links import parsing, sqlcheck
 from tenant_app.links.keys import name_key
 from tenant_app.links.models import MatchRun, RollMatch, RollRow, RollStagedRow, RollUpload
 
@@ -223,6 +223,16 @@ def dry_run(session, actor, roll_kind: str, filename: str, content) -> RollUploa
                     base_version=current_version(session, dept_unit, actor.org_kind, roll_kind))
     session.add(up)
     session.flush()
+    if roll_kind == "school" and not isinstance(content, bytes | bytearray):
+        checked = sqlcheck.school_csv(session, up, content, counties, villages, parsing.check_row)
+        if checked is not None:  # the file was read and checked by PostgreSQL
+            problems = checked["problems"]
+            errors = [_error(roll_kind, row, field, m) for row, field, m in problems[:ERRORS_KEPT]]
+            up.status, up.total_rows, up.error_count, up.errors = (
+                "invalid" if problems else "checked"), checked["total"], len(problems), errors
+            session.flush()
+            return up
+        raw_rows = parsing.iter_rows(roll_kind, content, filename)  # read again from the start, in Python
     stager = _Stager(session, up)
     errors, error_count, total, seen = [], 0, 0, {}
     check_row, school = parsing.check_row, roll_kind == "school"
