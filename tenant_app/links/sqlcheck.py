@@ -29,6 +29,7 @@ from tenant_app.links import enums as E
 from tenant_app.links import parsing
 from tenant_app.links.keys import name_key
 
+SQL_FROM_BYTES = 1 << 20  # smaller files are read in Python (no temporary tables to set up)
 # Exactly the characters Python's str.strip() removes.
 WHITESPACE = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -46,6 +47,22 @@ def _status_case() -> str:
         whens.append(f"WHEN {_q(parsing._msgid(label))} THEN {_q(key)}")
         whens.append(f"WHEN {_q(key)} THEN {_q(key)}")
     return "CASE t.status_text " + " ".join(whens) + " END"
+
+
+def _date_of(year: str, month: str, day: str, shape: str) -> str:
+    """SQL: the date of text year, month and day fields when `shape` holds and they make a date from 1990 to
+    2039, else NULL (a row with another date is checked in Python). Never raises: arithmetic, not casts of
+    what could be out of range."""
+    y, m, d = f"({year})::int", f"({month})::int", f"({day})::int"
+    leap = f"CASE WHEN {m} = 2 AND {y} % 4 = 0 AND ({y} % 100 <> 0 OR {y} % 400 = 0) THEN 1 ELSE 0 END"
+    valid = (f"{y} BETWEEN 1990 AND 2039 AND {m} BETWEEN 1 AND 12 "
+             f"AND {d} BETWEEN 1 AND (ARRAY[31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])[{m}] + {leap}")
+    return f"CASE WHEN {shape} THEN CASE WHEN {valid} THEN make_date({y}, {m}, {d}) END END"
+
+
+_ID_DATE = _date_of("substr(kc.cand, 7, 4)", "substr(kc.cand, 11, 2)", "substr(kc.cand, 13, 2)", f"kc.cand ~ {_ID}")
+_BORN_DATE = _date_of("substr(t.born_text, 1, 4)", "substr(t.born_text, 6, 2)", "substr(t.born_text, 9, 2)",
+                      "t.born_text ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$'")
 
 
 def _header(stream, encoding: str) -> list[str] | None:
@@ -66,7 +83,11 @@ def school_csv(session, up, stream, counties: frozenset, villages: set, check_ro
     connection = session.connection()
     if connection.dialect.name != "postgresql":
         return None
+    stream.seek(0, io.SEEK_END)
+    small = stream.tell() < SQL_FROM_BYTES
     stream.seek(0)
+    if small:
+        return None
     if stream.read(2) == b"PK":
         stream.seek(0)
         return None
@@ -99,6 +120,7 @@ def school_csv(session, up, stream, counties: frozenset, villages: set, check_ro
         savepoint.rollback()
         stream.seek(0)
         return None
+    connection.exec_driver_sql(f"ANALYZE {raw_in}")  # the joins below are planned on its real size
     total = connection.scalar(text(f"SELECT count(*) FROM {raw_in}"))
     if not total or total > parsing.MAX_CSV_ROWS:
         stream.seek(0)
@@ -108,7 +130,6 @@ def school_csv(session, up, stream, counties: frozenset, villages: set, check_ro
         return f"btrim(coalesce(i.{column[field]}, ''), :ws)" if field in column else "''"
 
     dept = up.dept_unit
-    ensure_calendar(connection)
     connection.execute(text(f"""
 CREATE TEMPORARY TABLE {values} ON COMMIT DROP AS
 SELECT i.n + 1 AS line, t.sno AS student_no, t.name, k.number AS id_number,
@@ -134,18 +155,19 @@ FROM {raw_in} AS i
 CROSS JOIN LATERAL (SELECT upper({cell('student_no')}) AS sno, {cell('name')} AS name,
                            upper({cell('id_number')}) AS given, {cell('sex')} AS sex_text,
                            {cell('birth_date')} AS born_text, {cell('status')} AS status_text,
-                           {cell('school')} AS school, {cell('grade')} AS grade) AS t
+                           {cell('school')} AS school, {cell('grade')} AS grade OFFSET 0) AS t
 CROSS JOIN LATERAL (SELECT CASE WHEN t.given <> '' THEN t.given
                                 WHEN length(t.sno) = 19 AND left(t.sno, 1) = 'G' THEN substr(t.sno, 2)
-                                ELSE '' END AS cand) AS kc
-LEFT JOIN links_calendar AS ic ON kc.cand ~ {_ID} AND ic.ymd = substr(kc.cand, 7, 8)
+                                ELSE '' END AS cand OFFSET 0) AS kc
+CROSS JOIN LATERAL (SELECT {_ID_DATE} AS d OFFSET 0) AS ic
 CROSS JOIN LATERAL (
   SELECT CASE WHEN ok THEN kc.cand END AS number, CASE WHEN ok THEN ic.d END AS id_born
   FROM (SELECT kc.cand ~ {_ID} AND ic.d IS NOT NULL
                AND substr('10X98765432', 1 + (CASE WHEN kc.cand ~ {_ID} THEN ({_SUM}) END) % 11, 1)
-                   = right(kc.cand, 1) AS ok) AS checked
+                   = right(kc.cand, 1) AS ok OFFSET 0) AS checked
+  OFFSET 0
 ) AS k
-LEFT JOIN links_calendar AS bd ON bd.iso = t.born_text AND t.born_text <> ''
+CROSS JOIN LATERAL (SELECT {_BORN_DATE} AS d OFFSET 0) AS bd
 """), {"ws": WHITESPACE, "counties": sorted(counties), "dept": dept})
     problems = _odd_rows(connection, raw_in, values, column, counties, villages, check_row, up)
     problems += _duplicates(connection, values)
@@ -157,15 +179,8 @@ LEFT JOIN links_calendar AS bd ON bd.iso = t.born_text AND t.born_text <> ''
     return {"total": total, "problems": sorted(problems, key=lambda p: p[0]), "staged": staged}
 
 
-def ensure_calendar(connection) -> None:
-    """Every day from 1900 to 2099 as YYYYMMDD and YYYY-MM-DD (a temporary table of the transaction)."""
-    connection.exec_driver_sql(
-        "CREATE TEMPORARY TABLE IF NOT EXISTS links_calendar ON COMMIT DROP AS "
-        "SELECT to_char(d, 'YYYYMMDD') AS ymd, to_char(d, 'YYYY-MM-DD') AS iso, d::date AS d "
-        "FROM generate_series(DATE '1900-01-01', DATE '2099-12-31', interval '1 day') AS d")
-    connection.exec_driver_sql("CREATE INDEX IF NOT EXISTS links_calendar_ymd ON links_calendar (ymd)")
-    connection.exec_driver_sql("CREATE INDEX IF NOT EXISTS links_calendar_iso ON links_calendar (iso)")
-    connection.exec_driver_sql("ANALYZE links_calendar")
+# (Each LATERAL step ends with OFFSET 0: computed once per row, not inlined into every expression that uses
+# it, which multiplied the trims and casts of a cell by the dozen.)
 
 
 def _odd_rows(connection, raw_in, values, column, counties, villages, check_row, up) -> list:
