@@ -9,7 +9,11 @@ import json
 import pytest
 
 from tenant_app.links import parsing
+from tests import links_factories
 from tests.test_children_api import make_id
+
+department = links_factories.department
+upload = links_factories.upload
 
 GOOD = make_id("20160301", "013")
 FEMALE = make_id("20150720", "024")
