@@ -211,7 +211,7 @@ def test_a_dry_run_stages_its_rows_apart_and_a_day_later_the_next_upload_purges_
     assert client.get(f"/api/v1/rolls/uploads/{first['id']}", headers=headers).status_code == 404
     assert scoped_sql(COUNTY, staged, u=first["id"])[0][0] == 0
     # Staged rows lost (the unlogged table emptied by a crash): the confirmation asks for the upload again.
-    scoped_sql(COUNTY, "DELETE FROM roll_staged_rows WHERE upload_id = :u", u=third["id"])
+    scoped_sql(COUNTY, "DELETE FROM roll_staged_rows WHERE upload_id = :u RETURNING line", u=third["id"])
     lost = client.post(f"/api/v1/rolls/uploads/{third['id']}/confirm", headers=headers, json={"version": 0})
     assert lost.status_code == 409 and "file" in lost.get_json()["errors"]
     response = client.post(f"/api/v1/rolls/uploads/{second['id']}/confirm", headers=headers, json={"version": 0})
