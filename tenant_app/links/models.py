@@ -123,7 +123,7 @@ class RollStagedRow(Base):
     __scope_column__ = "region_code"
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
-    region_code: Mapped[str] = mapped_column(code_column_type(), ForeignKey("units.code"))
+    region_code: Mapped[str] = mapped_column(code_column_type())  # the department's unit (no foreign key)
     dept_unit: Mapped[str] = mapped_column(code_column_type())
     dept_kind: Mapped[str] = mapped_column(String(20))
     upload_id: Mapped[int] = mapped_column(Integer)

@@ -34,19 +34,20 @@ SQL_FROM_BYTES = 1 << 20  # smaller files are read in Python (no temporary table
 WHITESPACE = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _SUM = " + ".join(f"substr(kc.cand, {i + 1}, 1)::int * {w}" for i, w in enumerate(WEIGHTS))
-_ID = "'^[0-9]{17}[0-9X]$'"
+# (No bounded repetitions such as {17} in these patterns: PostgreSQL's regex engine runs them many times slower.)
+_ID_SHAPE = "(length({x}) = 18 AND left({x}, 17) !~ '[^0-9]' AND right({x}, 1) ~ '[0-9X]')"
 
 
 def _q(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _status_case() -> str:
+def _status_case() -> str:  # of the column status_text
     whens = []
     for key, label in E.SCHOOL_STATUSES.items():
         whens.append(f"WHEN {_q(parsing._msgid(label))} THEN {_q(key)}")
         whens.append(f"WHEN {_q(key)} THEN {_q(key)}")
-    return "CASE t.status_text " + " ".join(whens) + " END"
+    return "CASE status_text " + " ".join(whens) + " END"
 
 
 def _date_of(year: str, month: str, day: str, shape: str) -> str:
@@ -60,9 +61,11 @@ def _date_of(year: str, month: str, day: str, shape: str) -> str:
     return f"CASE WHEN {shape} THEN CASE WHEN {valid} THEN make_date({y}, {m}, {d}) END END"
 
 
-_ID_DATE = _date_of("substr(kc.cand, 7, 4)", "substr(kc.cand, 11, 2)", "substr(kc.cand, 13, 2)", f"kc.cand ~ {_ID}")
+_ID_DATE = _date_of("substr(kc.cand, 7, 4)", "substr(kc.cand, 11, 2)", "substr(kc.cand, 13, 2)",
+                    _ID_SHAPE.format(x="kc.cand"))
 _BORN_DATE = _date_of("substr(t.born_text, 1, 4)", "substr(t.born_text, 6, 2)", "substr(t.born_text, 9, 2)",
-                      "t.born_text ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$'")
+                      "(length(t.born_text) = 10 AND t.born_text ~ '^[0-9]+-[0-9]+-[0-9]+$' "
+                      "AND substr(t.born_text, 5, 1) = '-' AND substr(t.born_text, 8, 1) = '-')")
 
 
 def _header(stream, encoding: str) -> list[str] | None:
@@ -130,45 +133,51 @@ def school_csv(session, up, stream, counties: frozenset, villages: set, check_ro
         return f"btrim(coalesce(i.{column[field]}, ''), :ws)" if field in column else "''"
 
     dept = up.dept_unit
+    cells_t, ids_t = f"roll_cells_{up.id}", f"roll_ids_{up.id}"
+    # Three passes, each over plain columns of the one before (an expression used many times stays cheap).
+    connection.execute(text(f"""
+CREATE TEMPORARY TABLE {cells_t} ON COMMIT DROP AS
+SELECT i.n + 1 AS line, upper({cell('student_no')}) AS sno, {cell('name')} AS name, upper({cell('id_number')}) AS given,
+       {cell('sex')} AS sex_text, {cell('birth_date')} AS born_text, {cell('status')} AS status_text,
+       {cell('school')} AS school, {cell('grade')} AS grade
+FROM {raw_in} AS i"""), {"ws": WHITESPACE})
+    connection.execute(text(f"""
+CREATE TEMPORARY TABLE {ids_t} ON COMMIT DROP AS
+SELECT t.*, CASE WHEN t.given <> '' THEN t.given
+                 WHEN length(t.sno) = 19 AND left(t.sno, 1) = 'G' THEN substr(t.sno, 2) ELSE '' END AS cand,
+       {_BORN_DATE} AS bd
+FROM {cells_t} AS t"""))
+    connection.exec_driver_sql(f"DROP TABLE {cells_t}")
     connection.execute(text(f"""
 CREATE TEMPORARY TABLE {values} ON COMMIT DROP AS
-SELECT i.n + 1 AS line, t.sno AS student_no, t.name, k.number AS id_number,
-       CASE WHEN k.number IS NOT NULL THEN CASE WHEN substr(k.number, 17, 1)::int % 2 = 1 THEN 'male' ELSE 'female' END
-            ELSE CASE t.sex_text WHEN '男' THEN 'male' WHEN 'male' THEN 'male' WHEN '女' THEN 'female'
-                                 WHEN 'female' THEN 'female' END END AS sex,
-       coalesce(k.id_born, bd.d) AS birth_date,
+SELECT line, sno AS student_no, name, number AS id_number,
+       CASE WHEN number IS NOT NULL THEN CASE WHEN substr(number, 17, 1)::int % 2 = 1 THEN 'male' ELSE 'female' END
+            ELSE CASE sex_text WHEN '男' THEN 'male' WHEN 'male' THEN 'male' WHEN '女' THEN 'female'
+                               WHEN 'female' THEN 'female' END END AS sex,
+       coalesce(id_born, bd) AS birth_date,
        CASE WHEN cardinality(CAST(:counties AS text[])) > 0
-                 AND left(coalesce(k.number, substr(t.sno, 2)), 6) = ANY (CAST(:counties AS text[]))
-            THEN left(coalesce(k.number, substr(t.sno, 2)), 6) ELSE :dept END AS area_code,
-       {_status_case()} AS status, left(t.school, 100) AS school, left(t.grade, 20) AS grade,
-       (t.name ~ '^[一-龥]{{1,64}}$' AND t.sno ~ '^[A-Z0-9]{{1,40}}$'
-        AND (t.given = '' OR k.number IS NOT NULL)
-        AND NOT (t.given = '' AND length(t.sno) = 19 AND left(t.sno, 1) = 'G' AND k.number IS NULL)
-        AND (t.born_text = '' OR bd.d IS NOT NULL)
-        AND t.sex_text IN ('', '男', '女', 'male', 'female')
-        AND {_status_case()} IS NOT NULL
-        AND CASE WHEN k.number IS NOT NULL
-                 THEN (bd.d IS NULL OR bd.d = k.id_born)
-                      AND (t.sex_text = '' OR (t.sex_text IN ('男', 'male')) = (substr(k.number, 17, 1)::int % 2 = 1))
-                 ELSE bd.d IS NOT NULL AND t.sex_text <> '' END) AS ordinary
-FROM {raw_in} AS i
-CROSS JOIN LATERAL (SELECT upper({cell('student_no')}) AS sno, {cell('name')} AS name,
-                           upper({cell('id_number')}) AS given, {cell('sex')} AS sex_text,
-                           {cell('birth_date')} AS born_text, {cell('status')} AS status_text,
-                           {cell('school')} AS school, {cell('grade')} AS grade OFFSET 0) AS t
-CROSS JOIN LATERAL (SELECT CASE WHEN t.given <> '' THEN t.given
-                                WHEN length(t.sno) = 19 AND left(t.sno, 1) = 'G' THEN substr(t.sno, 2)
-                                ELSE '' END AS cand OFFSET 0) AS kc
-CROSS JOIN LATERAL (SELECT {_ID_DATE} AS d OFFSET 0) AS ic
-CROSS JOIN LATERAL (
-  SELECT CASE WHEN ok THEN kc.cand END AS number, CASE WHEN ok THEN ic.d END AS id_born
-  FROM (SELECT kc.cand ~ {_ID} AND ic.d IS NOT NULL
-               AND substr('10X98765432', 1 + (CASE WHEN kc.cand ~ {_ID} THEN ({_SUM}) END) % 11, 1)
-                   = right(kc.cand, 1) AS ok OFFSET 0) AS checked
-  OFFSET 0
-) AS k
-CROSS JOIN LATERAL (SELECT {_BORN_DATE} AS d OFFSET 0) AS bd
-"""), {"ws": WHITESPACE, "counties": sorted(counties), "dept": dept})
+                 AND left(coalesce(number, substr(sno, 2)), 6) = ANY (CAST(:counties AS text[]))
+            THEN left(coalesce(number, substr(sno, 2)), 6) ELSE :dept END AS area_code,
+       status, left(school, 100) AS school, left(grade, 20) AS grade,
+       (name !~ '[^一-龥]' AND length(name) BETWEEN 1 AND 64 AND sno !~ '[^A-Z0-9]' AND length(sno) BETWEEN 1 AND 40
+        AND (given = '' OR number IS NOT NULL)
+        AND NOT (given = '' AND length(sno) = 19 AND left(sno, 1) = 'G' AND number IS NULL)
+        AND (born_text = '' OR bd IS NOT NULL)
+        AND sex_text IN ('', '男', '女', 'male', 'female')
+        AND status IS NOT NULL
+        AND CASE WHEN number IS NOT NULL
+                 THEN (bd IS NULL OR bd = id_born)
+                      AND (sex_text = '' OR (sex_text IN ('男', 'male')) = (substr(number, 17, 1)::int % 2 = 1))
+                 ELSE bd IS NOT NULL AND sex_text <> '' END) AS ordinary
+FROM (SELECT kc.*, CASE WHEN ok THEN kc.cand END AS number, CASE WHEN ok THEN kc.idd END AS id_born,
+             {_status_case()} AS status
+      FROM (SELECT kc.*, {_ID_SHAPE.format(x="kc.cand")} AND kc.idd IS NOT NULL
+                   AND substr('10X98765432', 1 + (CASE WHEN kc.idd IS NOT NULL THEN ({_SUM}) END) % 11, 1)
+                       = right(kc.cand, 1) AS ok
+            FROM (SELECT kc.*, {_ID_DATE} AS idd FROM {ids_t} AS kc OFFSET 0) AS kc OFFSET 0) AS kc
+      OFFSET 0) AS v
+"""), {"counties": sorted(counties), "dept": dept})
+    connection.exec_driver_sql(f"DROP TABLE {ids_t}")
     problems = _odd_rows(connection, raw_in, values, column, counties, villages, check_row, up)
     problems += _duplicates(connection, values)
     staged = 0
