@@ -42,7 +42,7 @@ SELECT c.region_code, r.dept_unit, r.dept_kind, r.upload_id, r.id, c.id, 100, 'i
        r.sex, r.birth_date, 1
 FROM roll_rows AS r
 JOIN children AS c ON c.id_number = r.id_number AND c.province_code = substr(r.dept_unit, 1, 2)
-  AND c.status = 'active' AND c.region_code >= r.dept_unit AND c.region_code < r.dept_unit || ':'
+  AND c.status = 'active' AND c.region_code >= r.dept_unit AND c.region_code < (r.dept_unit || ':')/*C*/
 WHERE {_ROWS} AND r.id_number IS NOT NULL AND {_NOT_MATCHED}
 """
 
@@ -72,13 +72,16 @@ FROM (
                  ELSE 0 END)
            - (CASE WHEN c.birth_date = r.birth_date THEN 0 ELSE 15 END)
            - (CASE WHEN c.sex = r.sex THEN 0 ELSE 25 END) AS score
-    FROM (SELECT r.*, r.birth_date AS born FROM roll_rows AS r
+    FROM (SELECT r.*, r.birth_date AS born, (r.area_code || ':')/*C*/ AS area_hi FROM roll_rows AS r
           WHERE {_ROWS} AND r.birth_date IS NOT NULL AND {_NOT_MATCHED}
           UNION ALL
-          SELECT r.*, r.birth_swapped AS born FROM roll_rows AS r
+          SELECT r.*, r.birth_swapped AS born, (r.area_code || ':')/*C*/ AS area_hi FROM roll_rows AS r
           WHERE {_ROWS} AND r.birth_swapped IS NOT NULL AND {_NOT_MATCHED}) AS r
-    JOIN children AS c ON c.birth_date = r.born AND c.region_code >= r.area_code
-      AND c.region_code < r.area_code || ':' AND c.status = 'active'
+    -- A lateral look-up per row: the records born that day in the area, by (birth_date, region_code), whatever
+    -- the planner believes of the rows just written (a join let it scan the area's records for every row).
+    CROSS JOIN LATERAL (SELECT c.id, c.name, c.sex, c.birth_date, c.region_code FROM children AS c
+                        WHERE c.birth_date = r.born AND c.region_code >= r.area_code
+                          AND c.region_code < r.area_hi AND c.status = 'active' OFFSET 0) AS c
   ) AS s
 ) AS ranked
 WHERE rn = 1 AND score >= {E.GREY_AT}
@@ -87,6 +90,13 @@ WHERE rn = 1 AND score >= {E.GREY_AT}
 
 _STALE = ("c.region_code >= :lo AND c.region_code < :hi AND c.status = 'active' AND "
           "(k.child_id IS NULL OR k.name <> c.name OR k.region_code <> c.region_code)")
+
+
+def _sql(statement: str, postgres: bool) -> str:
+    """The statement for the dialect: an area's upper bound (code || ':') compares byte-wise on PostgreSQL, as
+    the codes' "C" collation does. (It is computed on the roll's side: under the records' row-level security a
+    concatenation, not leakproof, could not bound their index scan and only filtered the rows it read.)"""
+    return statement.replace("/*C*/", ' COLLATE "C"' if postgres else "")
 
 
 def refresh_name_keys(session, unit_code: str) -> int:
@@ -162,13 +172,14 @@ def run_match(run_id: int) -> dict:
                 with db.session_scope() as session:
                     for setting in _EXACT_SETTINGS if postgres else ():
                         session.execute(text(setting))
-                    session.execute(text(EXACT_SQL), {"upload": upload_id, "lo": lo, "hi": lo + CHUNK * EXACT_CHUNKS})
+                    session.execute(text(_sql(EXACT_SQL, postgres)),
+                                    {"upload": upload_id, "lo": lo, "hi": lo + CHUNK * EXACT_CHUNKS})
             timings["exact_s"] = time.perf_counter() - started
             started = time.perf_counter()
             for lo in range(first, last + 1, CHUNK):
                 hi = lo + CHUNK
                 with db.session_scope() as session:
-                    session.execute(text(FUZZY_SQL), {"upload": upload_id, "lo": lo, "hi": hi})
+                    session.execute(text(_sql(FUZZY_SQL, postgres)), {"upload": upload_id, "lo": lo, "hi": hi})
                     done += session.scalar(select(func.count()).where(
                         RollRow.upload_id == upload_id, RollRow.id >= lo, RollRow.id < hi))
                     session.execute(update(MatchRun).where(MatchRun.id == run_id).values(rows_done=done))
