@@ -7,6 +7,8 @@ WAL, and a crash that empties it only means the dry run must be repeated (confir
 Same owner columns and RLS as `roll_rows`: the department's unit, its own kind for a department's account; the
 department's account may also delete its own staged rows and unconfirmed uploads (purge on its next upload).
 `roll_uploads.staged` (the JSON list) is dropped: a 3,000,000-row roll does not fit in one JSON value.
+`roll_matches` loses its foreign keys (the match job writes it from joins of the rows they named; their checks
+were most of the exact step's time).
 
 Revision ID: 0026b_links_scale
 Revises: 0025_assessment
@@ -26,6 +28,10 @@ depends_on = None
 _PU = "(SELECT shouhu_partner_user())"
 _OWN_KIND = f"(SELECT u.org_kind FROM users AS u WHERE u.id = {_PU} AND u.role = 'department')"
 _OWN_DEPT = f"dept_unit = (SELECT shouhu_partner_unit()) AND dept_kind = {_OWN_KIND}"
+
+
+MATCH_KEYS = ("fk_roll_matches_region_code_units", "fk_roll_matches_upload_id_roll_uploads",
+              "fk_roll_matches_row_id_roll_rows", "fk_roll_matches_child_id_children")
 
 
 def upgrade() -> None:
@@ -55,6 +61,12 @@ def upgrade() -> None:
     with op.batch_alter_table("roll_uploads") as batch:
         batch.drop_column("staged")
     op.create_index("ix_roll_uploads_status_created_at", "roll_uploads", ["status", "created_at"])
+    # roll_matches rows are written only by the match job, from joins of the very rows their keys name: their
+    # four foreign keys cost four key checks per match (a province's exact step links a million rows), most of
+    # its time. They go; the job's joins are what guarantee the references.
+    with op.batch_alter_table("roll_matches") as batch:
+        for name in MATCH_KEYS:
+            batch.drop_constraint(name, type_="foreignkey")
     if op.get_bind().dialect.name != "postgresql":
         return
     role = rls.app_role()
@@ -82,6 +94,11 @@ def downgrade() -> None:
         op.execute("DROP POLICY IF EXISTS roll_uploads_keep_confirmed ON roll_uploads")
         op.execute("DROP POLICY IF EXISTS roll_uploads_department_delete ON roll_uploads")
         op.execute(f"REVOKE DELETE ON roll_uploads FROM {role}")
+    with op.batch_alter_table("roll_matches") as batch:
+        batch.create_foreign_key("fk_roll_matches_region_code_units", "units", ["region_code"], ["code"])
+        batch.create_foreign_key("fk_roll_matches_upload_id_roll_uploads", "roll_uploads", ["upload_id"], ["id"])
+        batch.create_foreign_key("fk_roll_matches_row_id_roll_rows", "roll_rows", ["row_id"], ["id"])
+        batch.create_foreign_key("fk_roll_matches_child_id_children", "children", ["child_id"], ["id"])
     op.drop_index("ix_roll_uploads_status_created_at", table_name="roll_uploads")
     with op.batch_alter_table("roll_uploads") as batch:
         batch.add_column(sa.Column("staged", sa.JSON(), nullable=True))

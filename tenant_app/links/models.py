@@ -175,12 +175,13 @@ class RollMatch(Base):
     __scope_column__ = "region_code"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    region_code: Mapped[str] = mapped_column(code_column_type(), ForeignKey("units.code"))  # the child's village
+    region_code: Mapped[str] = mapped_column(code_column_type())  # the child's village
     dept_unit: Mapped[str] = mapped_column(code_column_type())
     dept_kind: Mapped[str] = mapped_column(String(20))
-    upload_id: Mapped[int] = mapped_column(Integer, ForeignKey("roll_uploads.id"))
-    row_id: Mapped[int] = mapped_column(Integer, ForeignKey("roll_rows.id"))
-    child_id: Mapped[int] = mapped_column(Integer, ForeignKey("children.id"))
+    # No foreign keys (migration 0026b): the match job writes these from joins of the rows they name.
+    upload_id: Mapped[int] = mapped_column(Integer)
+    row_id: Mapped[int] = mapped_column(Integer)
+    child_id: Mapped[int] = mapped_column(Integer)
     score: Mapped[int] = mapped_column(SmallInteger)
     method: Mapped[str] = mapped_column(String(12))
     status: Mapped[str] = mapped_column(String(12))
