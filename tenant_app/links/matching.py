@@ -77,11 +77,7 @@ FROM (
           UNION ALL
           SELECT r.*, r.birth_swapped AS born, (r.area_code || ':')/*C*/ AS area_hi FROM roll_rows AS r
           WHERE {_ROWS} AND r.birth_swapped IS NOT NULL AND {_NOT_MATCHED}) AS r
-    -- A lateral look-up per row: the records born that day in the area, by (birth_date, region_code), whatever
-    -- the planner believes of the rows just written (a join let it scan the area's records for every row).
-    CROSS JOIN LATERAL (SELECT c.id, c.name, c.sex, c.birth_date, c.region_code FROM children AS c
-                        WHERE c.birth_date = r.born AND c.region_code >= r.area_code
-                          AND c.region_code < r.area_hi AND c.status = 'active' OFFSET 0) AS c
+    /*CANDIDATES*/
   ) AS s
 ) AS ranked
 WHERE rn = 1 AND score >= {E.GREY_AT}
@@ -92,11 +88,21 @@ _STALE = ("c.region_code >= :lo AND c.region_code < :hi AND c.status = 'active' 
           "(k.child_id IS NULL OR k.name <> c.name OR k.region_code <> c.region_code)")
 
 
+# PostgreSQL: a lateral look-up per row, the records born that day in the area by (birth_date, region_code),
+# whatever the planner believes of the rows just written (a join let it scan the area's records for every row).
+_LATERAL = """CROSS JOIN LATERAL (SELECT c.id, c.name, c.sex, c.birth_date, c.region_code FROM children AS c
+                        WHERE c.birth_date = r.born AND c.region_code >= r.area_code
+                          AND c.region_code < r.area_hi AND c.status = 'active' OFFSET 0) AS c"""
+_JOIN = """JOIN children AS c ON c.birth_date = r.born AND c.region_code >= r.area_code AND c.region_code < r.area_hi
+      AND c.status = 'active'"""  # SQLite (no LATERAL)
+
+
 def _sql(statement: str, postgres: bool) -> str:
     """The statement for the dialect: an area's upper bound (code || ':') compares byte-wise on PostgreSQL, as
     the codes' "C" collation does. (It is computed on the roll's side: under the records' row-level security a
     concatenation, not leakproof, could not bound their index scan and only filtered the rows it read.)"""
-    return statement.replace("/*C*/", ' COLLATE "C"' if postgres else "")
+    return (statement.replace("/*C*/", ' COLLATE "C"' if postgres else "")
+            .replace("/*CANDIDATES*/", _LATERAL if postgres else _JOIN))
 
 
 def refresh_name_keys(session, unit_code: str) -> int:
