@@ -138,7 +138,15 @@ def _multidict_problems(values) -> dict[str, list[str]]:
     return errors
 
 
+# Endpoints that take a bigger body than the application's MAX_CONTENT_LENGTH: a province's school roll as CSV
+# (3,000,000 rows: some 250 MB; werkzeug spools the file to disk).
+LARGE_BODIES = {"rolls_api.UploadsResource": 512 * 1024 * 1024, "links.rolls_page": 512 * 1024 * 1024}
+
+
 def check_request() -> None:
+    limit = LARGE_BODIES.get(request.endpoint)
+    if limit and request.method == "POST":
+        request.max_content_length = limit
     for value in (request.view_args or {}).values():
         if isinstance(value, str) and string_problem(value):
             from werkzeug.exceptions import NotFound

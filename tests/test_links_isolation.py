@@ -190,3 +190,36 @@ def test_the_application_lock_alone_confines_a_department(sqlite_db):
             assert session.scalars(select(RollUpload)).all() == []
         finally:
             session.close()
+
+
+def test_a_dry_run_stages_its_rows_apart_and_a_day_later_the_next_upload_purges_it(client, department, upload,
+                                                                                  scoped_sql):
+    from datetime import timedelta
+
+    from tenant_app import clock
+
+    _, headers = department(COUNTY)
+    first = upload(headers, "school", csv_file("school", [ROW])).get_json()
+    assert first["status"] == "checked"
+    staged = "SELECT count(*) FROM roll_staged_rows WHERE upload_id = :u"
+    assert scoped_sql(COUNTY, staged, u=first["id"])[0][0] == 1
+    assert scoped_sql(OTHER_COUNTY, staged, u=first["id"])[0][0] == 0  # RLS: another county sees none
+    assert scoped_sql(COUNTY, "SELECT count(*) FROM roll_rows")[0][0] == 0  # nothing written to the roll
+    with clock.frozen(clock.now() + timedelta(days=1, minutes=1)):
+        second = upload(headers, "school", csv_file("school", [ROW])).get_json()
+        third = upload(headers, "school", csv_file("school", [ROW])).get_json()
+    assert client.get(f"/api/v1/rolls/uploads/{first['id']}", headers=headers).status_code == 404
+    assert scoped_sql(COUNTY, staged, u=first["id"])[0][0] == 0
+    # Staged rows lost (the unlogged table emptied by a crash): the confirmation asks for the upload again.
+    scoped_sql(COUNTY, "DELETE FROM roll_staged_rows WHERE upload_id = :u RETURNING line", u=third["id"])
+    lost = client.post(f"/api/v1/rolls/uploads/{third['id']}/confirm", headers=headers, json={"version": 0})
+    assert lost.status_code == 409 and "file" in lost.get_json()["errors"]
+    response = client.post(f"/api/v1/rolls/uploads/{second['id']}/confirm", headers=headers, json={"version": 0})
+    assert response.status_code == 200, response.get_json()
+    assert scoped_sql(COUNTY, staged, u=second["id"])[0][0] == 0  # moved into the roll
+    assert scoped_sql(COUNTY, "SELECT count(*) FROM roll_rows WHERE upload_id = :u", u=second["id"])[0][0] == 1
+    # A confirmed version is never purged, by the next upload or by the database.
+    with clock.frozen(clock.now() + timedelta(days=3)):
+        upload(headers, "school", csv_file("school", [ROW]))
+    assert client.get(f"/api/v1/rolls/uploads/{second['id']}", headers=headers).get_json()["status"] == "confirmed"
+    assert scoped_sql(COUNTY, "DELETE FROM roll_uploads WHERE id = :u RETURNING id", u=second["id"]) == []

@@ -33,7 +33,7 @@ from tenant_app.security import api_login_required, current_actor
 
 blp = Blueprint("rolls_api", __name__, description="Horizontal links (横向互联): partner departments' rolls "
                                                   "matched against the child records")
-MAX_UPLOAD = 32 * 1024 * 1024
+MAX_UPLOAD = 512 * 1024 * 1024  # a province's school roll as CSV (input_guard.LARGE_BODIES lets it in)
 
 
 def _page(items, total, args) -> dict:
@@ -45,10 +45,12 @@ def start_upload(actor, roll_kind: str, upload):
     rolls.require_department(actor)
     if upload is None or not upload.filename:
         raise ValidationFailed(_l("请选择要上传的文件"), errors={"file": [_l("请选择要上传的文件")]})
-    content = upload.read(MAX_UPLOAD + 1)
-    if len(content) > MAX_UPLOAD:
+    stream = upload.stream  # read as a stream: the file stays where werkzeug spooled it
+    stream.seek(0, io.SEEK_END)
+    if stream.tell() > MAX_UPLOAD:
         raise ValidationFailed(_l("文件过大"), errors={"file": [_l("文件过大")]})
-    up = rolls.dry_run(db.session, actor, roll_kind, upload.filename, content)
+    stream.seek(0)
+    up = rolls.dry_run(db.session, actor, roll_kind, upload.filename, stream)
     db.session.commit()
     return up
 

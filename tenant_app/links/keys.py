@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from pypinyin import Style, lazy_pinyin
 
 from tenant_app.children import idcard
@@ -18,8 +20,9 @@ def decode_student_no(student_no: str | None) -> str | None:
     return None
 
 
+@lru_cache(maxsize=1 << 18)
 def name_key(name: str) -> str:
     """Toneless pinyin syllables of a name, space-separated: homophones (张伟 / 章伟) share it. Characters that
-    are not Chinese are kept, lower-cased."""
+    are not Chinese are kept, lower-cased. Names repeat heavily: each distinct one is computed once."""
     cleaned = "".join((name or "").split())
     return " ".join(lazy_pinyin(cleaned, style=Style.NORMAL, errors="default")).lower()[:200]

@@ -13,19 +13,25 @@ without a match.
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, insert, select, text, update
+import time
+
+from sqlalchemy import func, select, text, update
 
 from tenant_app import clock
-from tenant_app.children.models import Child
 from tenant_app.links import enums as E
 from tenant_app.links.keys import name_key
-from tenant_app.links.models import ChildNameKey, MatchRun, RollMatch, RollRow, RollUpload
+from tenant_app.links.models import MatchRun, RollMatch, RollRow, RollUpload
 
-CHUNK = 1_000
+CHUNK = 20_000  # rows per transaction of the fuzzy step (its progress is written after each)
+EXACT_CHUNKS = 25  # the exact step: CHUNK * 25 = 500,000 rows a statement, hash-joined with the records
 KEY_CHUNK = 5_000
 MAX_NAME = 6  # one character differing: names of 2 to 6 characters, position by position
 
-_NOT_MATCHED = "NOT EXISTS (SELECT 1 FROM roll_matches AS m WHERE m.upload_id = r.upload_id AND m.row_id = r.id)"
+# Rows of the chunk without a match: a hashed sub-plan (one pass over the chunk's matches), whatever the planner
+# believes of the rows just written (a fresh roll has no statistics yet, and its estimates of one row led to a
+# nested loop that read every match of the upload once per row).
+_NOT_MATCHED = ("r.id NOT IN (SELECT m.row_id FROM roll_matches AS m WHERE m.upload_id = :upload "
+                "AND m.row_id >= :lo AND m.row_id < :hi)")
 _ROWS = "r.upload_id = :upload AND r.id >= :lo AND r.id < :hi"
 _COLUMNS = ("region_code, dept_unit, dept_kind, upload_id, row_id, child_id, score, method, status, roll_name, "
             "roll_sex, roll_birth_date, version")
@@ -35,10 +41,14 @@ INSERT INTO roll_matches ({_COLUMNS})
 SELECT c.region_code, r.dept_unit, r.dept_kind, r.upload_id, r.id, c.id, 100, 'id_number', 'linked', r.name,
        r.sex, r.birth_date, 1
 FROM roll_rows AS r
-JOIN children AS c ON c.id_number = r.id_number AND c.status = 'active'
-  AND c.region_code >= r.dept_unit AND c.region_code < r.dept_unit || ':'
+JOIN children AS c ON c.id_number = r.id_number AND c.province_code = substr(r.dept_unit, 1, 2)
+  AND c.status = 'active' AND c.region_code >= r.dept_unit AND c.region_code < (r.dept_unit || ':')/*C*/
 WHERE {_ROWS} AND r.id_number IS NOT NULL AND {_NOT_MATCHED}
 """
+
+# The exact step joins half a million rows at a time with the records: hash joins (as the bare join of the two
+# tables would be), not an index probe per row, and memory enough for the hashed sub-plan of a retry.
+_EXACT_SETTINGS = ("SET LOCAL enable_nestloop = off", "SET LOCAL enable_mergejoin = off", "SET LOCAL work_mem = '64MB'")
 
 _DIFFERING = " + ".join(f"(CASE WHEN substr(c.name, {i}, 1) <> substr(r.name, {i}, 1) THEN 1 ELSE 0 END)"
                         for i in range(1, MAX_NAME + 1))
@@ -55,41 +65,81 @@ FROM (
     SELECT c.region_code, r.dept_unit, r.dept_kind, r.upload_id, r.id AS row_id, c.id AS child_id,
            r.name AS roll_name, r.sex AS roll_sex, r.birth_date AS roll_birth_date,
            (CASE WHEN c.name = r.name THEN 95
-                 WHEN k.name_pinyin = r.name_pinyin THEN 85
+                 WHEN (SELECT k.name_pinyin FROM child_name_keys AS k WHERE k.child_id = c.id AND k.name = c.name)
+                      = r.name_pinyin THEN 85
                  WHEN length(c.name) = length(r.name) AND length(r.name) BETWEEN 2 AND {MAX_NAME}
                       AND ({_DIFFERING}) = 1 THEN 75
                  ELSE 0 END)
            - (CASE WHEN c.birth_date = r.birth_date THEN 0 ELSE 15 END)
            - (CASE WHEN c.sex = r.sex THEN 0 ELSE 25 END) AS score
-    FROM (SELECT r.*, r.birth_date AS born FROM roll_rows AS r
+    FROM (SELECT r.*, r.birth_date AS born, (r.area_code || ':')/*C*/ AS area_hi FROM roll_rows AS r
           WHERE {_ROWS} AND r.birth_date IS NOT NULL AND {_NOT_MATCHED}
           UNION ALL
-          SELECT r.*, r.birth_swapped AS born FROM roll_rows AS r
+          SELECT r.*, r.birth_swapped AS born, (r.area_code || ':')/*C*/ AS area_hi FROM roll_rows AS r
           WHERE {_ROWS} AND r.birth_swapped IS NOT NULL AND {_NOT_MATCHED}) AS r
-    JOIN children AS c ON c.birth_date = r.born AND c.region_code >= r.area_code
-      AND c.region_code < r.area_code || ':' AND c.status = 'active'
-    JOIN child_name_keys AS k ON k.child_id = c.id AND k.name = c.name
+    /*CANDIDATES*/
   ) AS s
 ) AS ranked
 WHERE rn = 1 AND score >= {E.GREY_AT}
 """
 
 
+_STALE = ("c.region_code >= :lo AND c.region_code < :hi AND c.status = 'active' AND "
+          "(k.child_id IS NULL OR k.name <> c.name OR k.region_code <> c.region_code)")
+
+
+# PostgreSQL: a lateral look-up per row, the records born that day in the area by (birth_date, region_code),
+# whatever the planner believes of the rows just written (a join let it scan the area's records for every row).
+_LATERAL = """CROSS JOIN LATERAL (SELECT c.id, c.name, c.sex, c.birth_date, c.region_code FROM children AS c
+                        WHERE c.birth_date = r.born AND c.region_code >= r.area_code
+                          AND c.region_code < r.area_hi AND c.status = 'active' OFFSET 0) AS c"""
+_JOIN = """JOIN children AS c ON c.birth_date = r.born AND c.region_code >= r.area_code AND c.region_code < r.area_hi
+      AND c.status = 'active'"""  # SQLite (no LATERAL)
+
+
+def _sql(statement: str, postgres: bool) -> str:
+    """The statement for the dialect: an area's upper bound (code || ':') compares byte-wise on PostgreSQL, as
+    the codes' "C" collation does. (It is computed on the roll's side: under the records' row-level security a
+    concatenation, not leakproof, could not bound their index scan and only filtered the rows it read.)"""
+    return (statement.replace("/*C*/", ' COLLATE "C"' if postgres else "")
+            .replace("/*CANDIDATES*/", _LATERAL if postgres else _JOIN))
+
+
 def refresh_name_keys(session, unit_code: str) -> int:
-    """Pinyin keys for the active records of a subtree whose key is missing or stale (renamed or moved)."""
-    stale = (select(Child.id, Child.region_code, Child.name)
-             .outerjoin(ChildNameKey, ChildNameKey.child_id == Child.id)
-             .where(Child.region_code >= unit_code, Child.region_code < unit_code + ":", Child.status == "active",
-                    (ChildNameKey.child_id.is_(None)) | (ChildNameKey.name != Child.name)
-                    | (ChildNameKey.region_code != Child.region_code)))
-    rows = session.execute(stale).all()
-    for start in range(0, len(rows), KEY_CHUNK):
-        chunk = rows[start:start + KEY_CHUNK]
-        session.execute(delete(ChildNameKey).where(ChildNameKey.child_id.in_([r.id for r in chunk])))
-        session.execute(insert(ChildNameKey), [
-            {"child_id": r.id, "region_code": r.region_code, "name": r.name, "name_pinyin": name_key(r.name)}
-            for r in chunk])
-    return len(rows)
+    """Pinyin keys for the active records of a subtree whose key is missing or stale (renamed or moved), written
+    set-based: pinyin is computed once per distinct name (names repeat heavily: a province's million children
+    carry some tens of thousands), and the keys go in with one INSERT ... SELECT joining a temporary table of
+    the names. How many records got a new key."""
+    bounds = {"lo": unit_code, "hi": unit_code + ":"}
+    names = session.scalars(text(
+        f"SELECT DISTINCT c.name FROM children AS c LEFT JOIN child_name_keys AS k ON k.child_id = c.id "
+        f"WHERE {_STALE}"), bounds).all()
+    if not names:
+        return 0
+    connection = session.connection()
+    postgres = connection.dialect.name == "postgresql"
+    connection.exec_driver_sql("CREATE TEMPORARY TABLE IF NOT EXISTS links_name_keys (name text PRIMARY KEY, "
+                               "name_pinyin text NOT NULL)" + (" ON COMMIT DROP" if postgres else ""))
+    connection.exec_driver_sql("DELETE FROM links_name_keys")
+    if postgres:
+        with connection.connection.driver_connection.cursor() as cursor, \
+                cursor.copy("COPY links_name_keys (name, name_pinyin) FROM STDIN") as copy:
+            for name in names:
+                copy.write_row((name, name_key(name)))
+    else:
+        for start in range(0, len(names), KEY_CHUNK):
+            connection.execute(text("INSERT INTO links_name_keys (name, name_pinyin) VALUES (:name, :key)"),
+                               [{"name": n, "key": name_key(n)} for n in names[start:start + KEY_CHUNK]])
+    connection.execute(text(
+        f"DELETE FROM child_name_keys WHERE child_id IN (SELECT c.id FROM children AS c JOIN child_name_keys AS k "
+        f"ON k.child_id = c.id WHERE {_STALE})"), bounds)
+    added = connection.execute(text(
+        "INSERT INTO child_name_keys (child_id, region_code, name, name_pinyin) "
+        "SELECT c.id, c.region_code, c.name, n.name_pinyin FROM children AS c "
+        "JOIN links_name_keys AS n ON n.name = c.name LEFT JOIN child_name_keys AS k ON k.child_id = c.id "
+        f"WHERE {_STALE}"), bounds).rowcount
+    connection.exec_driver_sql("DROP TABLE links_name_keys")
+    return added
 
 
 def _set(run_id: int, **values) -> None:
@@ -112,31 +162,46 @@ def after_run(upload_id: int, dept_unit: str) -> None:
 
 
 def run_match(run_id: int) -> dict:
-    """The job: keys refreshed, then each chunk of rows matched and counted in its own transaction."""
+    """The job: keys refreshed; then the exact step over the version in large chunks (hash joins), then the
+    fuzzy step chunk by chunk, each chunk in its own transaction with the progress (rows done of the total)
+    written as it goes. Returns the counts and the seconds of each step."""
     from tenant_app.db import db
 
+    timings = {}
     with db.session_scope() as session:
         run = session.get(MatchRun, run_id)
         if run is None or run.status == "done":
             return {"skipped": run_id}
         upload_id, dept_unit = run.upload_id, run.dept_unit
         run.status = "running"
-        refresh_name_keys(session, dept_unit)
+        postgres = session.get_bind().dialect.name == "postgresql"
+    started = time.perf_counter()
+    with db.session_scope() as session:
+        keys = refresh_name_keys(session, dept_unit)
         bounds = session.execute(select(func.min(RollRow.id), func.max(RollRow.id), func.count())
                                  .where(RollRow.upload_id == upload_id)).one()
+    timings["keys_s"] = time.perf_counter() - started
     try:
         first, last, total = bounds
         done = 0
         if total:
+            started = time.perf_counter()
+            for lo in range(first, last + 1, CHUNK * EXACT_CHUNKS):
+                with db.session_scope() as session:
+                    for setting in _EXACT_SETTINGS if postgres else ():
+                        session.execute(text(setting))
+                    session.execute(text(_sql(EXACT_SQL, postgres)),
+                                    {"upload": upload_id, "lo": lo, "hi": lo + CHUNK * EXACT_CHUNKS})
+            timings["exact_s"] = time.perf_counter() - started
+            started = time.perf_counter()
             for lo in range(first, last + 1, CHUNK):
                 hi = lo + CHUNK
                 with db.session_scope() as session:
-                    params = {"upload": upload_id, "lo": lo, "hi": hi}
-                    session.execute(text(EXACT_SQL), params)
-                    session.execute(text(FUZZY_SQL), params)
+                    session.execute(text(_sql(FUZZY_SQL, postgres)), {"upload": upload_id, "lo": lo, "hi": hi})
                     done += session.scalar(select(func.count()).where(
                         RollRow.upload_id == upload_id, RollRow.id >= lo, RollRow.id < hi))
                     session.execute(update(MatchRun).where(MatchRun.id == run_id).values(rows_done=done))
+            timings["fuzzy_s"] = time.perf_counter() - started
         with db.session_scope() as session:
             counts = dict(session.execute(select(RollMatch.status, func.count()).where(
                 RollMatch.upload_id == upload_id).group_by(RollMatch.status)).all())
@@ -145,5 +210,8 @@ def run_match(run_id: int) -> dict:
         raise
     _set(run_id, status="done", rows_done=total, linked=counts.get("linked", 0), grey=counts.get("grey", 0),
          finished_at=clock.now())
+    started = time.perf_counter()
     after_run(upload_id, dept_unit)
-    return {"rows": total, "linked": counts.get("linked", 0), "grey": counts.get("grey", 0)}
+    timings["write_back_s"] = time.perf_counter() - started
+    return {"rows": total, "linked": counts.get("linked", 0), "grey": counts.get("grey", 0), "keys": keys,
+            **{k: round(v, 3) for k, v in timings.items()}}

@@ -13,6 +13,7 @@ from datetime import date, datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -57,6 +58,7 @@ class RollUpload(Base):
     department's roll of that kind; the newest confirmed version is current."""
 
     __tablename__ = "roll_uploads"
+    # A dry run's valid rows wait in roll_staged_rows until it is confirmed or purged.
     __scope_column__ = "region_code"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -72,7 +74,6 @@ class RollUpload(Base):
     total_rows: Mapped[int] = mapped_column(Integer, default=0)
     error_count: Mapped[int] = mapped_column(Integer, default=0)
     errors: Mapped[list] = mapped_column(JSON, default=list)
-    staged: Mapped[list | None] = mapped_column(JSON)  # valid rows between the dry run and the confirmation
     user_id: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
     confirmed_at: Mapped[datetime | None] = mapped_column()
@@ -83,6 +84,7 @@ class RollUpload(Base):
         _ck("roll_uploads", "status", E.UPLOAD_STATUSES),
         _ck("roll_uploads", "roll_kind", E.ROLL_KINDS),
         Index("ix_roll_uploads_dept", "dept_unit", "dept_kind", "roll_kind", "version"),
+        Index("ix_roll_uploads_status_created_at", "status", "created_at"),
     )
 
 
@@ -111,6 +113,34 @@ class RollRow(Base):
 
     __scope_partner_criteria__ = classmethod(lambda cls: _own_department(cls))
     __table_args__ = (Index("ix_roll_rows_upload_id_id", "upload_id", "id"),)
+
+
+class RollStagedRow(Base):
+    """A checked row of a dry run, between the dry run and its confirmation (migration 0027: an unlogged
+    table, written with COPY and moved into roll_rows with one INSERT ... SELECT)."""
+
+    __tablename__ = "roll_staged_rows"
+    __scope_column__ = "region_code"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
+    region_code: Mapped[str] = mapped_column(code_column_type())  # the department's unit (no foreign key)
+    dept_unit: Mapped[str] = mapped_column(code_column_type())
+    dept_kind: Mapped[str] = mapped_column(String(20))
+    upload_id: Mapped[int] = mapped_column(Integer)
+    line: Mapped[int] = mapped_column(Integer)
+    student_no: Mapped[str] = mapped_column(String(40), default="")
+    id_number: Mapped[str | None] = mapped_column(String(18))
+    name: Mapped[str] = mapped_column(String(64))
+    name_pinyin: Mapped[str] = mapped_column(String(200))
+    sex: Mapped[str | None] = mapped_column(String(8))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    birth_swapped: Mapped[date | None] = mapped_column(Date)
+    area_code: Mapped[str] = mapped_column(code_column_type())
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    __scope_partner_criteria__ = classmethod(lambda cls: _own_department(cls))
+    __scope_partner_match__ = staticmethod(_department_match)
+    __table_args__ = (Index("ix_roll_staged_rows_upload_id", "upload_id"),)
 
 
 class MatchRun(Base):
@@ -145,12 +175,13 @@ class RollMatch(Base):
     __scope_column__ = "region_code"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    region_code: Mapped[str] = mapped_column(code_column_type(), ForeignKey("units.code"))  # the child's village
+    region_code: Mapped[str] = mapped_column(code_column_type())  # the child's village
     dept_unit: Mapped[str] = mapped_column(code_column_type())
     dept_kind: Mapped[str] = mapped_column(String(20))
-    upload_id: Mapped[int] = mapped_column(Integer, ForeignKey("roll_uploads.id"))
-    row_id: Mapped[int] = mapped_column(Integer, ForeignKey("roll_rows.id"))
-    child_id: Mapped[int] = mapped_column(Integer, ForeignKey("children.id"))
+    # No foreign keys (migration 0027): the match job writes these from joins of the rows they name.
+    upload_id: Mapped[int] = mapped_column(Integer)
+    row_id: Mapped[int] = mapped_column(Integer)
+    child_id: Mapped[int] = mapped_column(Integer)
     score: Mapped[int] = mapped_column(SmallInteger)
     method: Mapped[str] = mapped_column(String(12))
     status: Mapped[str] = mapped_column(String(12))

@@ -9,9 +9,11 @@ its own rows with their status, score and the matched child's village code.
 
 from __future__ import annotations
 
-from datetime import date
+import json
+from datetime import date, timedelta
+from functools import lru_cache
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from hierarchy.models import Unit
@@ -23,16 +25,19 @@ from tenant_app.children.idcard import mask_id
 from tenant_app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from tenant_app.i18n import _l, both_languages
 from tenant_app.links import enums as E
-from tenant_app.links import parsing
+from tenant_app.links import parsing, sqlcheck
 from tenant_app.links.keys import name_key
-from tenant_app.links.models import MatchRun, RollMatch, RollRow, RollUpload
+from tenant_app.links.models import MatchRun, RollMatch, RollRow, RollStagedRow, RollUpload
 
 ERRORS_SHOWN = 50
+ERRORS_KEPT = 10_000  # errors stored with a dry run (and in its error sheet); all are counted
 CHUNK = 2_000
+STALE_AFTER = timedelta(days=1)  # an unconfirmed dry run older than this is purged
 READERS = ("admin", "staff", "viewer", "department")
 NOT_YOURS = _l("只有本部门可以操作本部门的名册")
 HAS_ERRORS = _l("名册有错误，请改正后重新上传")
 VERSION_CHANGED = _l("名册版本已变化，请重新上传")
+STAGE_LOST = _l("校验结果已失效，请重新上传")
 
 
 def summary(up: RollUpload, run: MatchRun | None = None) -> dict:
@@ -79,45 +84,194 @@ def _swapped(born: date | None) -> date | None:
         return None
 
 
-def _villages(session, dept_unit: str, rows: list[dict]) -> set[str]:
-    codes = sorted({r.get("address_code") or "" for r in rows} - {""})
-    wanted = [c for c in codes if c.startswith(dept_unit) and len(c) == 12]
-    found: set[str] = set()
-    for start in range(0, len(wanted), CHUNK):
-        found.update(session.scalars(select(Unit.code).where(Unit.code.in_(wanted[start:start + CHUNK]),
-                                                             Unit.retired.is_(False))))
-    return found
+def _villages(session, dept_unit: str) -> set[str]:
+    """The active villages of the department's subtree (a province's: some 50,000 codes)."""
+    return set(session.scalars(select(Unit.code).where(
+        Unit.code >= dept_unit, Unit.code < dept_unit + ":", Unit.level == 5, Unit.retired.is_(False))))
 
 
-def dry_run(session, actor, roll_kind: str, filename: str, content: bytes) -> RollUpload:
-    """Check every row; store the upload with its errors and, when there are none, its rows for confirmation."""
+class _Stager:
+    """The valid rows of a dry run into roll_staged_rows. PostgreSQL: streamed with COPY into a temporary table
+    (COPY cannot write a table under row-level security; INSERT can, its policy checking every row) and moved
+    with one INSERT ... SELECT; SQLite: executemany in batches."""
+
+    BLOCK = 5_000
+
+    def __init__(self, session, up: RollUpload):
+        self.session, self.up, self.count, self.pending = session, up, 0, []
+        self.pg = session.get_bind().dialect.name == "postgresql"
+        self.table = f"roll_stage_in_{up.id}"
+        self.copy = self._copy_cm = None
+        if self.pg:
+            connection = session.connection()
+            connection.exec_driver_sql(
+                f"CREATE TEMPORARY TABLE {self.table} (line integer, student_no text, id_number text, name text, "
+                "name_pinyin text, sex text, birth_date date, birth_swapped date, area_code text, details text) "
+                "ON COMMIT DROP")
+            self._cursor = connection.connection.driver_connection.cursor()
+            self._copy_cm = self._cursor.copy(f"COPY {self.table} FROM STDIN")
+            self.copy = self._copy_cm.__enter__()
+
+    def add(self, r: dict) -> None:
+        self.count += 1
+        if self.pg:  # psycopg formats and escapes the row (in C)
+            self.copy.write_row((r["line"], r["student_no"], r["id_number"], r["name"], r["name_pinyin"], r["sex"],
+                                 r["birth_date"], r["birth_swapped"], r["area_code"], _json(r["details"])))
+            return
+        self.pending.append(r)
+        if len(self.pending) >= self.BLOCK:
+            self._flush()
+
+    def _flush(self) -> None:
+        rows, self.pending = self.pending, []
+        if rows:
+            up = self.up
+            self.session.execute(insert(RollStagedRow), [
+                {**r, "region_code": up.dept_unit, "dept_unit": up.dept_unit, "dept_kind": up.dept_kind,
+                 "upload_id": up.id} for r in rows])
+
+    def _end_copy(self) -> None:
+        if self._copy_cm is not None:
+            cm, self._copy_cm = self._copy_cm, None
+            cm.__exit__(None, None, None)
+            self._cursor.close()
+
+    def finish(self) -> int:
+        """Move the staged rows into roll_staged_rows; their count."""
+        self._flush()
+        if self.pg:
+            self._end_copy()
+            up = self.up
+            connection = self.session.connection()
+            connection.execute(text(
+                f"INSERT INTO roll_staged_rows ({_ROW_COLUMNS}) SELECT :unit, :unit, :kind, :upload, line, "
+                "student_no, id_number, name, name_pinyin, sex, birth_date, birth_swapped, area_code, "
+                f"CAST(details AS json) FROM {self.table}"),
+                {"unit": up.dept_unit, "kind": up.dept_kind, "upload": up.id})
+            connection.exec_driver_sql(f"DROP TABLE {self.table}")
+        return self.count
+
+    def abandon(self) -> None:
+        """Rows with errors: nothing is staged (what was copied goes with the temporary table)."""
+        self.pending = []
+        if self.pg:
+            self._end_copy()
+            self.session.connection().exec_driver_sql(f"DROP TABLE IF EXISTS {self.table}")
+
+
+_JSON_CACHE: dict = {}
+
+
+def _json(details: dict) -> str:
+    key = tuple(details.items())
+    try:
+        text_ = _JSON_CACHE.get(key)
+    except TypeError:  # an unhashable value
+        return json.dumps(details, ensure_ascii=False)
+    if text_ is None:
+        text_ = json.dumps(details, ensure_ascii=False)
+        if len(_JSON_CACHE) < 100_000:
+            _JSON_CACHE[key] = text_
+    return text_
+
+
+_ROW_COLUMNS = ("region_code, dept_unit, dept_kind, upload_id, line, student_no, id_number, name, name_pinyin, sex, "
+                "birth_date, birth_swapped, area_code, details")
+
+
+def purge_stale(session, *, older_than: timedelta = STALE_AFTER) -> int:
+    """Remove unconfirmed dry runs (their staged rows too) created more than `older_than` ago, within the
+    session's scope (a department: its own); how many."""
+    before = clock.now() - older_than
+    stale = list(session.scalars(select(RollUpload.id).where(RollUpload.status != "confirmed",
+                                                             RollUpload.created_at < before)))
+    for start in range(0, len(stale), CHUNK):
+        ids = stale[start:start + CHUNK]
+        session.execute(delete(RollStagedRow).where(RollStagedRow.upload_id.in_(ids))
+                        .execution_options(synchronize_session=False))
+        session.execute(delete(RollUpload).where(RollUpload.id.in_(ids), RollUpload.status != "confirmed")
+                        .execution_options(synchronize_session=False))
+    return len(stale)
+
+
+def purge_stale_job() -> dict:
+    """The job (all-tenants scope, daily from the worker): every department's stale dry runs."""
+    from tenant_app.db import db
+
+    with db.session_scope() as session:
+        return {"purged": purge_stale(session)}
+
+
+def dry_run(session, actor, roll_kind: str, filename: str, content) -> RollUpload:
+    """Check every row (`content`: bytes or a seekable binary file, read as a stream when a CSV); store the
+    upload with its errors and, when there are none, stage its rows for confirmation (roll_staged_rows).
+    Nothing is written to the roll. The department's dry runs left unconfirmed for a day are purged first."""
     require_department(actor)
     if roll_kind not in E.DEPT_ROLLS.get(actor.org_kind, ()):
         raise ValidationFailed(_l("本部门不能上传此类名册"), errors={"roll_kind": [_l("本部门不能上传此类名册")]})
     try:
-        raw_rows = parsing.read_rows(roll_kind, content, filename)
+        raw_rows = parsing.iter_rows(roll_kind, content, filename)
     except BadWorkbook as exc:
         raise ValidationFailed(exc.args[0], errors={"file": [exc.args[0]]}) from None
-    villages = _villages(session, actor.region_code, raw_rows)
-    staged, errors, seen = [], [], {}
-    for raw in raw_rows:
-        values, found = parsing.check_row(roll_kind, raw, actor.region_code, villages)
-        key = values["id_number"] or (values["student_no"] if roll_kind == "school" else None)
-        if key and not found:
-            if key in seen:
-                found["id_number" if values["id_number"] else "student_no"] = [
-                    _l("与第%(row)s行重复", row=seen[key])]
-            seen[key] = raw["_row"]
-        for field, messages in found.items():
-            errors.extend(_error(roll_kind, raw["_row"], field, m) for m in messages)
-        if not found:
-            staged.append({**values, "birth_date": values["birth_date"].isoformat() if values["birth_date"] else None})
-    up = RollUpload(region_code=actor.region_code, dept_unit=actor.region_code, dept_kind=actor.org_kind,
-                    roll_kind=roll_kind, status="invalid" if errors else "checked", filename=(filename or "")[:200],
-                    total_rows=len(raw_rows), error_count=len(errors), errors=errors,
-                    staged=None if errors else staged, user_id=actor.id, is_current=False,
-                    base_version=current_version(session, actor.region_code, actor.org_kind, roll_kind))
+    purge_stale(session)
+    dept_unit = actor.region_code
+    villages = _villages(session, dept_unit)
+    counties = frozenset(v[:6] for v in villages) if len(dept_unit) < 6 else frozenset()
+    up = RollUpload(region_code=dept_unit, dept_unit=dept_unit, dept_kind=actor.org_kind, roll_kind=roll_kind,
+                    status="checked", filename=(filename or "")[:200], total_rows=0, error_count=0, errors=[],
+                    user_id=actor.id, is_current=False,
+                    base_version=current_version(session, dept_unit, actor.org_kind, roll_kind))
     session.add(up)
+    session.flush()
+    if roll_kind == "school" and not isinstance(content, bytes | bytearray):
+        checked = sqlcheck.school_csv(session, up, content, counties, villages, parsing.check_row)
+        if checked is not None:  # the file was read and checked by PostgreSQL
+            problems = checked["problems"]
+            errors = [_error(roll_kind, row, field, m) for row, field, m in problems[:ERRORS_KEPT]]
+            up.status, up.total_rows, up.error_count, up.errors = (
+                "invalid" if problems else "checked"), checked["total"], len(problems), errors
+            session.flush()
+            return up
+        raw_rows = parsing.iter_rows(roll_kind, content, filename)  # read again from the start, in Python
+    stager = _Stager(session, up)
+    errors, error_count, total, seen = [], 0, 0, {}
+    check_row, school = parsing.check_row, roll_kind == "school"
+    fast = parsing.fast_school_row if school else None
+    add, swapped = stager.add, lru_cache(maxsize=50_000)(_swapped)
+    try:
+        for raw in raw_rows:
+            total += 1
+            values = fast(raw, dept_unit, counties) if fast is not None else None
+            if values is None:  # not an ordinary row: checked field by field, errors worded
+                values, found = check_row(roll_kind, raw, dept_unit, villages, counties)
+            else:
+                found = None
+            if not found:
+                key = values["id_number"] or (values["student_no"] if school else None)
+                if key:
+                    previous = seen.get(key)
+                    seen[key] = raw["_row"]
+                    if previous is not None:
+                        found = {"id_number" if values["id_number"] else "student_no": [
+                            _l("与第%(row)s行重复", row=previous)]}
+            if found:
+                for field, messages in found.items():
+                    error_count += len(messages)
+                    if len(errors) < ERRORS_KEPT:
+                        errors.extend(_error(roll_kind, raw["_row"], field, m) for m in messages)
+            elif not error_count:
+                values["name_pinyin"] = name_key(values["name"])
+                values["birth_swapped"] = swapped(values["birth_date"])
+                add(values)
+    except BadWorkbook as exc:  # the request's transaction is rolled back: no upload, nothing staged
+        stager.abandon()
+        raise ValidationFailed(exc.args[0], errors={"file": [exc.args[0]]}) from None
+    if error_count:
+        stager.abandon()
+    else:
+        stager.finish()
+    up.status, up.total_rows, up.error_count, up.errors = (
+        "invalid" if error_count else "checked"), total, error_count, errors[:ERRORS_KEPT]
     session.flush()
     return up
 
@@ -147,23 +301,21 @@ def confirm(session, actor, upload_id: int, version: int) -> tuple[RollUpload, M
                      RollUpload.roll_kind == up.roll_kind, RollUpload.is_current.is_(True))
     session.execute(update(RollUpload).where(same_roll).values(is_current=False)
                     .execution_options(synchronize_session=False))
-    rows = [{"region_code": up.dept_unit, "dept_unit": up.dept_unit, "dept_kind": up.dept_kind,
-             "upload_id": up.id, "line": r["line"], "student_no": r["student_no"], "id_number": r["id_number"],
-             "name": r["name"], "name_pinyin": name_key(r["name"]), "sex": r["sex"],
-             "birth_date": date.fromisoformat(r["birth_date"]) if r["birth_date"] else None,
-             "area_code": r["area_code"], "details": r["details"]} for r in up.staged or []]
-    for row in rows:
-        row["birth_swapped"] = _swapped(row["birth_date"])
     try:
         with session.begin_nested():
-            up.version, up.is_current, up.status, up.confirmed_at, up.staged = current + 1, True, "confirmed", now, None
+            up.version, up.is_current, up.status, up.confirmed_at = current + 1, True, "confirmed", now
             session.flush()
     except IntegrityError:
         raise Conflict(VERSION_CHANGED, errors={"version": [VERSION_CHANGED]}) from None
-    for start in range(0, len(rows), CHUNK):  # multi-row INSERTs, a chunk at a time
-        session.execute(insert(RollRow), rows[start:start + CHUNK])
+    moved = session.execute(text(
+        f"INSERT INTO roll_rows ({_ROW_COLUMNS}) SELECT {_ROW_COLUMNS} FROM roll_staged_rows "
+        "WHERE upload_id = :upload ORDER BY line"), {"upload": up.id}).rowcount
+    if moved != up.total_rows:  # the unlogged staging table lost them (a crash): the dry run must be redone
+        raise Conflict(STAGE_LOST, errors={"file": [STAGE_LOST]})
+    session.execute(delete(RollStagedRow).where(RollStagedRow.upload_id == up.id)
+                    .execution_options(synchronize_session=False))
     run = MatchRun(region_code=up.dept_unit, dept_unit=up.dept_unit, dept_kind=up.dept_kind, upload_id=up.id,
-                   status="queued", rows_total=len(rows), rows_done=0, linked=0, grey=0)
+                   status="queued", rows_total=moved, rows_done=0, linked=0, grey=0)
     session.add(run)
     session.flush()
     return up, run
