@@ -149,16 +149,20 @@ def _set(run_id: int, **values) -> None:
         s.execute(update(MatchRun).where(MatchRun.id == run_id).values(**values))
 
 
-def after_run(upload_id: int, dept_unit: str) -> None:
+def after_run(upload_id: int, dept_unit: str) -> dict:
     """What the version's links tell is written to the records (tenant_app.links.writeback), then the worklists
-    of the department's subtree are recomputed (a job of their own: they read the rolls above the unit too)."""
+    of the department's subtree are recomputed (a job of their own: they read the rolls above the unit too).
+    Returns the seconds of each (the worklists' only when they run inline, without Redis)."""
     from tenant_app.db import db
     from tenant_app.links import worklists, writeback
 
+    started = time.perf_counter()
     with db.session_scope() as session:
         kind = session.get(RollUpload, upload_id).roll_kind
         writeback.write_back(session, kind, upload_id=upload_id)
+    written = time.perf_counter()
     worklists.enqueue_refresh(dept_unit)
+    return {"write_back_s": written - started, "worklists_s": time.perf_counter() - written}
 
 
 def run_match(run_id: int) -> dict:
@@ -210,8 +214,6 @@ def run_match(run_id: int) -> dict:
         raise
     _set(run_id, status="done", rows_done=total, linked=counts.get("linked", 0), grey=counts.get("grey", 0),
          finished_at=clock.now())
-    started = time.perf_counter()
-    after_run(upload_id, dept_unit)
-    timings["write_back_s"] = time.perf_counter() - started
+    timings.update(after_run(upload_id, dept_unit))
     return {"rows": total, "linked": counts.get("linked", 0), "grey": counts.get("grey", 0), "keys": keys,
             **{k: round(v, 3) for k, v in timings.items()}}

@@ -25,10 +25,13 @@ STATUSES = "m.status IN ('linked', 'confirmed')"
 GRADE = """CASE WHEN g LIKE '%职%' THEN 'vocational' WHEN g LIKE '%高%' THEN 'senior'
   WHEN g LIKE '%初%' OR g LIKE '%七%' OR g LIKE '%八%' OR g LIKE '%九%' THEN 'junior'
   WHEN g LIKE '%年级%' OR g LIKE '%小%' THEN 'primary' END"""
+# The history rows are read from the UPDATE's RETURNING alone, which carries the changed record and the values the
+# change came from: joining the updated rows back to their source would be a join of two CTE scans, which the
+# planner, seeing the matches just written as a handful of rows, runs as a nested loop (hours at a million rows).
 HISTORY = """
 INSERT INTO child_changes (child_id, region_code, version, action, changed_by_id, changed_at, changes, snapshot)
-SELECT upd.id, upd.region_code, upd.version, 'link', NULL, :now, {changes}, row_to_json(upd)
-FROM upd {join}
+SELECT (upd.rec).id, (upd.rec).region_code, (upd.rec).version, 'link', NULL, :now, {changes}, row_to_json(upd.rec)
+FROM upd
 RETURNING region_code"""
 STAMP = "version = c.version + 1, updated_at = :now, updated_by_id = NULL"
 
@@ -47,19 +50,19 @@ upd AS (
   UPDATE children c SET school_name = chg.new_school, schooling = chg.new_schooling, {STAMP}
   FROM chg WHERE c.id = chg.id
     AND (chg.new_school <> chg.old_school OR chg.new_schooling IS DISTINCT FROM chg.old_schooling)
-  RETURNING c.*)""" + HISTORY.format(changes="""json_strip_nulls(json_build_object(
-    'school_name', CASE WHEN chg.new_school <> chg.old_school THEN json_build_array(chg.old_school, chg.new_school) END,
-    'schooling', CASE WHEN chg.new_schooling IS DISTINCT FROM chg.old_schooling
-                      THEN json_build_array(chg.old_schooling, chg.new_schooling) END))""",
-                                   join="JOIN chg ON chg.id = upd.id")
+  RETURNING c AS rec, chg.old_school, chg.new_school, chg.old_schooling, chg.new_schooling)""" + HISTORY.format(
+    changes="""json_strip_nulls(json_build_object(
+    'school_name', CASE WHEN upd.new_school <> upd.old_school THEN json_build_array(upd.old_school, upd.new_school) END,
+    'schooling', CASE WHEN upd.new_schooling IS DISTINCT FROM upd.old_schooling
+                      THEN json_build_array(upd.old_schooling, upd.new_schooling) END))""")
 
 HOUSEHOLD = f"""
 WITH upd AS (
   UPDATE children c SET hukou_registered = true, {STAMP}
   WHERE c.id IN (SELECT m.child_id FROM roll_matches m WHERE {{where}} AND {STATUSES})
     AND c.status = 'active' AND NOT c.hukou_registered
-  RETURNING c.*)""" + HISTORY.format(changes="json_build_object('hukou_registered', json_build_array(false, true))",
-                                   join="")
+  RETURNING c AS rec)""" + HISTORY.format(
+    changes="json_build_object('hukou_registered', json_build_array(false, true))")
 
 ASSISTANCE = f"""
 WITH src AS (
@@ -75,9 +78,8 @@ WITH src AS (
 upd AS (
   UPDATE children c SET assistance = src.new, {STAMP}
   FROM src WHERE c.id = src.id AND NOT (coalesce(src.old, '[]')::jsonb @> src.new::jsonb)
-  RETURNING c.*)""" + HISTORY.format(
-    changes="json_build_object('assistance', json_build_array(src.old, upd.assistance))",
-    join="JOIN src ON src.id = upd.id")
+  RETURNING c AS rec, src.old)""" + HISTORY.format(
+    changes="json_build_object('assistance', json_build_array(upd.old, (upd.rec).assistance))")
 
 BY_KIND = {"school": SCHOOL, "household": HOUSEHOLD, "assistance": ASSISTANCE}
 
