@@ -33,9 +33,15 @@ SQL_FROM_BYTES = 1 << 20  # smaller files are read in Python (no temporary table
 # Exactly the characters Python's str.strip() removes.
 WHITESPACE = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_SUM = " + ".join(f"substr(kc.cand, {i + 1}, 1)::int * {w}" for i, w in enumerate(WEIGHTS))
+# A row where a cell starts or ends with whitespace (cells joined by \x01): only those rows' cells are trimmed.
+# btrim() with a set of multibyte characters costs more than the rest of the first pass; few rows need it, and
+# a false alarm (a \x01 in a cell) only trims a row that did not need it.
+_EDGE_CLASS = "[" + WHITESPACE + "]"
+EDGE = f"(^|\x01){_EDGE_CLASS}|{_EDGE_CLASS}(\x01|$)"
 # (No bounded repetitions such as {17} in these patterns: PostgreSQL's regex engine runs them many times slower.)
 _ID_SHAPE = "(length({x}) = 18 AND left({x}, 17) !~ '[^0-9]' AND right({x}, 1) ~ '[0-9X]')"
+_BORN_SHAPE = ("(length({x}) = 10 AND {x} ~ '^[0-9]+-[0-9]+-[0-9]+$' "
+               "AND substr({x}, 5, 1) = '-' AND substr({x}, 8, 1) = '-')")
 
 
 def _q(value: str) -> str:
@@ -50,22 +56,26 @@ def _status_case() -> str:  # of the column status_text
     return "CASE status_text " + " ".join(whens) + " END"
 
 
-def _date_of(year: str, month: str, day: str, shape: str) -> str:
-    """SQL: the date of text year, month and day fields when `shape` holds and they make a date from 1990 to
-    2039, else NULL (a row with another date is checked in Python). Never raises: arithmetic, not casts of
-    what could be out of range."""
-    y, m, d = f"({year})::int", f"({month})::int", f"({day})::int"
+def _digits(data: str, first: int, count: int) -> str:
+    """SQL: the number written by `count` ASCII digits of the bytea `data` from byte `first` (0-based): byte
+    arithmetic, where a text cast per field (substr(...)::int) went through the text output and input functions."""
+    terms = " + ".join(f"get_byte({data}, {first + k}) * {10 ** (count - 1 - k)}" for k in range(count))
+    return f"({terms} - {48 * int('1' * count)})"
+
+
+_CHECK_SUM = "(" + " + ".join(f"get_byte(t.ib, {i}) * {w}" for i, w in enumerate(WEIGHTS)) + \
+    f" - {48 * sum(WEIGHTS)}) % 11"
+
+
+def _date_of(year: str, month: str, day: str) -> str:
+    """SQL: the date of integer columns year, month and day when they make a date from 1990 to 2039, else NULL
+    (a row with another date is checked in Python; NULL parts give NULL). Never raises: arithmetic before
+    make_date."""
+    y, m, d = year, month, day
     leap = f"CASE WHEN {m} = 2 AND {y} % 4 = 0 AND ({y} % 100 <> 0 OR {y} % 400 = 0) THEN 1 ELSE 0 END"
     valid = (f"{y} BETWEEN 1990 AND 2039 AND {m} BETWEEN 1 AND 12 "
              f"AND {d} BETWEEN 1 AND (ARRAY[31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])[{m}] + {leap}")
-    return f"CASE WHEN {shape} THEN CASE WHEN {valid} THEN make_date({y}, {m}, {d}) END END"
-
-
-_ID_DATE = _date_of("substr(kc.cand, 7, 4)", "substr(kc.cand, 11, 2)", "substr(kc.cand, 13, 2)",
-                    _ID_SHAPE.format(x="kc.cand"))
-_BORN_DATE = _date_of("substr(t.born_text, 1, 4)", "substr(t.born_text, 6, 2)", "substr(t.born_text, 9, 2)",
-                      "(length(t.born_text) = 10 AND t.born_text ~ '^[0-9]+-[0-9]+-[0-9]+$' "
-                      "AND substr(t.born_text, 5, 1) = '-' AND substr(t.born_text, 8, 1) = '-')")
+    return f"CASE WHEN {valid} THEN make_date({y}, {m}, {d}) END"
 
 
 def _header(stream, encoding: str) -> list[str] | None:
@@ -130,28 +140,46 @@ def school_csv(session, up, stream, counties: frozenset, villages: set, check_ro
         return None  # the Python path says why
 
     def cell(field: str) -> str:
-        return f"btrim(coalesce(i.{column[field]}, ''), :ws)" if field in column else "''"
+        if field not in column:
+            return "''"
+        value = f"coalesce(i.{column[field]}, '')"
+        return f"CASE WHEN i.edge THEN btrim({value}, :ws) ELSE {value} END"
 
     dept = up.dept_unit
     cells_t, ids_t = f"roll_cells_{up.id}", f"roll_ids_{up.id}"
+    joined = ", ".join(f"i.{c}" for c in sorted(set(column.values())))
     # Three passes, each over plain columns of the one before (an expression used many times stays cheap).
     connection.execute(text(f"""
 CREATE TEMPORARY TABLE {cells_t} ON COMMIT DROP AS
 SELECT i.n + 1 AS line, upper({cell('student_no')}) AS sno, {cell('name')} AS name, upper({cell('id_number')}) AS given,
        {cell('sex')} AS sex_text, {cell('birth_date')} AS born_text, {cell('status')} AS status_text,
        {cell('school')} AS school, {cell('grade')} AS grade
-FROM {raw_in} AS i"""), {"ws": WHITESPACE})
+FROM (SELECT i.*, concat_ws(E'\\x01', {joined}) ~ :edge AS edge FROM {raw_in} AS i OFFSET 0) AS i"""),
+        {"ws": WHITESPACE, "edge": EDGE})
+    # The second pass reads the ID number's and the birth date's digits as bytes, only where the text has the
+    # shape of one (then it is ASCII): the date's fields, the check sum and the sex digit's parity.
     connection.execute(text(f"""
 CREATE TEMPORARY TABLE {ids_t} ON COMMIT DROP AS
-SELECT t.*, CASE WHEN t.given <> '' THEN t.given
-                 WHEN length(t.sno) = 19 AND left(t.sno, 1) = 'G' THEN substr(t.sno, 2) ELSE '' END AS cand,
-       {_BORN_DATE} AS bd
-FROM {cells_t} AS t"""))
+SELECT t.line, t.sno, t.name, t.given, t.sex_text, t.born_text, t.status_text, t.school, t.grade, t.cand,
+       CASE WHEN t.id_shaped THEN {_digits('t.ib', 6, 4)} END AS iy,
+       CASE WHEN t.id_shaped THEN {_digits('t.ib', 10, 2)} END AS im,
+       CASE WHEN t.id_shaped THEN {_digits('t.ib', 12, 2)} END AS iday,
+       CASE WHEN t.id_shaped THEN {_CHECK_SUM} END AS isum,
+       CASE WHEN t.id_shaped THEN get_byte(t.ib, 16) % 2 = 1 END AS iodd,
+       CASE WHEN t.born_shaped THEN {_digits('t.bb', 0, 4)} END AS by,
+       CASE WHEN t.born_shaped THEN {_digits('t.bb', 5, 2)} END AS bm,
+       CASE WHEN t.born_shaped THEN {_digits('t.bb', 8, 2)} END AS bday
+FROM (SELECT t.*, {_ID_SHAPE.format(x="t.cand")} AS id_shaped, textsend(t.cand) AS ib,
+             {_BORN_SHAPE.format(x="t.born_text")} AS born_shaped, textsend(t.born_text) AS bb
+      FROM (SELECT t.*, CASE WHEN t.given <> '' THEN t.given
+                             WHEN length(t.sno) = 19 AND left(t.sno, 1) = 'G' THEN substr(t.sno, 2) ELSE '' END AS cand
+            FROM {cells_t} AS t OFFSET 0) AS t
+      OFFSET 0) AS t"""))
     connection.exec_driver_sql(f"DROP TABLE {cells_t}")
     connection.execute(text(f"""
 CREATE TEMPORARY TABLE {values} ON COMMIT DROP AS
 SELECT line, sno AS student_no, name, number AS id_number,
-       CASE WHEN number IS NOT NULL THEN CASE WHEN substr(number, 17, 1)::int % 2 = 1 THEN 'male' ELSE 'female' END
+       CASE WHEN number IS NOT NULL THEN CASE WHEN iodd THEN 'male' ELSE 'female' END
             ELSE CASE sex_text WHEN '男' THEN 'male' WHEN 'male' THEN 'male' WHEN '女' THEN 'female'
                                WHEN 'female' THEN 'female' END END AS sex,
        coalesce(id_born, bd) AS birth_date,
@@ -166,15 +194,15 @@ SELECT line, sno AS student_no, name, number AS id_number,
         AND sex_text IN ('', '男', '女', 'male', 'female')
         AND status IS NOT NULL
         AND CASE WHEN number IS NOT NULL
-                 THEN (bd IS NULL OR bd = id_born)
-                      AND (sex_text = '' OR (sex_text IN ('男', 'male')) = (substr(number, 17, 1)::int % 2 = 1))
+                 THEN (bd IS NULL OR bd = id_born) AND (sex_text = '' OR (sex_text IN ('男', 'male')) = iodd)
                  ELSE bd IS NOT NULL AND sex_text <> '' END) AS ordinary
 FROM (SELECT kc.*, CASE WHEN ok THEN kc.cand END AS number, CASE WHEN ok THEN kc.idd END AS id_born,
              {_status_case()} AS status
-      FROM (SELECT kc.*, {_ID_SHAPE.format(x="kc.cand")} AND kc.idd IS NOT NULL
-                   AND substr('10X98765432', 1 + (CASE WHEN kc.idd IS NOT NULL THEN ({_SUM}) END) % 11, 1)
-                       = right(kc.cand, 1) AS ok
-            FROM (SELECT kc.*, {_ID_DATE} AS idd FROM {ids_t} AS kc OFFSET 0) AS kc OFFSET 0) AS kc
+      FROM (SELECT kc.*, kc.idd IS NOT NULL AND substr('10X98765432', 1 + kc.isum, 1) = right(kc.cand, 1) AS ok
+            FROM (SELECT kc.*, {_date_of('kc.iy', 'kc.im', 'kc.iday')} AS idd,
+                         {_date_of('kc.by', 'kc.bm', 'kc.bday')} AS bd
+                  FROM {ids_t} AS kc OFFSET 0) AS kc
+            OFFSET 0) AS kc
       OFFSET 0) AS v
 """), {"counties": sorted(counties), "dept": dept})
     connection.exec_driver_sql(f"DROP TABLE {ids_t}")
@@ -222,14 +250,19 @@ def _odd_rows(connection, raw_in, values, column, counties, villages, check_row,
 
 
 def _duplicates(connection, values) -> list:
+    """Repeated ID numbers (student numbers where there is none): the keys first, one hash aggregate (usually
+    none repeat, and the check ends there), then each repeat pointing at the previous occurrence. (As one
+    statement, the planner sorted all the rows to merge them with the few repeated keys.)"""
+    keys = connection.scalars(text(f"SELECT coalesce(id_number, student_no) FROM {values} GROUP BY 1 "
+                                   "HAVING count(*) > 1")).all()
+    if not keys:
+        return []
     rows = connection.execute(text(f"""
 SELECT line, has_id, prev FROM (
   SELECT line, id_number IS NOT NULL AS has_id,
          lag(line) OVER (PARTITION BY coalesce(id_number, student_no) ORDER BY line) AS prev
-  FROM {values}
-  WHERE coalesce(id_number, student_no) IN (SELECT coalesce(id_number, student_no) FROM {values}
-                                            GROUP BY 1 HAVING count(*) > 1)) AS d
-WHERE prev IS NOT NULL""")).all()
+  FROM {values} WHERE coalesce(id_number, student_no) = ANY (CAST(:keys AS text[]))) AS d
+WHERE prev IS NOT NULL"""), {"keys": keys}).all()
     return [(r.line, "id_number" if r.has_id else "student_no", _l("与第%(row)s行重复", row=r.prev)) for r in rows]
 
 
