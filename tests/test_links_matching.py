@@ -189,3 +189,31 @@ def test_a_citys_household_register_matches_within_each_rows_county(client, pers
     assert [(r["status"], r["score"], r["village_code"]) for r in results] == [
         ("linked", 100, VILLAGE), ("unmatched", None, None), ("linked", 95, OTHER_COUNTY_VILLAGE)]
     assert kid["id"]  # the county's record, linked by its ID number
+
+
+def test_a_retried_match_run_restores_what_is_missing_and_links_nothing_twice(
+        app, client, person, department, confirmed, scoped_sql, db_connection):
+    """A run retried after a crash (its status left 'running', part of its matches lost with the crash's
+    rollback) ends with exactly the matches of a run that never failed."""
+    from sqlalchemy import text
+
+    from sync.jobs import run_scoped
+    from tenant_app.db import db
+
+    _children(client, person)
+    _, headers = department(COUNTY)
+    body = confirmed(headers, "school", csv_file("school", _school_rows()))
+    counts = "SELECT method, status, count(*) FROM roll_matches WHERE upload_id = :u GROUP BY 1, 2 ORDER BY 1, 2"
+    before = scoped_sql(COUNTY, counts, u=body["id"])
+    assert sum(n for _, _, n in before) == 5
+    # The crash, as the tables' owner (the application role may not delete matches).
+    db_connection.exec_driver_sql("SET LOCAL ROLE NONE")
+    lost = db_connection.execute(text("DELETE FROM roll_matches WHERE upload_id = :u AND roll_name = '赵磊' "
+                                      "RETURNING id"), {"u": body["id"]}).all()
+    db_connection.execute(text("UPDATE roll_match_runs SET status = 'running' WHERE id = :r"), {"r": body["run"]["id"]})
+    db_connection.exec_driver_sql(f'SET LOCAL ROLE "{db.app_role}"')
+    assert len(lost) == 1
+    with app.app_context():  # as the worker runs it: in the department's unit scope
+        result = run_scoped("tenant_app.links.matching.run_match", COUNTY, False, body["run"]["id"])
+    assert (result["linked"], result["grey"]) == (2, 3)
+    assert scoped_sql(COUNTY, counts, u=body["id"]) == before
