@@ -4,12 +4,13 @@ worklists after the commit (a burst coalesced), so the lists follow the records.
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import pytest
 from rq import Queue, SimpleWorker
 
-from sync import queues
+from sync import outbox, queues
 from sync.jobs import redis_connection
 from sync.worker import Housekeeper
 from tenant_app import clock
@@ -144,6 +145,22 @@ def test_without_redis_the_recompute_runs_inline_after_the_commit(client, person
     assert no_hukou(client, person, VILLAGE) == [child["id"]]
     patch(client, person, child, status="exited", exit_reason="moved_away")
     assert no_hukou(client, person, VILLAGE) == []
+
+
+def test_with_redis_unreachable_the_edit_stands_and_requests_do_not_wait_on_it(app, client, person, monkeypatch,
+                                                                              caplog):
+    monkeypatch.setitem(app.config, "SHOUHU_REDIS_URL", "redis://127.0.0.1:6390/0")  # nothing listens there
+    for module in (refresh, outbox):  # each logs an outage once per process: leave the next tests theirs
+        monkeypatch.setattr(module, "_down_until", {})
+        monkeypatch.setattr(module, "_outage", set())
+    caplog.set_level(logging.WARNING, logger="tenant_app.links.refresh")
+    child = create(client, person, VILLAGE, "063", hukou_registered=False)
+    assert "wait for the next recompute" in caplog.text
+    assert list(refresh._down_until) == ["redis://127.0.0.1:6390/0"]
+    tries = []
+    monkeypatch.setattr(refresh, "enqueue_village", lambda *args: tries.append(args))
+    patch(client, person, child, hukou_registered=True, hukou_place="广东省韶关市浈江区")
+    assert tries == []  # within the back-off: not tried again
 
 
 def test_an_edit_rolled_back_queues_nothing(app, client, person, redis9):

@@ -19,6 +19,7 @@ Set-based writers that bypass the ORM (the import of an upload) call `note_villa
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 
 from sqlalchemy import event, inspect
@@ -35,7 +36,8 @@ PENDING_KEY = "shouhu:worklists-refresh:pending:"
 GENERATION_KEY = "shouhu:worklists-refresh:generation"
 PENDING_TTL = 600  # a key left by a lost enqueue expires: the village's next edit queues again
 _VILLAGES = "shouhu_worklist_villages"
-_outage: set[str] = set()
+_outage: set[str] = set()  # Redis URLs whose outage has been logged
+_down_until: dict[str, float] = {}
 
 
 def _villages_of(obj, always: bool) -> set[str]:
@@ -97,23 +99,27 @@ _UNSET = object()
 def request_refresh(villages: Iterable[str], redis_url=_UNSET) -> list:
     """After the commit: one recompute per village (inline without Redis); the jobs queued (or inline reports).
     Never raises: the edit has committed."""
-    from sync.outbox import configured_redis_url
+    from sync.outbox import OUTAGE_BACKOFF, configured_redis_url
 
     url = configured_redis_url() if redis_url is _UNSET else redis_url
+    if url and time.monotonic() < _down_until.get(url, 0.0):
+        return []  # Redis was unreachable moments ago: requests must not wait on it edit after edit
     done = []
     for village in villages:
         try:
             done.append(enqueue_village(village, url))
         except Exception as exc:  # noqa: BLE001 - the edit stands; the lists wait for the next recompute
-            if url not in _outage:  # one warning per outage, not one per edit
-                log.warning("worklists of village %s not recomputed after an edit (%s: %s)", village,
-                            type(exc).__name__, exc)
-            _outage.add(url)
             if not url:
+                log.exception("worklists of village %s not recomputed inline after an edit", village)
                 continue
-            break  # Redis unreachable: do not wait on it once per village
-        else:
-            _outage.discard(url)
+            _down_until[url] = time.monotonic() + OUTAGE_BACKOFF
+            # One warning per outage (per process), not one per edit.
+            (log.debug if url in _outage else log.warning)(
+                "worklists not recomputed after an edit (%s: %s); they wait for the next recompute",
+                type(exc).__name__, exc)
+            _outage.add(url)
+            return done
+    _outage.discard(url)
     return done
 
 
