@@ -12,10 +12,10 @@ from sqlalchemy import text
 
 from tests import crawl_links
 from tests.committed import figures_preserved
-from tests.phone_checks import assert_fits
+from tests.phone_checks import DESKTOP, NARROW_CELLS, NO_SIDEWAYS, assert_fits, save_full
 from tests.phone_world import LONG_NAMES
 from tests.test_browser import browser, log_in  # noqa: F401  (the browser fixture, wrapped below)
-from tests.test_phone import open_page, phone, shots  # noqa: F401  (where screenshots go)
+from tests.test_phone import open_page, phone, set_screen, shots  # noqa: F401  (where screenshots go)
 
 pytestmark = pytest.mark.browser
 
@@ -184,3 +184,24 @@ def test_worklist_and_verification_task_fit_a_phone_for_the_village(chrome, live
             for control in form.find_elements("css selector", "select, input:not([type=hidden])"):
                 assert control.size["width"] >= form.size["width"] - 2, f"{control.get_attribute('name')}"
                 assert control.get_attribute("aria-label"), f"{control.get_attribute('name')} has no name"
+
+
+def _reads_well_on_a_desktop(driver, page: str, table: str, folder) -> None:
+    """No sideways scrolling, no squeezed cells, a real table again (headers shown); the controls of a form may
+    stand side by side here, so the phone's full-width rule does not apply."""
+    scroll_width, width = driver.execute_script(NO_SIDEWAYS)
+    assert scroll_width <= width, f"{page}: {scroll_width}px wide on a {width}px screen"
+    assert driver.execute_script(NARROW_CELLS) == [], f"{page}: table cells squeezed"
+    assert driver.find_element("css selector", f"{table} thead").is_displayed()
+    save_full(driver, folder / f"{page}.png")
+
+
+def test_the_same_pages_still_read_well_on_a_desktop(chrome, live_server, world, shots):  # noqa: F811
+    set_screen(chrome, *DESKTOP)
+    log_in(chrome, live_server, world.director)
+    open_page(chrome, f"{live_server}/links/verification/{world.task_id}", "#verification-items")
+    _reads_well_on_a_desktop(chrome, "desktop-verification", "#verification-items", shots)
+    row = _rows(chrome, "#verification-items tbody tr")[0]
+    assert row.size["height"] < 160, row.size  # a line of the table: the answer's controls side by side
+    open_page(chrome, f"{live_server}/links/worklists/{VILLAGE}?list=mismatch", "#worklist-items")
+    _reads_well_on_a_desktop(chrome, "desktop-worklist-mismatch", "#worklist-items", shots)
