@@ -147,6 +147,17 @@ def test_without_redis_the_recompute_runs_inline_after_the_commit(client, person
     assert no_hukou(client, person, VILLAGE) == []
 
 
+def test_an_import_recomputes_its_village(client, person, scoped_sql):
+    from tests import test_children_import as imports
+
+    headers = person(VILLAGE)[1]
+    body = imports.upload(client, headers, [imports.row(是否登记户口="否", 身份证号=make_id(seq="073"))]).get_json()
+    response = client.post(f"/api/v1/children/imports/{body['id']}/confirm", headers=headers)
+    assert response.status_code in (200, 202), response.get_json()
+    [(child_id,)] = scoped_sql(VILLAGE, "SELECT id FROM children WHERE id_number = :n", n=make_id(seq="073"))
+    assert no_hukou(client, person, VILLAGE) == [child_id]  # set-based insert, noted for its village
+
+
 def test_with_redis_unreachable_the_edit_stands_and_requests_do_not_wait_on_it(app, client, person, monkeypatch,
                                                                               caplog):
     monkeypatch.setitem(app.config, "SHOUHU_REDIS_URL", "redis://127.0.0.1:6390/0")  # nothing listens there
