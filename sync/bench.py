@@ -22,17 +22,9 @@ import time
 from sqlalchemy import select, text
 
 from hierarchy.scope import Scope, apply_db_scope, job_scope, scoped
-from tenant_app.children.bench import PROVINCE, _say, _vacuum, ensure_province
-from tenant_app.children.demo import generate_children
+from tenant_app.children.bench import PROVINCE, _say, ensure_children
 
 PASSWORD = "Bench-rollup-2026"
-
-
-def _children_in(db, code: str) -> int:
-    with db.engine.begin() as connection, job_scope(all_tenants=True) as scope:
-        apply_db_scope(connection, scope)
-        return connection.scalar(text("SELECT count(*) FROM children WHERE region_code >= :lo AND "
-                                      "region_code < :hi"), {"lo": code, "hi": code + ":"})
 
 
 def time_rebuild(db) -> float:
@@ -149,17 +141,7 @@ def time_change_visible(app, db, redis_url: str, timeout: float = 30.0) -> dict:
 def bench_rollup(app, db, children: int = 1_000_000, villages: int = 52_000, seed: int = 2016, echo=print) -> dict:
     if db.engine.dialect.name != "postgresql":
         raise RuntimeError("bench rollup needs PostgreSQL")
-    figures = {"villages": ensure_province(db, villages, echo)}
-    have = _children_in(db, PROVINCE)
-    if have < children:
-        started = time.perf_counter()
-        with db.engine.begin() as connection:
-            generate_children(connection, children - have, PROVINCE, seed)
-        _say(echo, "generate children", f"{children - have:,} in {time.perf_counter() - started:.1f} s")
-        _vacuum(db, echo)
-    else:
-        _say(echo, "children", f"{have:,} already there")
-    figures["children"] = _children_in(db, PROVINCE)
+    figures = ensure_children(db, villages, children, seed, echo)
     with scoped(Scope(all_tenants=True)):
         time_rebuild(db)  # warm-up: the first run also fills caches and creates every row
     rebuilds = [time_rebuild(db) for _ in range(2)]

@@ -7,7 +7,8 @@ forces a drain: the outbox left by an outage drains within seconds of Redis's re
 nightly full rebuild once per day after 00:05 China Standard Time (overdue and due figures change with the
 date, not with any write); a row per day in the database (`sync_nightly_runs`) keeps several workers, and a
 Redis restart, from running it twice. Every five minutes it enqueues the escalation of overdue case steps
-(tenant_app.cases.escalation; one job per five-minute slot, whichever worker looks first).
+(tenant_app.cases.escalation; one job per five-minute slot, whichever worker looks first), and once per day
+(CST) the purge of the rolls' dry runs left unconfirmed (tenant_app.links.rolls.purge_stale_job).
 
 The RQ worker retries an unreachable Redis with a back-off capped at a few seconds (RQ's own reaches a minute),
 re-registers itself when Redis comes back empty (a restart without persistence), and is started again if RQ's
@@ -41,6 +42,7 @@ NIGHTLY_AT_CST = dtime(0, 5)
 # Limits run in hours (an emergency is accepted within one): a step's escalation is at most this late.
 ESCALATION_SECONDS = 300
 ESCALATION_KEY = "shouhu:case-escalation:"
+PURGE_KEY = "shouhu:links-purge:"
 
 
 def pending_outbox(database) -> tuple[int, float | None]:
@@ -108,6 +110,23 @@ def schedule_escalation(redis_url: str, client=None):
                    queue=queues.DEFAULT, redis_url=redis_url, connection=client)
 
 
+def schedule_purge(redis_url: str, client=None):
+    """Enqueue the day's purge of stale dry runs (their staged rows can be millions) once per CST day; returns
+    the job or None.
+
+    Idempotent like the escalation (a purged dry run is gone; a second purge finds nothing), so a Redis key per
+    day is guard enough: a Redis restart costs at most one more, empty, purge."""
+    from sync.jobs import enqueue
+    from tenant_app import clock
+
+    day = clock.today_cst().isoformat()
+    client = client or outbox.redis_client(redis_url)
+    if not client.set(f"{PURGE_KEY}{day}", "1", nx=True, ex=2 * 24 * 3600):
+        return None
+    return enqueue("tenant_app.links.rolls.purge_stale_job", job_id=f"links-purge-{day}", all_tenants=True,
+                   queue=queues.LINKS, redis_url=redis_url, connection=client)
+
+
 class Housekeeper:
     """One look per call to `tick`; `start` runs it every `interval` seconds in a daemon thread, and every
     PROBE_SECONDS while Redis is unreachable."""
@@ -126,7 +145,7 @@ class Housekeeper:
     def tick(self, *, first: bool = False) -> dict:
         """Raises while Redis is unreachable (the caller looks again soon)."""
         outbox.redis_client(self.redis_url).ping()
-        done = {"pending": 0, "drain": None, "rebuild": None, "escalation": None}
+        done = {"pending": 0, "drain": None, "rebuild": None, "escalation": None, "purge": None}
         try:
             count, age = pending_outbox(self.database)
         finally:
@@ -143,6 +162,7 @@ class Housekeeper:
             if self.owns_database:
                 self.database.engine.dispose()
         done["escalation"] = schedule_escalation(self.redis_url)
+        done["purge"] = schedule_purge(self.redis_url)
         return done
 
     def look(self, *, first: bool = False) -> float:

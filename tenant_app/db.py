@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hierarchy.scope import DB_ROLES_INFO, Scope, forget_db_scope, install_scoping, scoped
 from sync.outbox import install_outbox
+from tenant_app.links.refresh import install as install_worklist_refresh
 
 
 class ShouhuSession(Session):
@@ -25,6 +26,7 @@ class ShouhuSession(Session):
 
 install_scoping(ShouhuSession)
 install_outbox(ShouhuSession)  # here, like the scoping hooks: every process that writes imports this module
+install_worklist_refresh(ShouhuSession)  # hand edits of records refresh their villages' worklists
 
 
 def _make_engine(url: str, **kwargs) -> Engine:

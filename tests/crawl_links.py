@@ -12,7 +12,9 @@ from sqlalchemy import text
 VERSIONS = 25
 
 
-def build(conn, password_hash: str, *, county: str, village: str, username: str, today: date | None = None) -> None:
+def build(conn, password_hash: str, *, county: str, village: str, username: str, today: date | None = None,
+          title: str = "疑似辍学核查") -> int:
+    """The rolls, matches, worklists and verification campaign; returns the village's verification task."""
     conn.execute(text("""
         INSERT INTO users (region_code, username, password_hash, role, real_name, phone, active, auth_epoch,
                            created_at, updated_at, org_kind, org_name)
@@ -53,14 +55,14 @@ def build(conn, password_hash: str, *, county: str, village: str, username: str,
                                      linked, grey, created_at, finished_at)
         SELECT :c, :c, 'education', :up, 'done', count(*), count(*), 0, 0, now(), now()
         FROM roll_rows WHERE upload_id = :up"""), {"c": county, "up": current})
-    _worklists(conn, county, village, today or date(2026, 6, 15))
+    return _worklists(conn, county, village, today or date(2026, 6, 15), title)
 
 
 TASK_ITEMS = 60
 ANSWERED = 5
 
 
-def _worklists(conn, county: str, village: str, today: date) -> None:
+def _worklists(conn, county: str, village: str, today: date, title: str) -> int:
     conn.execute(text("""
         INSERT INTO worklist_items (region_code, list_kind, subject_key, child_id, name, sex, birth_date, id_number,
                                     reason, status, answer_note, computed_at, version)
@@ -76,9 +78,10 @@ def _worklists(conn, county: str, village: str, today: date) -> None:
     campaign = conn.execute(text("""
         INSERT INTO campaigns (issuer_code, title, directive, kind, template, target_level, reviewer_level, starts_on,
                                due_on, questions, status, task_count, receipt_count, created_at, published_at, version)
-        VALUES (:c, '疑似辍学核查', '请逐一核实。', 'special_action', 'verification', 5, 4, :starts, :due,
+        VALUES (:c, :title, '请逐一核实。', 'special_action', 'verification', 5, 4, :starts, :due,
                 CAST('[]' AS json), 'open', 1, 1, now(), now(), 1)
-        RETURNING id"""), {"c": county, "starts": today - timedelta(days=3), "due": today + timedelta(days=30)}
+        RETURNING id"""), {"c": county, "title": title, "starts": today - timedelta(days=3),
+                           "due": today + timedelta(days=30)}
                             ).scalar_one()
     task = conn.execute(text("""
         INSERT INTO tasks (campaign_id, region_code, reviewer_code, due_on) VALUES (:cid, :v, :r, :due)
@@ -94,3 +97,4 @@ def _worklists(conn, county: str, village: str, today: date) -> None:
         UPDATE worklist_items SET status = 'answered', answer = 'corrected', answered_at = now(), answered_on = :day
         WHERE id IN (SELECT id FROM worklist_items WHERE task_id = :task ORDER BY id LIMIT :n)"""),
                  {"task": task, "day": today, "n": ANSWERED})
+    return task

@@ -21,10 +21,10 @@ from datetime import date, timedelta
 from sqlalchemy import text
 
 from hierarchy.scope import apply_db_scope, job_scope
-from sync.bench import PASSWORD, _children_in, _token, _user
+from sync.bench import PASSWORD, _token, _user
 from tenant_app import clock
 from tenant_app.cases.bench import _cases_in, generate_cases
-from tenant_app.children.bench import PROVINCE, _say, _vacuum, ensure_province
+from tenant_app.children.bench import PROVINCE, _say, _vacuum, children_in, ensure_province
 from tenant_app.children.demo import generate_children
 
 TITLE = "考核基准测试"
@@ -173,7 +173,7 @@ def bench_assessment(db, *, children: int = 1_000_000, cases: int = 50_000, vill
     if db.engine.dialect.name != "postgresql":
         raise RuntimeError("bench assessment needs PostgreSQL")
     figures = {"villages": ensure_province(db, villages, echo)}
-    have = _children_in(db, PROVINCE)
+    have = children_in(db, PROVINCE)
     if have < children:
         started = time.perf_counter()
         with db.engine.begin() as connection:
@@ -183,7 +183,7 @@ def bench_assessment(db, *, children: int = 1_000_000, cases: int = 50_000, vill
     generate_cases(db, cases)
     figures.update(generate(db, echo))
     _analyze(db)
-    figures.update(children=_children_in(db, PROVINCE), cases=_cases_in(db))
+    figures.update(children=children_in(db, PROVINCE), cases=_cases_in(db))
     _say(echo, "villages / children / cases", f"{figures['villages']:,} / {figures['children']:,} / "
                                               f"{figures['cases']:,}")
     try:

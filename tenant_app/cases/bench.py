@@ -23,10 +23,10 @@ from sqlalchemy import text
 
 from hierarchy.scope import Scope, apply_db_scope, job_scope, scoped
 from sync import case_figures
-from sync.bench import _children_in, _token, _user, time_rebuild
+from sync.bench import _token, _user, time_rebuild
 from tenant_app import clock
 from tenant_app.cases import enums as E
-from tenant_app.children.bench import PROVINCE, _say, _vacuum, ensure_province
+from tenant_app.children.bench import PROVINCE, _say, _vacuum, children_in, ensure_province
 from tenant_app.children.demo import generate_children
 
 OPEN_SHARE = 5  # one case in five is open
@@ -193,7 +193,7 @@ def bench_cases(app, db, children: int = 1_000_000, cases: int = 50_000, village
     if db.engine.dialect.name != "postgresql":
         raise RuntimeError("bench cases needs PostgreSQL")
     figures = {"villages": ensure_province(db, villages, echo)}
-    have = _children_in(db, PROVINCE)
+    have = children_in(db, PROVINCE)
     if have < children:
         started = time.perf_counter()
         with db.engine.begin() as connection:
@@ -207,7 +207,7 @@ def bench_cases(app, db, children: int = 1_000_000, cases: int = 50_000, village
         _vacuum(db, echo)
     if added:
         _analyze(db, echo)
-    figures.update(children=_children_in(db, PROVINCE), cases=_cases_in(db))
+    figures.update(children=children_in(db, PROVINCE), cases=_cases_in(db))
     county, open_cases = _busiest_county(db)
     _say(echo, "villages / children / cases", f"{figures['villages']:,} / {figures['children']:,} / "
                                               f"{figures['cases']:,}")

@@ -19,6 +19,7 @@ from tenant_app.children.models import Child, ChildChange
 from tenant_app.children.validation import derive, today_cst, validate_child
 from tenant_app.errors import Conflict, NotFound, RateLimited, ValidationFailed
 from tenant_app.i18n import _l, both_languages
+from tenant_app.links.refresh import note_villages
 
 STATUSES = ("uploaded", "validating", "validated", "applying", "applied", "failed")
 MAX_ROWS = 50_000
@@ -350,4 +351,5 @@ def insert_children(session, actor, rows: list[dict]) -> int:
             "snapshot": _snapshot(record)})
     session.execute(ChildChange.__table__.insert(), changes)
     record_bulk(session, [village], "children")
+    note_villages(session, [village])
     return len(records)

@@ -31,9 +31,7 @@ import time
 from sqlalchemy import select, text
 
 from hierarchy.scope import Scope, apply_db_scope, job_scope, scoped
-from sync.bench import _children_in
-from tenant_app.children.bench import PROVINCE, _vacuum, ensure_province
-from tenant_app.children.demo import generate_children
+from tenant_app.children.bench import PROVINCE, ensure_children
 
 PASSWORD = "Bench-links-2026"
 TARGETS = {"dry_run_s": 90.0, "exact_s": 20.0, "fuzzy_s": 60.0, "worklist_p95_ms": 100.0}
@@ -294,15 +292,8 @@ def bench_links(app, db, *, children: int = 1_000_000, rows: int = 3_000_000, fu
 
     if db.engine.dialect.name != "postgresql":
         raise RuntimeError("bench links needs PostgreSQL")
-    figures: dict = {"villages": ensure_province(db, villages, echo)}
-    have = _children_in(db, PROVINCE)
-    if have < children:
-        started = time.perf_counter()
-        with db.engine.begin() as connection:
-            generate_children(connection, children - have, PROVINCE, seed)
-        _say(echo, "generate children", f"{children - have:,} in {time.perf_counter() - started:.1f} s")
-        _vacuum(db, echo)
-    figures["children"] = have = _children_in(db, PROVINCE)
+    figures: dict = ensure_children(db, villages, children, seed, echo, say=_say)
+    have = figures["children"]
     fuzzy = min(fuzzy, have // 2)
     exact = min(have - fuzzy, rows - fuzzy)
     others = max(0, rows - exact - fuzzy)

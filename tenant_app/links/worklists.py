@@ -14,7 +14,9 @@ per kind and village, computed set-based in SQL (one INSERT … SELECT per list 
 A current roll covers an area when its department's unit is the area's ancestor or lies inside it. Open items
 are recomputed (deleted and listed again); an item in a verification task stays as it is until answered, and an
 answered one is kept for the outcome figures. The job runs in the province's scope (the rolls of a city's or
-the province's departments belong to those units) with every statement bounded to the unit's subtree.
+the province's departments belong to those units) with every statement bounded to the unit's subtree. It runs
+after a match run, a grey-band confirmation, the county's "recompute", and for its village alone after a record
+is edited by hand (tenant_app.links.refresh).
 """
 
 from __future__ import annotations
