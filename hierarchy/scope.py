@@ -26,6 +26,7 @@ from sqlalchemy.orm.util import LoaderCriteriaOption
 
 from hierarchy.codes import ancestors_of, is_valid_code, subtree_bounds
 from hierarchy.models import Base
+from hierarchy.session_hooks import install_once
 
 ALL_TENANTS = "*"
 
@@ -428,9 +429,5 @@ def _sync_db_scope(session: Session, scope: Scope) -> None:
 
 def install_scoping(session_class: type[Session] = Session) -> None:
     """Register the hooks once, on the Session class used by the application and jobs."""
-    if getattr(session_class, "_shouhu_scoping", False):
-        return
-    event.listen(session_class, "do_orm_execute", _add_scope_criteria)
-    event.listen(session_class, "before_flush", _check_writes)
-    event.listen(session_class, "after_begin", _after_begin)
-    session_class._shouhu_scoping = True
+    install_once(session_class, "_shouhu_scoping", do_orm_execute=_add_scope_criteria, before_flush=_check_writes,
+                 after_begin=_after_begin)

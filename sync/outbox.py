@@ -25,12 +25,13 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from sqlalchemy import event, inspect, text
+from sqlalchemy import inspect, text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ClauseElement
 
 from hierarchy.codes import CODE_LENGTHS, Level
 from hierarchy.scope import Scope, scoped
+from hierarchy.session_hooks import forget_at_end, install_once
 from sync import queues
 from sync.models import OutboxEvent
 
@@ -136,19 +137,10 @@ def drains_held() -> Iterator[None]:
         _drains_held.reset(token)
 
 
-def _after_transaction_end(session: Session, transaction) -> None:
-    if transaction.parent is None:  # the whole transaction ended: committed (handled above) or rolled back
-        session.info.pop(_PENDING_FLAG, None)
-
-
 def install_outbox(session_class: type[Session]) -> None:
     """Register the outbox hooks once, on the Session class requests and jobs use."""
-    if getattr(session_class, "_shouhu_outbox", False):
-        return
-    event.listen(session_class, "after_flush", _after_flush)
-    event.listen(session_class, "after_commit", _after_commit)
-    event.listen(session_class, "after_transaction_end", _after_transaction_end)
-    session_class._shouhu_outbox = True
+    install_once(session_class, "_shouhu_outbox", after_flush=_after_flush, after_commit=_after_commit,
+                 after_transaction_end=forget_at_end(_PENDING_FLAG))
 
 
 def record_bulk(target, codes, kind: str, params: dict | None = None) -> None:

@@ -24,8 +24,7 @@ from hierarchy.scope import apply_db_scope, job_scope
 from sync.bench import PASSWORD, _token, _user
 from tenant_app import clock
 from tenant_app.cases.bench import _cases_in, generate_cases
-from tenant_app.children.bench import PROVINCE, _say, _vacuum, children_in, ensure_province
-from tenant_app.children.demo import generate_children
+from tenant_app.children.bench import PROVINCE, _say, children_in, ensure_children
 
 TITLE = "考核基准测试"
 _PEOPLE = """
@@ -172,14 +171,7 @@ def bench_assessment(db, *, children: int = 1_000_000, cases: int = 50_000, vill
 
     if db.engine.dialect.name != "postgresql":
         raise RuntimeError("bench assessment needs PostgreSQL")
-    figures = {"villages": ensure_province(db, villages, echo)}
-    have = children_in(db, PROVINCE)
-    if have < children:
-        started = time.perf_counter()
-        with db.engine.begin() as connection:
-            generate_children(connection, children - have, PROVINCE)
-        _say(echo, "generate children", f"{children - have:,} in {time.perf_counter() - started:.1f} s")
-        _vacuum(db, echo)
+    figures = ensure_children(db, villages, children, echo=echo)
     generate_cases(db, cases)
     figures.update(generate(db, echo))
     _analyze(db)

@@ -26,8 +26,7 @@ from sync import case_figures
 from sync.bench import _token, _user, time_rebuild
 from tenant_app import clock
 from tenant_app.cases import enums as E
-from tenant_app.children.bench import PROVINCE, _say, _vacuum, children_in, ensure_province
-from tenant_app.children.demo import generate_children
+from tenant_app.children.bench import PROVINCE, _say, children_in, ensure_children
 
 OPEN_SHARE = 5  # one case in five is open
 
@@ -192,20 +191,11 @@ def bench_cases(app, db, children: int = 1_000_000, cases: int = 50_000, village
                 seed: int = 2016, echo=print) -> dict:
     if db.engine.dialect.name != "postgresql":
         raise RuntimeError("bench cases needs PostgreSQL")
-    figures = {"villages": ensure_province(db, villages, echo)}
-    have = children_in(db, PROVINCE)
-    if have < children:
-        started = time.perf_counter()
-        with db.engine.begin() as connection:
-            generate_children(connection, children - have, PROVINCE, seed)
-        _say(echo, "generate children", f"{children - have:,} in {time.perf_counter() - started:.1f} s")
+    figures = ensure_children(db, villages, children, seed, echo=echo)
     started = time.perf_counter()
     added = generate_cases(db, cases)
     if added:
         _say(echo, "generate cases", f"{added:,} in {time.perf_counter() - started:.1f} s")
-    if have < children:
-        _vacuum(db, echo)
-    if added:
         _analyze(db, echo)
     figures.update(children=children_in(db, PROVINCE), cases=_cases_in(db))
     county, open_cases = _busiest_county(db)

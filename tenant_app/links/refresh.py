@@ -22,9 +22,10 @@ import logging
 import time
 from collections.abc import Iterable
 
-from sqlalchemy import event, inspect
+from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
+from hierarchy.session_hooks import forget_at_end, install_once
 from sync import queues
 
 log = logging.getLogger(__name__)
@@ -78,19 +79,10 @@ def _after_commit(session: Session) -> None:
         request_refresh(sorted(villages))
 
 
-def _after_transaction_end(session: Session, transaction) -> None:
-    if transaction.parent is None:  # rolled back (a commit has already taken the villages)
-        session.info.pop(_VILLAGES, None)
-
-
 def install(session_class: type[Session]) -> None:
     """Register the hooks once, on the Session class requests and jobs use (tenant_app.db)."""
-    if getattr(session_class, "_shouhu_worklist_refresh", False):
-        return
-    event.listen(session_class, "after_flush", _after_flush)
-    event.listen(session_class, "after_commit", _after_commit)
-    event.listen(session_class, "after_transaction_end", _after_transaction_end)
-    session_class._shouhu_worklist_refresh = True
+    install_once(session_class, "_shouhu_worklist_refresh", after_flush=_after_flush, after_commit=_after_commit,
+                 after_transaction_end=forget_at_end(_VILLAGES))
 
 
 _UNSET = object()
