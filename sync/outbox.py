@@ -70,12 +70,44 @@ ROLLUP_LOCK = 7_214_305_001  # pg_advisory_xact_lock key: one roll-up transactio
 
 _PENDING_FLAG = "shouhu_outbox_pending"
 _drains_held: ContextVar[bool] = ContextVar("shouhu_drains_held", default=False)
-_down_until: dict[str, float] = {}
-_outage: set[str] = set()  # Redis URLs whose outage has been logged
 _clients: dict[str, object] = {}
 
 # Tests may set this to a function with sync.rollup.recompute's signature.
 recompute_hook = None
+
+
+class RedisOutage:
+    """What an enqueue after a commit does when Redis is unreachable: skip Redis for OUTAGE_BACKOFF seconds
+    (requests must not wait on it write after write), and log the outage once per process, not once per write."""
+
+    def __init__(self, logger: logging.Logger, message: str, recovered: str | None = None):
+        self.log, self.message, self.recovered_message = logger, message, recovered
+        self.down_until: dict[str, float] = {}
+        self.logged: set[str] = set()  # URLs whose outage has been logged
+
+    def skipping(self, url: str) -> bool:
+        return time.monotonic() < self.down_until.get(url, 0.0)
+
+    def failed(self, url: str, exc: Exception) -> None:
+        self.down_until[url] = time.monotonic() + OUTAGE_BACKOFF
+        (self.log.debug if url in self.logged else self.log.warning)(
+            "%s (%s: %s)", self.message, type(exc).__name__, exc)
+        self.logged.add(url)
+
+    def reachable(self, url: str) -> None:
+        self.down_until.pop(url, None)
+        if url in self.logged:
+            self.logged.discard(url)
+            if self.recovered_message:
+                self.log.warning(self.recovered_message)
+
+    def reset(self) -> None:
+        self.down_until.clear()
+        self.logged.clear()
+
+
+redis_outage = RedisOutage(log, "roll-up drain not enqueued; the outbox keeps the rows until a worker drains it",
+                           "Redis reachable again: roll-up drains are queued after each commit once more")
 
 
 # --- write side ------------------------------------------------------------------------------------------
@@ -219,23 +251,15 @@ def request_drain(redis_url=_UNSET, *, force: bool = False):
     url = configured_redis_url() if redis_url is _UNSET else redis_url
     if not url:
         return drain_inline()
-    if not force and time.monotonic() < _down_until.get(url, 0.0):
+    if not force and redis_outage.skipping(url):
         log.debug("roll-up drain not requested: Redis was unreachable moments ago; the outbox keeps the rows")
         return None
     try:
         job = _enqueue_drain(url, force)
     except Exception as exc:  # noqa: BLE001 - the write has committed; the outbox keeps the rows
-        _down_until[url] = time.monotonic() + OUTAGE_BACKOFF
-        # One warning per outage (per process), not one per write.
-        (log.debug if url in _outage else log.warning)(
-            "roll-up drain not enqueued (%s: %s); the outbox keeps the rows until a worker drains it",
-            type(exc).__name__, exc)
-        _outage.add(url)
+        redis_outage.failed(url, exc)
         return None
-    _down_until.pop(url, None)
-    if url in _outage:
-        _outage.discard(url)
-        log.warning("Redis reachable again: roll-up drains are queued after each commit once more")
+    redis_outage.reachable(url)
     return job
 
 

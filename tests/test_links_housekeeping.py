@@ -162,12 +162,11 @@ def test_with_redis_unreachable_the_edit_stands_and_requests_do_not_wait_on_it(a
                                                                               caplog):
     monkeypatch.setitem(app.config, "SHOUHU_REDIS_URL", "redis://127.0.0.1:6390/0")  # nothing listens there
     for module in (refresh, outbox):  # each logs an outage once per process: leave the next tests theirs
-        monkeypatch.setattr(module, "_down_until", {})
-        monkeypatch.setattr(module, "_outage", set())
+        monkeypatch.setattr(module, "redis_outage", outbox.RedisOutage(module.log, module.redis_outage.message))
     caplog.set_level(logging.WARNING, logger="tenant_app.links.refresh")
     child = create(client, person, VILLAGE, "063", hukou_registered=False)
     assert "wait for the next recompute" in caplog.text
-    assert list(refresh._down_until) == ["redis://127.0.0.1:6390/0"]
+    assert list(refresh.redis_outage.down_until) == ["redis://127.0.0.1:6390/0"]
     tries = []
     monkeypatch.setattr(refresh, "enqueue_village", lambda *args: tries.append(args))
     patch(client, person, child, hukou_registered=True, hukou_place="广东省韶关市浈江区")

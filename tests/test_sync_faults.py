@@ -52,8 +52,7 @@ def env(tmp_path_factory, pg_url):
             os.environ.pop("SHOUHU_REDIS_URL", None)
         else:
             os.environ["SHOUHU_REDIS_URL"] = saved
-        outbox._down_until.clear()
-        outbox._outage.clear()
+        outbox.redis_outage.reset()
         environment.close()
 
 

@@ -81,7 +81,7 @@ def redis13(redis_url, monkeypatch):
     """The test's own Redis database, emptied, with jobs enqueued there by commits."""
     connection = redis_connection(redis_url)
     connection.flushdb()
-    outbox._down_until.clear()
+    outbox.redis_outage.reset()
     yield connection
     connection.flushdb()
 

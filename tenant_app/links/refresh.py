@@ -19,7 +19,6 @@ Set-based writers that bypass the ORM (the import of an upload) call `note_villa
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterable
 
 from sqlalchemy import inspect
@@ -27,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from hierarchy.session_hooks import forget_at_end, install_once
 from sync import queues
+from sync.outbox import RedisOutage
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +37,7 @@ PENDING_KEY = "shouhu:worklists-refresh:pending:"
 GENERATION_KEY = "shouhu:worklists-refresh:generation"
 PENDING_TTL = 600  # a key left by a lost enqueue expires: the village's next edit queues again
 _VILLAGES = "shouhu_worklist_villages"
-_outage: set[str] = set()  # Redis URLs whose outage has been logged
-_down_until: dict[str, float] = {}
+redis_outage = RedisOutage(log, "worklists not recomputed after an edit; they wait for the next recompute")
 
 
 def _villages_of(obj, always: bool) -> set[str]:
@@ -91,11 +90,11 @@ _UNSET = object()
 def request_refresh(villages: Iterable[str], redis_url=_UNSET) -> list:
     """After the commit: one recompute per village (inline without Redis); the jobs queued (or inline reports).
     Never raises: the edit has committed."""
-    from sync.outbox import OUTAGE_BACKOFF, configured_redis_url
+    from sync.outbox import configured_redis_url
 
     url = configured_redis_url() if redis_url is _UNSET else redis_url
-    if url and time.monotonic() < _down_until.get(url, 0.0):
-        return []  # Redis was unreachable moments ago: requests must not wait on it edit after edit
+    if url and redis_outage.skipping(url):
+        return []
     done = []
     for village in villages:
         try:
@@ -104,14 +103,10 @@ def request_refresh(villages: Iterable[str], redis_url=_UNSET) -> list:
             if not url:
                 log.exception("worklists of village %s not recomputed inline after an edit", village)
                 continue
-            _down_until[url] = time.monotonic() + OUTAGE_BACKOFF
-            # One warning per outage (per process), not one per edit.
-            (log.debug if url in _outage else log.warning)(
-                "worklists not recomputed after an edit (%s: %s); they wait for the next recompute",
-                type(exc).__name__, exc)
-            _outage.add(url)
+            redis_outage.failed(url, exc)
             return done
-    _outage.discard(url)
+    if url:
+        redis_outage.reachable(url)
     return done
 
 
