@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 
 STATS_TABLES = ("unit_stats", "unit_stats_monthly", "unit_campaign_stats")
 
@@ -33,6 +34,22 @@ def figures_preserved(owner) -> Iterator[None]:
                         if table != "unit_campaign_stats" or _campaign_exists(conn, r["campaign_id"])]
                 if rows:
                     conn.execute(models[table].__table__.insert(), rows)
+
+
+@contextmanager
+def committed_world(pg_url: str, build: Callable, tear_down: Callable) -> Iterator:
+    """A browser test's committed data: `build(owner, tag)` on an engine of the tables' owner with a fresh tag
+    (what it returns is yielded), then `tear_down(owner, tag)` and the stored figures put back."""
+    owner = create_engine(pg_url)
+    tag = uuid.uuid4().hex[:6]
+    try:
+        with figures_preserved(owner):
+            try:
+                yield build(owner, tag)
+            finally:
+                tear_down(owner, tag)
+    finally:
+        owner.dispose()
 
 
 def _campaign_exists(conn, campaign_id: int) -> bool:

@@ -6,14 +6,13 @@ row), the village home stays light, and the same pages still read well on a desk
 from __future__ import annotations
 
 import os
-import uuid
 from datetime import datetime, time, timedelta
 from pathlib import Path
 
 import pytest
 
 from tests import phone_world as W
-from tests.committed import figures_preserved
+from tests.committed import committed_world
 from tests.phone_checks import DESKTOP, PHONE, TRANSFER, assert_fits, check_choices
 from tests.test_browser import browser, log_in  # noqa: F401  (the browser fixture, wrapped below)
 
@@ -24,20 +23,13 @@ BUDGET = 200 * 1024  # first view of a village director's home, everything inclu
 
 @pytest.fixture(scope="module")
 def world(_app, pg_url, live_server, live_users):
-    from sqlalchemy import create_engine
-
     from tests.conftest import PASSWORD, _hash
 
-    owner = create_engine(pg_url)
-    tag = uuid.uuid4().hex[:6]
-    try:
-        with figures_preserved(owner):
-            try:
-                yield W.build(_app, owner, tag, live_users["county"], PASSWORD, _hash(PASSWORD))
-            finally:
-                W.tear_down(owner, tag)
-    finally:
-        owner.dispose()
+    def build(owner, tag):
+        return W.build(_app, owner, tag, live_users["county"], PASSWORD, _hash(PASSWORD))
+
+    with committed_world(pg_url, build, W.tear_down) as made:
+        yield made
 
 
 @pytest.fixture

@@ -4,14 +4,13 @@ task a village answers item by item, with lists a page long (45 records, long na
 
 from __future__ import annotations
 
-import uuid
 from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import text
 
 from tests import crawl_links
-from tests.committed import figures_preserved
+from tests.committed import committed_world
 from tests.phone_checks import DESKTOP, NARROW_CELLS, NO_SIDEWAYS, assert_fits, save_full
 from tests.phone_world import LONG_NAMES
 from tests.test_browser import browser, log_in  # noqa: F401  (the browser fixture, wrapped below)
@@ -83,22 +82,11 @@ def tear_down(owner, tag: str) -> None:
 
 @pytest.fixture(scope="module")
 def world(_app, pg_url, live_server, live_users):
-    from sqlalchemy import create_engine
-
     from tests.conftest import PASSWORD, _hash
 
-    owner = create_engine(pg_url)
-    tag = uuid.uuid4().hex[:6]
-    try:
-        with figures_preserved(owner):
-            try:
-                made = build(_app, owner, tag, _hash(PASSWORD))
-                made.county = live_users["county"]
-                yield made
-            finally:
-                tear_down(owner, tag)
-    finally:
-        owner.dispose()
+    with committed_world(pg_url, lambda owner, tag: build(_app, owner, tag, _hash(PASSWORD)), tear_down) as made:
+        made.county = live_users["county"]
+        yield made
 
 
 @pytest.fixture
