@@ -50,10 +50,13 @@ def test_bench_requests_counts_calls_and_statements_of_every_endpoint():
     from tenant_app.loadbench.client import MIX
 
     for name in ["me", *MIX]:
-        line = re.search(rf"^{re.escape(name)}\s+(read|write)\s+(\d+)\s+(\d+)\s+([\d.]+)\s+(\d+)", text, re.M)
+        line = re.search(rf"^{re.escape(name)}\s+(read|write)\s+(\d+)\s+(\d+)\s+([\d.]+)\s+(\d+)\s+([\d.]+)"
+                         r"\s+([\d.]+)$", text, re.M)
         assert line, (name, text)
         if int(line.group(2)):  # a write falls back to a read once every task is submitted: then none counted
             assert int(line.group(3)) > 500 and float(line.group(4)) >= 1, (name, line.group(0))
+            # The database's CPU per request, read from its backends (the server is local in tests).
+            assert float(line.group(7)) >= 0, (name, line.group(0))
     assert re.search(r"^weighted by the mix\s+\d+\s+[\d.]+$", text, re.M), text
     _assert_dropped(re.search(r"database: (shouhu_bench_load_\w+)", text).group(1))
 
@@ -70,3 +73,37 @@ def _assert_dropped(name: str) -> None:
                                       {"n": name}).scalar() == 0
     finally:
         engine.dispose()
+
+
+def test_database_cpu_counts_only_what_backends_used_during_the_run(pg_url):
+    """A pooled connection that worked before the run (the logins', the set-up's) counts from its state at the
+    start: its earlier CPU is not the workload's."""
+    from types import SimpleNamespace
+
+    from sqlalchemy import create_engine
+    from sqlalchemy import text as sql
+    from sqlalchemy.engine import make_url
+
+    from tenant_app.loadbench.run import Sampler
+    from tenant_app.loadbench.stack import cpu_seconds
+
+    engine = create_engine(pg_url)
+    sampler_engine = create_engine(pg_url)
+    try:
+        with engine.connect() as busy:
+            pid = busy.execute(sql("SELECT pg_backend_pid()")).scalar()
+            busy.execute(sql("SELECT count(*) FROM generate_series(1, 3000000)")).scalar()
+            before = cpu_seconds(pid, with_reaped=False)
+            assert before >= 0.05, before  # the backend did measurable work before the run
+            sampler = Sampler(SimpleNamespace(engine=sampler_engine), make_url(pg_url).database)
+            sampler._look()  # the start (Sampler.start without its thread)
+            sampler.active = True
+            busy.execute(sql("SELECT 1")).scalar()
+            sampler._look()
+            sampler.active = False
+        during = sampler.database_cpu()
+        assert pid in sampler.backend_cpu
+        assert 0 <= during < before, (during, before)
+    finally:
+        engine.dispose()
+        sampler_engine.dispose()

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import cProfile
 import io
+import os
 import pstats
 import time
 from pathlib import Path
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 
 from sync.outbox import drain_inline, drains_held
@@ -57,6 +58,23 @@ class _Counter:
         return [body]
 
 
+def _backend_cpu_seconds(engine) -> float | None:
+    """CPU seconds used so far by the backends of the bench's database, read from /proc: the server is local.
+    None where /proc or the backends' processes cannot be read (another host, another OS)."""
+    with engine.connect() as connection:
+        pids = connection.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()"))
+        pids = pids.scalars().all()
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return total
+
+
 def measure(app, engine, plan: dict, *, per_endpoint: int, warmup: int, endpoints: list[str] | None = None,
             profile_endpoint: str | None = None, top: int = 25, save_dir: str | None = None,
             echo=print) -> dict:
@@ -86,7 +104,7 @@ def measure(app, engine, plan: dict, *, per_endpoint: int, warmup: int, endpoint
 
     names = endpoints or [ME, *MIX]
     echo(f"{'endpoint':<20} {'kind':<5} {'requests':>8} {'calls/req':>10} {'SQL/req':>8} {'bytes/req':>10} "
-         f"{'ms/req':>7}")
+         f"{'ms/req':>7} {'DB CPU ms':>9}")
     for name in names:
         # What the writes so far left in the outbox is rolled up first, as the worker does within moments under
         # `bench load`: reads then find the stored figures current, as they mostly do there.
@@ -99,6 +117,7 @@ def measure(app, engine, plan: dict, *, per_endpoint: int, warmup: int, endpoint
         sizes = 0
         counted = 0
         first_texts: list[str] = []
+        db_cpu = _backend_cpu_seconds(engine)
         started = time.perf_counter()
         for i in range(per_endpoint):
             if profile_endpoint == name and i == 0:
@@ -110,16 +129,20 @@ def measure(app, engine, plan: dict, *, per_endpoint: int, warmup: int, endpoint
             counted += 1
             sizes += size
         elapsed = time.perf_counter() - started
+        db_after = _backend_cpu_seconds(engine) if db_cpu is not None else None
         profile, counter.profile = counter.profile, None
         stats = pstats.Stats(profile)
         if save_dir:
             profile.dump_stats(str(Path(save_dir) / f"{name}.prof"))
         n = max(counted, 1)
         line = {"requests": counted, "calls": stats.total_calls / n, "statements": counter.statements / n,
-                "bytes": sizes / n, "ms": elapsed * 1000 / n, "kind": MIX[name][2] if name in MIX else "read"}
+                "bytes": sizes / n, "ms": elapsed * 1000 / n,
+                "db_cpu_ms": (db_after - db_cpu) * 1000 / n if db_after is not None else None,
+                "kind": MIX[name][2] if name in MIX else "read"}
         figures[name] = line
         echo(f"{name:<20} {line['kind']:<5} {counted:>8} {line['calls']:>10.0f} {line['statements']:>8.1f} "
-             f"{line['bytes']:>10.0f} {line['ms']:>7.1f}")
+             f"{line['bytes']:>10.0f} {line['ms']:>7.1f} "
+             + (f"{line['db_cpu_ms']:>9.2f}" if line["db_cpu_ms"] is not None else f"{'-':>9}"))
         if profile_endpoint == name:
             echo(f"-- the statements of one request of {name}:")
             for text in first_texts:

@@ -52,6 +52,7 @@ class Sampler:
         self.name = database_name
         self.max_age = 0.0
         self.backend_cpu: dict[int, float] = {}
+        self.baseline: dict[int, float] = {}  # what backends alive at the start had used before the run
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self.active = False
@@ -66,7 +67,10 @@ class Sampler:
             oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=UTC)
             self.max_age = max(self.max_age, (datetime.now(UTC) - oldest).total_seconds())
         for pid in pids:
-            self.backend_cpu[pid] = max(self.backend_cpu.get(pid, 0.0), cpu_seconds(pid, with_reaped=False))
+            used = cpu_seconds(pid, with_reaped=False)
+            if not self.active and pid not in self.backend_cpu:
+                self.baseline[pid] = used
+            self.backend_cpu[pid] = max(self.backend_cpu.get(pid, 0.0), used)
 
     def _run(self) -> None:
         while not self._stop.wait(0.25):
@@ -82,7 +86,9 @@ class Sampler:
         self._thread.join(timeout=5)
 
     def database_cpu(self) -> float:
-        return sum(self.backend_cpu.values())
+        """CPU seconds of the backends during the run: pooled connections opened before it (the logins') count
+        from their state at the start, not from their birth."""
+        return sum(used - self.baseline.get(pid, 0.0) for pid, used in self.backend_cpu.items())
 
 
 def _client(plan: dict, mode: str, work: Path) -> dict:
