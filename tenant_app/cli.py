@@ -631,6 +631,32 @@ def bench_load_cmd(villages, children, village_users, logins, rate, duration, ma
         raise click.ClickException(str(exc)) from None
 
 
+@bench_group.command("country")
+@click.option("--provinces", default=31, show_default=True, type=click.IntRange(1, 31),
+              help="provinces (the first N division codes of the mainland's 31)")
+@click.option("--villages", default=680_000, show_default=True, type=click.IntRange(min=1),
+              help="villages of the whole country, shared among the provinces")
+@click.option("--children", default=7_000_000, show_default=True, type=click.IntRange(min=1),
+              help="children of the whole country, shared among the provinces")
+@click.option("--runs", default=20, show_default=True, type=click.IntRange(min=1),
+              help="requests timed for a province's progress and a county's children list")
+@click.option("--pg-url", envvar="SHOUHU_BENCH_PG_URL", default="postgresql://postgres@localhost:5432/postgres",
+              show_default=True, help="an owner or superuser URL of the PostgreSQL server measured")
+@click.option("--keep", is_flag=True, help="keep the bench database (its URL is printed)")
+def bench_country_cmd(provinces, villages, children, runs, pg_url, keep):
+    """A synthetic country on one PostgreSQL server (31 provinces, 680,000 villages and 7,000,000 children at
+    full size; a smaller run prints its scale factor): the load, the full roll-up, the fan-out of a national
+    campaign, a province's progress and a county's children list, timed; the first province's figures are
+    checked against a recount. Exit status 1 when a step fails or the recount differs."""
+    from tenant_app.loadbench.country import bench_country
+
+    try:
+        bench_country(pg_url, provinces=provinces, villages=villages, children=children, runs=runs, keep=keep,
+                      echo=click.echo)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 @bench_group.command("requests")
 @click.option("--villages", default=52_000, show_default=True, help="villages of the synthetic province")
 @click.option("--children", default=30_000, show_default=True, help="children generated in city 4101")
