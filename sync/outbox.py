@@ -42,8 +42,11 @@ WATCHED = {"children": "children", "visits": "visits", "tasks": "tasks", "census
            "users": "staff", "reports": "cases", "cases": "cases", "case_actions": "cases",
            "roster_appointments": "roster", "training_attendance": "training",
            "worklist_items": "links"}
-# A user's other columns (login times, password, phone) do not change any figure.
+# Where only some columns feed the figures, a change to the others writes no outbox row:
+# a user's login times, password or phone, a task's answers (every autosave of a draft after the first).
 STAFF_COLUMNS = ("region_code", "role", "active")
+TASK_COLUMNS = ("campaign_id", "region_code", "status", "due_on", "submitted_at")  # sync.rollup's campaign figures
+FIGURE_COLUMNS = {"users": STAFF_COLUMNS, "tasks": TASK_COLUMNS}
 # Kinds whose unit stands for every village below it (a campaign's fan-out touches the issuer's subtree).
 SUBTREE_KINDS = frozenset({"campaign"})
 
@@ -120,7 +123,7 @@ def _region_codes(obj, state) -> set[str]:
 
 
 def _changed(state, table: str) -> bool:
-    keys = STAFF_COLUMNS if table == "users" else [attr.key for attr in state.mapper.column_attrs]
+    keys = FIGURE_COLUMNS.get(table) or [attr.key for attr in state.mapper.column_attrs]
     return any(state.attrs[key].history.has_changes() for key in keys)
 
 

@@ -101,7 +101,7 @@ def test_visit_writes_a_visits_row(client, director, held, rows):
     assert (VILLAGE, "visits") in rows()
 
 
-def test_task_draft_and_submit_write_tasks_rows(client, make_campaign, people, held, rows):  # noqa: F811
+def test_task_status_changes_write_tasks_rows_and_draft_autosaves_do_not(client, make_campaign, people, held, rows):  # noqa: F811
     made = make_campaign()
     with scoped(Scope(all_tenants=True)):
         session = db.new_session()
@@ -113,9 +113,17 @@ def test_task_draft_and_submit_write_tasks_rows(client, make_campaign, people, h
                           headers=people["director"])
     assert response.status_code == 200, response.get_json()
     assert rows() == [(VILLAGE, "tasks")]
+    assert count_rows(VILLAGE) == 1  # pending -> draft: the campaign's figures change
+    drains = len(held)
+    # Autosaves of the draft change its answers only, which no figure counts: no outbox row, no drain.
+    for summary in ("进行中2", "进行中3"):
+        response = client.put(f"/api/v1/tasks/{task}/draft", json={"answers": {"summary": summary}},
+                              headers=people["director"])
+        assert response.status_code == 200, response.get_json()
+    assert count_rows(VILLAGE) == 1 and len(held) == drains
     response = client.post(f"/api/v1/tasks/{task}/submit", json={"answers": VALID}, headers=people["director"])
     assert response.status_code == 200, response.get_json()
-    assert count_rows(VILLAGE) == 2
+    assert count_rows(VILLAGE) == 2 and len(held) == drains + 1
 
 
 def test_staff_created_and_disabled_write_staff_rows_but_a_login_does_not(client, make_user, token_for, held,
