@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Shouhu on a fresh machine:
 #   ./dev.sh demo   set up a virtualenv, create a SQLite instance with the Shaoguan tree and demo users, serve it
-#   ./dev.sh test   set up the virtualenv with test tools and run the whole test suite (PostgreSQL + Redis)
+#   ./dev.sh test   set up the virtualenv with test tools and run the whole test suite (PostgreSQL + Redis, then
+#                   the Citus group on a local cluster it builds and starts: deploy/citus/test.sh)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -34,7 +35,14 @@ case "${1:-}" in
     shift
     ensure_venv test
     "$VENV/bin/ruff" check .
-    exec "$VENV/bin/python" -m pytest "$@"
+    selected=false
+    for arg in "$@"; do [[ "$arg" == -* ]] || selected=true; done
+    if $selected; then  # tests named on the command line: just those
+      exec "$VENV/bin/python" -m pytest "$@"
+    fi
+    "$VENV/bin/python" -m pytest "$@"
+    # The Citus group: builds Citus when missing and starts the local three-node cluster first.
+    SHOUHU_PYTHON="$VENV/bin/python" exec bash deploy/citus/test.sh "$@"
     ;;
   *)
     echo "usage: ./dev.sh demo|test [args]" >&2

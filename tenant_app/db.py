@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from hierarchy import citus
+from hierarchy.citus import CITUS_INFO
 from hierarchy.scope import DB_ROLES_INFO, Scope, forget_db_scope, install_scoping, scoped
 from sync.outbox import install_outbox
 from tenant_app.links.refresh import install as install_worklist_refresh
@@ -125,11 +127,16 @@ class Database:
 
             @event.listens_for(self.engine, "connect")
             def _set_app_role(dbapi_connection, record):
+                on_citus = citus.detect(dbapi_connection)
+                if on_citus:
+                    citus.prepare_connection(dbapi_connection)
                 cursor = dbapi_connection.cursor()
                 cursor.execute(f'SET ROLE "{role}"')
                 cursor.close()
                 dbapi_connection.commit()
                 record.info[DB_ROLES_INFO] = roles
+                if on_citus:
+                    record.info[CITUS_INFO] = True
 
         self._sessionmaker = sessionmaker(bind=self.engine, class_=ShouhuSession, expire_on_commit=False)
 

@@ -7,7 +7,13 @@ cd "$(dirname "$0")/../.."
 
 CITUS_VERSION=13.2.2
 CITUS_SHA256=dd2453caec20a830e5e63f1def5c5a98cb6f57ae510407cdcd800916fcdab430
-TARBALL="${CITUS_TARBALL:-../shared/vendor/citus/citus-v${CITUS_VERSION}.tar.gz}"
+SOURCE="shared/vendor/citus/citus-v${CITUS_VERSION}.tar.gz"
+TARBALL="${CITUS_TARBALL:-../$SOURCE}"
+if [[ -z "${CITUS_TARBALL:-}" && ! -f "$TARBALL" ]]; then
+  # A fresh clone elsewhere (CI): the source beside the repository it was cloned from.
+  origin="$(git config --get remote.origin.url 2>/dev/null || true)"
+  if [[ -n "$origin" && -f "$origin/../$SOURCE" ]]; then TARBALL="$origin/../$SOURCE"; fi
+fi
 PG_CONFIG="${PG_CONFIG:-pg_config}"
 
 pkglib="$("$PG_CONFIG" --pkglibdir)"

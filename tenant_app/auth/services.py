@@ -14,8 +14,9 @@ from sqlalchemy import column, select, text
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
+from hierarchy.citus import CITUS_INFO
 from hierarchy.models import Unit, utcnow
-from hierarchy.scope import DB_ROLES_INFO, Scope, note_db_scope, scoped
+from hierarchy.scope import DB_ROLES_INFO, Scope, apply_db_scope, note_db_scope, scoped
 from tenant_app.auth import throttle
 from tenant_app.auth.models import PARTNER_ROLES, ApiToken, User
 from tenant_app.auth.passwords import hash_password, needs_rehash, verify_password
@@ -151,11 +152,18 @@ def load_token_user(session, token: str) -> User | None:
             return None
         if not row["active"]:
             return None
+        scope = None
         if row["role"] in PARTNER_ROLES:
             if row["partner_set"] == str(row["user_id"]):
-                note_db_scope(session, Scope.partner(row["unit_code"], row["user_id"]))
+                scope = Scope.partner(row["unit_code"], row["user_id"])
         elif row["scope_set"] == row["unit_code"]:
-            note_db_scope(session, Scope.unit(row["unit_code"]))
+            scope = Scope.unit(row["unit_code"])
+        if scope is not None:
+            if connection.info.get(CITUS_INFO):
+                # The statement's set_config() stayed on the coordinator: set the scope again where the
+                # workers get it too (hierarchy.citus).
+                apply_db_scope(connection, scope)
+            note_db_scope(session, scope)
         return _token_identity(session, row)
     owner = _token_owner(session, _hash_token(token))
     if owner is None:

@@ -188,9 +188,4 @@ def bench_country(admin_url: str, *, provinces: int, villages: int, children: in
             raise RuntimeError("the roll-up's figures differ from a recount")
         return figures
     finally:
-        if db.engine is not None:
-            db.engine.dispose()
-        if keep:
-            echo(f"kept database: {url}")
-        else:
-            dataset.drop_database(admin_url, url)
+        dataset.release_database(db, admin_url, url, keep, echo)

@@ -57,6 +57,16 @@ def drop_database(admin_url: str, url: str) -> None:
         engine.dispose()
 
 
+def release_database(db, admin_url: str, url: str, keep: bool, echo) -> None:
+    """The end of a bench: the engine's connections closed, the database dropped unless it is kept."""
+    if db.engine is not None:
+        db.engine.dispose()
+    if keep:
+        echo(f"kept database: {url}")
+    else:
+        drop_database(admin_url, url)
+
+
 def _driver(url: str) -> str:
     return "postgresql+psycopg://" + url[len("postgresql://"):] if url.startswith("postgresql://") else url
 

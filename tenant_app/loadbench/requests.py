@@ -197,9 +197,4 @@ def bench_requests(admin_url: str, redis_url: str | None, *, villages: int, chil
             drain_inline()  # the figures of the writes, as the worker would have rolled them up
         return figures
     finally:
-        if db.engine is not None:
-            db.engine.dispose()
-        if keep:
-            echo(f"kept database: {url}")
-        else:
-            dataset.drop_database(admin_url, url)
+        dataset.release_database(db, admin_url, url, keep, echo)
