@@ -8,6 +8,7 @@ from sqlalchemy import BigInteger, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hierarchy.models import Base, code_column_type, utcnow
+from hierarchy.province import province_code_column
 
 
 class OutboxEvent(Base):
@@ -16,6 +17,8 @@ class OutboxEvent(Base):
     transaction as the figures it writes, so a crash or a retry loses nothing and counts nothing twice."""
 
     __tablename__ = "sync_outbox"
+    __province_source__ = "region_code"
+    province_code: Mapped[str] = province_code_column()
     __scope_column__ = "region_code"
     # Whether roll-ups are pending above a unit tells it its stored campaign figures are behind (migration 0010).
     __scope_ancestors_visible__ = True

@@ -149,7 +149,7 @@ def _after_flush(session: Session, flush_context) -> None:
     now = _now()
     # Inline: no RETURNING of the new ids (unused), which a partner reporter's scope may insert but not read.
     session.connection().execute(OutboxEvent.__table__.insert().inline(),
-                                 [{"region_code": code, "kind": kind, "created_at": now}
+                                 [{"region_code": code, "province_code": code[:2], "kind": kind, "created_at": now}
                                   for code, kind in sorted(units)])
     session.info[_PENDING_FLAG] = True
 

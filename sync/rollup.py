@@ -232,15 +232,15 @@ def _villages(sql: _Sql, spec: _Spec, as_of, today: date) -> int:
         sql.run("ANALYZE rollup_village_cases")
         units_where = sql.filter("u.code", spec, "u5")
         return sql.run(f"""
-        INSERT INTO unit_stats (unit_code, level, as_of, {columns})
-        SELECT u.code, u.level, :as_of, {", ".join(values[k] for k in KEYS)}
+        INSERT INTO unit_stats (unit_code, province_code, level, as_of, {columns})
+        SELECT u.code, substr(u.code, 1, 2), u.level, :as_of, {", ".join(values[k] for k in KEYS)}
         FROM units u LEFT JOIN rollup_villages a ON a.region_code = u.code
         LEFT JOIN rollup_village_cases q ON q.code = u.code
         WHERE u.level = {int(Level.village)} AND {units_where}
         {sql.upsert(('level', 'as_of', *KEYS), 'unit_code')}""", as_of=as_of, **_date_params(sql, today)).rowcount
     statement = f"""
-    INSERT INTO unit_stats (unit_code, level, as_of, {columns})
-    SELECT code, {int(Level.village)}, :as_of, {", ".join(f"sum({k})" for k in KEYS)}
+    INSERT INTO unit_stats (unit_code, province_code, level, as_of, {columns})
+    SELECT code, substr(code, 1, 2), {int(Level.village)}, :as_of, {", ".join(f"sum({k})" for k in KEYS)}
     FROM (SELECT a.region_code AS code, {children}
           FROM {source} a
           UNION ALL
@@ -264,8 +264,8 @@ def _level(sql: _Sql, level: Level, spec: _Spec, as_of, today: date) -> int:
     summed = _values({k: k for k in ADDITIVE_KEYS})
     medians = case_figures.rows_sql(sql, spec, n, f"q{int(level)}", medians_only=True)
     statement = f"""
-    INSERT INTO unit_stats (unit_code, level, as_of, {columns})
-    SELECT code, {int(level)}, :as_of, {", ".join(f"sum({k})" for k in KEYS)}
+    INSERT INTO unit_stats (unit_code, province_code, level, as_of, {columns})
+    SELECT code, substr(code, 1, 2), {int(level)}, :as_of, {", ".join(f"sum({k})" for k in KEYS)}
     FROM (SELECT substr(s.unit_code, 1, {n}) AS code, {summed} FROM unit_stats s
           WHERE s.level = {int(below)} AND {child_where}
           UNION ALL
@@ -314,8 +314,8 @@ def _campaigns(sql: _Sql, level: Level, spec: _Spec, as_of, today: date) -> None
                            AND {sql.filter('s.unit_code', spec, name + 's', prefix=n)}""")
     sums = ", ".join(f"sum({f})" for f in CAMPAIGN_FIELDS)
     sql.run(f"""
-    INSERT INTO unit_campaign_stats (unit_code, campaign_id, as_of, {fields})
-    SELECT code, campaign_id, min(as_of), {sums} FROM ({' UNION ALL '.join(parts)}) x
+    INSERT INTO unit_campaign_stats (unit_code, province_code, campaign_id, as_of, {fields})
+    SELECT code, substr(code, 1, 2), campaign_id, min(as_of), {sums} FROM ({' UNION ALL '.join(parts)}) x
     GROUP BY code, campaign_id""", as_of=as_of, **_date_params(sql, today))
 
 
@@ -333,8 +333,8 @@ def _snapshot(sql: _Sql, specs: dict[Level, _Spec], month: date) -> None:
     if not wheres:
         return
     sql.run(f"""
-    INSERT INTO unit_stats_monthly (unit_code, month, level, as_of, {columns})
-    SELECT unit_code, :month, level, as_of, {columns} FROM unit_stats WHERE {' OR '.join(wheres)}
+    INSERT INTO unit_stats_monthly (unit_code, province_code, month, level, as_of, {columns})
+    SELECT unit_code, province_code, :month, level, as_of, {columns} FROM unit_stats WHERE {' OR '.join(wheres)}
     {sql.upsert(('level', 'as_of', *KEYS), 'unit_code, month')}""",
             month=month if sql.pg else month.isoformat())
 

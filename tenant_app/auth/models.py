@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hierarchy.codes import Level
 from hierarchy.models import Base, Unit, code_column_type, utcnow
+from hierarchy.province import province_code_column
 from hierarchy.scope import Scope, scope_param
 
 ROLES = ("admin", "staff", "viewer", "reporter", "department")
@@ -58,6 +59,8 @@ class User(Base):
     """A person working in one unit with one role. Units above see a user's name and phone as a contact."""
 
     __tablename__ = "users"
+    __province_source__ = "region_code"
+    province_code: Mapped[str] = province_code_column()
     __scope_column__ = "region_code"
     __scope_auth_criteria__ = staticmethod(_user_auth_criteria)
     __scope_auth_match__ = staticmethod(_user_auth_match)
@@ -136,6 +139,8 @@ class User(Base):
 
 class ApiToken(Base):
     __tablename__ = "api_tokens"
+    __province_source__ = "region_code"
+    province_code: Mapped[str] = province_code_column()
     __scope_column__ = "region_code"
     __scope_auth_criteria__ = staticmethod(_token_auth_criteria)
     __scope_partner_criteria__ = staticmethod(_token_partner_criteria)

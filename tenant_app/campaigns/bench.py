@@ -82,7 +82,7 @@ def _bare_params(campaign_id: int, due) -> dict:
             "reviewer_length": CODE_LENGTHS[Level.township], "due_on": due}
 
 
-_BARE_SQL = (f"INSERT INTO {SCRATCH} (campaign_id, region_code, reviewer_code, due_on) {fanout.TASKS_SELECT}"
+_BARE_SQL = (f"INSERT INTO {SCRATCH} ({fanout.TASKS_COLUMNS}) {fanout.TASKS_SELECT}"
              "\nON CONFLICT (campaign_id, region_code) DO NOTHING")
 
 
@@ -114,7 +114,7 @@ def _bare_into_tasks(db, due) -> tuple[float, int]:
             with connection.begin():
                 apply_db_scope(connection, Scope.unit(PROVINCE))
                 rows = connection.execute(
-                    text("INSERT INTO tasks (campaign_id, region_code, reviewer_code, due_on) "
+                    text(f"INSERT INTO tasks ({fanout.TASKS_COLUMNS}) "
                          f"{fanout.TASKS_SELECT}\nON CONFLICT (campaign_id, region_code) DO NOTHING"),
                     _bare_params(scratch, due)).rowcount
             return time.perf_counter() - started, rows

@@ -21,19 +21,21 @@ _REVIEWER_LENGTH = ("CASE c.reviewer_level " + " ".join(f"WHEN {int(level)} THEN
 _ISSUER_LEVEL = "CASE length(c.issuer_code) " + " ".join(f"WHEN {length} THEN {int(level)}"
                                                          for level, length in CODE_LENGTHS.items()) + " END"
 
+# The province is named (not left to the trigger of migration 0028): the distribution key of a Citus deployment.
 TASKS_SELECT = """
-SELECT :cid, u.code, substr(u.code, 1, :reviewer_length), :due_on
+SELECT :cid, u.code, substr(u.code, 1, :reviewer_length), :due_on, substr(u.code, 1, 2)
 FROM units u
 WHERE u.code >= :lo AND u.code < :hi AND u.level = :target AND NOT u.retired"""
 
 RECEIPTS_SELECT = """
-SELECT :cid, u.code
+SELECT :cid, u.code, substr(u.code, 1, 2)
 FROM units u
 WHERE u.code >= :lo AND u.code < :hi AND u.level > :issuer_level AND u.level < :target AND NOT u.retired"""
 
-_TASKS_SQL = text(f"INSERT INTO tasks (campaign_id, region_code, reviewer_code, due_on) {TASKS_SELECT}\n"
+TASKS_COLUMNS = "campaign_id, region_code, reviewer_code, due_on, province_code"
+_TASKS_SQL = text(f"INSERT INTO tasks ({TASKS_COLUMNS}) {TASKS_SELECT}\n"
                   "ON CONFLICT (campaign_id, region_code) DO NOTHING")
-_RECEIPTS_SQL = text(f"INSERT INTO campaign_receipts (campaign_id, region_code) {RECEIPTS_SELECT}\n"
+_RECEIPTS_SQL = text(f"INSERT INTO campaign_receipts (campaign_id, region_code, province_code) {RECEIPTS_SELECT}\n"
                      "ON CONFLICT (campaign_id, region_code) DO NOTHING")
 _COUNTS_SQL = text("""
 UPDATE campaigns SET
@@ -87,12 +89,12 @@ def fan_out_campaign(campaign_id: int) -> dict:
 
 
 _JOIN_TASKS_SQL = text(f"""
-INSERT INTO tasks (campaign_id, region_code, reviewer_code, due_on)
+INSERT INTO tasks ({TASKS_COLUMNS})
 SELECT c.id, u.code, substr(u.code, 1, {_REVIEWER_LENGTH}),
        COALESCE((SELECT max(r.due_on) FROM campaign_receipts r
                  WHERE r.campaign_id = c.id AND r.region_code IN (substr(u.code, 1, 2), substr(u.code, 1, 4),
                                                                   substr(u.code, 1, 6), substr(u.code, 1, 9))
-                   AND r.due_on > c.due_on), c.due_on)
+                   AND r.due_on > c.due_on), c.due_on), substr(u.code, 1, 2)
 FROM campaigns c
 JOIN units u ON u.code >= c.issuer_code AND u.code < c.issuer_code || ':' AND u.level = c.target_level
 WHERE c.status = 'open' AND NOT u.retired AND coalesce(c.template, '') <> 'verification'
@@ -100,8 +102,8 @@ WHERE c.status = 'open' AND NOT u.retired AND coalesce(c.template, '') <> 'verif
 ON CONFLICT (campaign_id, region_code) DO NOTHING""")
 
 _JOIN_RECEIPTS_SQL = text(f"""
-INSERT INTO campaign_receipts (campaign_id, region_code)
-SELECT c.id, u.code
+INSERT INTO campaign_receipts (campaign_id, region_code, province_code)
+SELECT c.id, u.code, substr(u.code, 1, 2)
 FROM campaigns c
 JOIN units u ON u.code >= c.issuer_code AND u.code < c.issuer_code || ':'
             AND u.level > {_ISSUER_LEVEL} AND u.level < c.target_level

@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hierarchy.models import Base, code_column_type, utcnow
+from hierarchy.province import province_code_column
 
 KINDS = ("census", "questionnaire", "special_action")
 CAMPAIGN_STATUSES = ("draft", "publishing", "open", "closed")
@@ -43,6 +44,8 @@ def _in(column: str, values) -> str:
 
 class Campaign(Base):
     __tablename__ = "campaigns"
+    __province_source__ = "issuer_code"
+    province_code: Mapped[str] = province_code_column()
     __scope_column__ = "issuer_code"
     __scope_ancestors_visible__ = True
 
@@ -83,6 +86,8 @@ class Campaign(Base):
 
 class CampaignAttachment(Base):
     __tablename__ = "campaign_attachments"
+    __province_source__ = "issuer_code"
+    province_code: Mapped[str] = province_code_column()
     __scope_column__ = "issuer_code"
     __scope_ancestors_visible__ = True
 
@@ -101,6 +106,8 @@ class CampaignReceipt(Base):
     """The directive as received by an intermediate unit: acknowledged (签收) or not, and a note for its subtree."""
 
     __tablename__ = "campaign_receipts"
+    __province_source__ = "region_code"
+    province_code: Mapped[str] = province_code_column()
     __scope_column__ = "region_code"
     __scope_ancestors_visible__ = True
 
@@ -124,6 +131,8 @@ class Task(Base):
     """One target unit's copy of a campaign: its answers and where it stands."""
 
     __tablename__ = "tasks"
+    __province_source__ = "region_code"
+    province_code: Mapped[str] = province_code_column()
     __scope_column__ = "region_code"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -154,6 +163,8 @@ class TaskEvent(Base):
     """The task's timeline: who did what and when (the campaign's publication is its first step)."""
 
     __tablename__ = "task_events"
+    __province_source__ = "region_code"
+    province_code: Mapped[str] = province_code_column()
     __scope_column__ = "region_code"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -173,6 +184,8 @@ class CensusCheck(Base):
     """A child record confirmed during a census task (摸底排查), one row per child and task."""
 
     __tablename__ = "census_checks"
+    __province_source__ = "region_code"
+    province_code: Mapped[str] = province_code_column()
     __scope_column__ = "region_code"
 
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True)
@@ -186,6 +199,8 @@ class Notification(Base):
     """A message to a unit, e.g. a reminder (催办); shown on the receiving unit's home page until read."""
 
     __tablename__ = "notifications"
+    __province_source__ = "region_code"
+    province_code: Mapped[str] = province_code_column()
     __scope_column__ = "region_code"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -28,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hierarchy.models import Base, code_column_type
+from hierarchy.province import province_code_column
 from hierarchy.scope import partner_subtree, scope_param
 from tenant_app import clock
 from tenant_app.cases import enums as E
@@ -76,6 +77,8 @@ class Report(Base):
     unknown child described) and the reporter (confidential: the accepting county only)."""
 
     __tablename__ = "reports"
+    __province_source__ = "region_code"
+    province_code: Mapped[str] = province_code_column()
     __scope_column__ = "region_code"
     __scope_partner_criteria__ = staticmethod(_report_partner_criteria)
     __scope_partner_match__ = staticmethod(_report_partner_match)
@@ -168,6 +171,8 @@ class CaseChild(Base):
     """A child record involved in a case."""
 
     __tablename__ = "case_children"
+    __province_source__ = "region_code"
+    province_code: Mapped[str] = province_code_column()
     __scope_column__ = "region_code"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -186,6 +191,8 @@ class CaseAction(Base):
     (`stage_change`, `filed`), with who and when."""
 
     __tablename__ = "case_actions"
+    __province_source__ = "region_code"
+    province_code: Mapped[str] = province_code_column()
     __scope_column__ = "region_code"
     __scope_partner_criteria__ = staticmethod(_action_partner_criteria)
     __scope_partner_match__ = staticmethod(_action_partner_match)
@@ -209,6 +216,8 @@ class CaseRead(Base):
     """A full read of a case (narrative, assessment details, and for the county the reporter): who, when."""
 
     __tablename__ = "case_reads"
+    __province_source__ = "region_code"
+    province_code: Mapped[str] = province_code_column()
     __scope_column__ = "region_code"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hierarchy.models import Base, Unit, code_column_type, utcnow
+from hierarchy.province import province_code_column
 from hierarchy.scope import current_scope
 from sync import queues
 from sync.jobs import enqueue
@@ -32,6 +33,8 @@ class ChildImport(Base):
     """One uploaded workbook and its dry run / apply progress; region_code is the importer's unit."""
 
     __tablename__ = "child_imports"
+    __province_source__ = "region_code"
+    province_code: Mapped[str] = province_code_column()
     __scope_column__ = "region_code"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -20,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hierarchy.models import Base, code_column_type, utcnow
+from hierarchy.province import province_code_column
 from hierarchy.scope import scope_param
 from tenant_app.children import enums as E
 
@@ -144,6 +145,8 @@ class ChildChange(Base):
     """One version of a child record: who changed which fields (old, new), and the full snapshot."""
 
     __tablename__ = "child_changes"
+    __province_source__ = "region_code"
+    province_code: Mapped[str] = province_code_column()
     __scope_column__ = "region_code"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -177,6 +180,8 @@ class ChildTransfer(Base):
     """A move to another village: requested by the sending village, accepted by the receiving one."""
 
     __tablename__ = "child_transfers"
+    __province_source__ = "region_code"
+    province_code: Mapped[str] = province_code_column()
     __scope_column__ = "region_code"  # the sending village
     __scope_auth_criteria__ = staticmethod(_transfer_to_criteria)
     __scope_auth_match__ = staticmethod(_transfer_to_match)
@@ -211,6 +216,8 @@ class AuditEvent(Base):
     """
 
     __tablename__ = "audit_events"
+    __province_source__ = "region_code"
+    province_code: Mapped[str] = province_code_column()
     __scope_column__ = "region_code"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -234,6 +241,8 @@ class SecurityAlert(Base):
     registered outside their subtree (someone testing numbers). region_code is the province."""
 
     __tablename__ = "security_alerts"
+    __province_source__ = "region_code"
+    province_code: Mapped[str] = province_code_column()
     __scope_column__ = "region_code"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -28,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hierarchy.models import Base, code_column_type
+from hierarchy.province import province_code_column
 from hierarchy.scope import scope_param
 from tenant_app import clock
 from tenant_app.links import enums as E
@@ -58,6 +59,8 @@ class RollUpload(Base):
     department's roll of that kind; the newest confirmed version is current."""
 
     __tablename__ = "roll_uploads"
+    __province_source__ = "region_code"
+    province_code: Mapped[str] = province_code_column()
     # A dry run's valid rows wait in roll_staged_rows until it is confirmed or purged.
     __scope_column__ = "region_code"
 
@@ -93,6 +96,8 @@ class RollRow(Base):
     student number when it carries one, `name_pinyin` computed at upload)."""
 
     __tablename__ = "roll_rows"
+    __province_source__ = "region_code"
+    province_code: Mapped[str] = province_code_column()
     __scope_column__ = "region_code"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -120,6 +125,8 @@ class RollStagedRow(Base):
     table, written with COPY and moved into roll_rows with one INSERT ... SELECT)."""
 
     __tablename__ = "roll_staged_rows"
+    __province_source__ = "region_code"
+    province_code: Mapped[str] = province_code_column()
     __scope_column__ = "region_code"
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
@@ -147,6 +154,8 @@ class MatchRun(Base):
     """Matching one confirmed version against the child records: a job, with its progress."""
 
     __tablename__ = "roll_match_runs"
+    __province_source__ = "region_code"
+    province_code: Mapped[str] = province_code_column()
     __scope_column__ = "region_code"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -172,6 +181,8 @@ class RollMatch(Base):
     """A roll row matched to a child record, with its score and method; grey ones wait for a decision."""
 
     __tablename__ = "roll_matches"
+    __province_source__ = "region_code"
+    province_code: Mapped[str] = province_code_column()
     __scope_column__ = "region_code"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -208,6 +219,8 @@ class ChildNameKey(Base):
     at, so that fuzzy matching runs in SQL."""
 
     __tablename__ = "child_name_keys"
+    __province_source__ = "region_code"
+    province_code: Mapped[str] = province_code_column()
     __scope_column__ = "region_code"
 
     child_id: Mapped[int] = mapped_column(Integer, ForeignKey("children.id"), primary_key=True)
@@ -225,6 +238,8 @@ class WorklistItem(Base):
     `name`, `sex`, `birth_date`, `id_number` are the source's: the roll row's, or the record's when it was listed."""
 
     __tablename__ = "worklist_items"
+    __province_source__ = "region_code"
+    province_code: Mapped[str] = province_code_column()
     __scope_column__ = "region_code"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

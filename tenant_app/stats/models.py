@@ -12,6 +12,7 @@ from sqlalchemy import Date, ForeignKey, Index, Integer, SmallInteger
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hierarchy.models import Base, code_column_type
+from hierarchy.province import province_code_column
 from sync.indicators import CAMPAIGN_FIELDS, KEYS
 
 
@@ -23,6 +24,8 @@ class UnitStats(Base):
     """A unit's current figures over its subtree, as of `as_of` (the roll-up that wrote them)."""
 
     __tablename__ = "unit_stats"
+    __province_source__ = "unit_code"
+    province_code: Mapped[str] = province_code_column()
     __scope_column__ = "unit_code"
 
     unit_code: Mapped[str] = mapped_column(code_column_type(), ForeignKey("units.code"), primary_key=True)
@@ -41,6 +44,8 @@ class UnitStatsMonthly(Base):
     """The last figures of each month (month = its first day), for trends."""
 
     __tablename__ = "unit_stats_monthly"
+    __province_source__ = "unit_code"
+    province_code: Mapped[str] = province_code_column()
     __scope_column__ = "unit_code"
 
     unit_code: Mapped[str] = mapped_column(code_column_type(), ForeignKey("units.code"), primary_key=True)
@@ -58,6 +63,8 @@ class UnitCampaignStats(Base):
     """Progress of one open campaign's tasks within a unit's subtree (only units with tasks have a row)."""
 
     __tablename__ = "unit_campaign_stats"
+    __province_source__ = "unit_code"
+    province_code: Mapped[str] = province_code_column()
     __scope_column__ = "unit_code"
 
     unit_code: Mapped[str] = mapped_column(code_column_type(), ForeignKey("units.code"), primary_key=True)

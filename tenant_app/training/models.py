@@ -25,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hierarchy.models import Base, code_column_type
+from hierarchy.province import province_code_column
 from tenant_app.training import enums as E
 from tenant_app.versioned import Versioned
 
@@ -37,6 +38,8 @@ class Course(Versioned, Base):
     """A training course (培训班) run by a unit for people of its subtree."""
 
     __tablename__ = "training_courses"
+    __province_source__ = "region_code"
+    province_code: Mapped[str] = province_code_column()
     __scope_column__ = "region_code"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -61,6 +64,8 @@ class Attendance(Versioned, Base):
     """One person on one course: attended or not, hours credited, passed, certificate number."""
 
     __tablename__ = "training_attendance"
+    __province_source__ = "region_code"
+    province_code: Mapped[str] = province_code_column()
     __scope_column__ = "region_code"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -19,6 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hierarchy.models import Base, code_column_type, utcnow
+from hierarchy.province import province_code_column
 from tenant_app.children import enums as CE
 from tenant_app.db import ShouhuSession
 
@@ -38,6 +39,8 @@ class Visit(Base):
     """One home visit; `region_code` is the child's village (it moves with the child on a transfer)."""
 
     __tablename__ = "visits"
+    __province_source__ = "region_code"
+    province_code: Mapped[str] = province_code_column()
     __scope_column__ = "region_code"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hierarchy.models import Base, code_column_type
+from hierarchy.province import province_code_column
 from tenant_app import clock
 from tenant_app.versioned import Versioned
 from tenant_app.workforce import enums as E
@@ -66,6 +67,8 @@ class Appointment(Versioned, Base):
     A unit has at most one open appointment per post (a departure is recorded before a successor starts)."""
 
     __tablename__ = "roster_appointments"
+    __province_source__ = "region_code"
+    province_code: Mapped[str] = province_code_column()
     __scope_column__ = "region_code"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -96,6 +99,8 @@ class Cover(Versioned, Base):
     units above read them without reading the coverer's record."""
 
     __tablename__ = "roster_covers"
+    __province_source__ = "region_code"
+    province_code: Mapped[str] = province_code_column()
     __scope_column__ = "region_code"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -122,6 +127,8 @@ class RosterRead(Base):
     """A full read of a person's record (ID number in clear): who, when, why; region_code is the person's."""
 
     __tablename__ = "roster_reads"
+    __province_source__ = "region_code"
+    province_code: Mapped[str] = province_code_column()
     __scope_column__ = "region_code"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -143,6 +150,8 @@ class RosterImport(Base):
     """One uploaded roster workbook: its dry run (errors) and its application; region_code is the importer's."""
 
     __tablename__ = "roster_imports"
+    __province_source__ = "region_code"
+    province_code: Mapped[str] = province_code_column()
     __scope_column__ = "region_code"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
