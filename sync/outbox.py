@@ -191,8 +191,9 @@ def record_bulk(target, codes, kind: str, params: dict | None = None) -> None:
     if isinstance(codes, str | ClauseElement):
         select_sql = codes if isinstance(codes, str) else str(codes.compile(dialect=connection.dialect))
         connection.execute(text(
-            "INSERT INTO sync_outbox (region_code, kind, created_at) "
-            f"SELECT DISTINCT s.region_code, :outbox_kind, :outbox_now FROM ({select_sql}) AS s"),
+            "INSERT INTO sync_outbox (region_code, province_code, kind, created_at) "
+            f"SELECT DISTINCT s.region_code, substr(s.region_code, 1, 2), :outbox_kind, :outbox_now "
+            f"FROM ({select_sql}) AS s"),
             {**(params or {}), "outbox_kind": kind, "outbox_now": now})
     else:
         distinct = sorted({code for code in codes if code})
@@ -200,12 +201,13 @@ def record_bulk(target, codes, kind: str, params: dict | None = None) -> None:
             return
         if connection.dialect.name == "postgresql":
             connection.execute(text(
-                "INSERT INTO sync_outbox (region_code, kind, created_at) "
-                "SELECT c, :kind, :now FROM unnest(CAST(:codes AS varchar[])) AS c"),
+                "INSERT INTO sync_outbox (region_code, province_code, kind, created_at) "
+                "SELECT c, substr(c, 1, 2), :kind, :now FROM unnest(CAST(:codes AS varchar[])) AS c"),
                 {"codes": distinct, "kind": kind, "now": now})
         else:
             connection.execute(OutboxEvent.__table__.insert(),
-                               [{"region_code": code, "kind": kind, "created_at": now} for code in distinct])
+                               [{"region_code": code, "province_code": code[:2], "kind": kind, "created_at": now}
+                                for code in distinct])
     if session is not None:
         session.info[_PENDING_FLAG] = True
 

@@ -64,8 +64,9 @@ def _extension_events(session, actor, campaign_id: int, lo: str, hi: str, new_du
     """One `extended` timeline step per task whose deadline moves, set-based."""
     note = f"截止日期延至 {new_due.isoformat()}"
     session.connection().execute(insert(TaskEvent.__table__).from_select(
-        ["task_id", "region_code", "kind", "actor_user_id", "actor_name", "actor_unit_code", "note", "at"],
-        select(Task.id, Task.region_code, literal("extended"), literal(actor.id),
+        ["task_id", "region_code", "province_code", "kind", "actor_user_id", "actor_name", "actor_unit_code",
+         "note", "at"],
+        select(Task.id, Task.region_code, Task.province_code, literal("extended"), literal(actor.id),
                literal(actor.real_name or actor.username), literal(actor.region_code), literal(note),
                literal(clock.now(), UTCDateTime()))
         .where(Task.campaign_id == campaign_id, Task.region_code >= lo, Task.region_code < hi,

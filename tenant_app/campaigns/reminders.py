@@ -72,9 +72,9 @@ def remind(session, actor, campaign_id: int, units, subtree: bool = False, messa
         reached = or_(*(Task.region_code.between(c, c + ":") for c in codes))
         # Counted from RETURNING: the driver's rowcount is not reliable for INSERT … SELECT with IN lists.
         notified = len(session.connection().execute(insert(Notification.__table__).from_select(
-            ["region_code", "kind", "campaign_id", "task_id", "message", "sender_code", "sender_name",
-             "created_at", "title", "link"],
-            select(Task.region_code, literal("reminder"), literal(campaign.id, Integer), Task.id,
+            ["region_code", "province_code", "kind", "campaign_id", "task_id", "message", "sender_code",
+             "sender_name", "created_at", "title", "link"],
+            select(Task.region_code, Task.province_code, literal("reminder"), literal(campaign.id, Integer), Task.id,
                    literal(text, String), literal(actor.region_code, String), literal(sender, String),
                    literal(now, UTCDateTime()), literal(title, String),
                    literal("/tasks/", String) + cast(Task.id, String)).where(*open_tasks, reached))
@@ -91,9 +91,11 @@ def remind(session, actor, campaign_id: int, units, subtree: bool = False, messa
         notified = len(codes)
     session.flush()
     events = len(session.connection().execute(insert(TaskEvent.__table__).from_select(
-        ["task_id", "region_code", "kind", "actor_user_id", "actor_name", "actor_unit_code", "note", "at"],
-        select(Task.id, Task.region_code, literal("reminded"), literal(actor.id, Integer), literal(sender, String),
-               literal(actor.region_code, String), literal(text, String), literal(now, UTCDateTime()))
+        ["task_id", "region_code", "province_code", "kind", "actor_user_id", "actor_name", "actor_unit_code",
+         "note", "at"],
+        select(Task.id, Task.region_code, Task.province_code, literal("reminded"), literal(actor.id, Integer),
+               literal(sender, String), literal(actor.region_code, String), literal(text, String),
+               literal(now, UTCDateTime()))
         .where(*open_tasks, reached)).returning(TaskEvent.__table__.c.id)).all())
     session.flush()
     return {"campaign_id": campaign.id, "notified": notified, "tasks_reminded": events}

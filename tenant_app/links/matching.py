@@ -136,8 +136,8 @@ def refresh_name_keys(session, unit_code: str) -> int:
         f"DELETE FROM child_name_keys WHERE child_id IN (SELECT c.id FROM children AS c JOIN child_name_keys AS k "
         f"ON k.child_id = c.id WHERE {_STALE})"), bounds)
     added = connection.execute(text(
-        "INSERT INTO child_name_keys (child_id, region_code, name, name_pinyin) "
-        "SELECT c.id, c.region_code, c.name, n.name_pinyin FROM children AS c "
+        "INSERT INTO child_name_keys (child_id, region_code, province_code, name, name_pinyin) "
+        "SELECT c.id, c.region_code, substr(c.region_code, 1, 2), c.name, n.name_pinyin FROM children AS c "
         "JOIN links_name_keys AS n ON n.name = c.name LEFT JOIN child_name_keys AS k ON k.child_id = c.id "
         f"WHERE {_STALE}"), bounds).rowcount
     connection.exec_driver_sql("DROP TABLE links_name_keys")

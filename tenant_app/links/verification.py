@@ -87,15 +87,15 @@ def create_campaign(session, actor, *, list_kind: str, due_on: date, title: str 
         narrow = f" AND w.region_code IN ({', '.join(f':v{i}' for i in range(len(chosen)))})"
     items = f"w.region_code >= :lo AND w.region_code < :hi AND w.list_kind = :kind AND w.status = 'open'{narrow}"
     tasks = session.execute(text(f"""
-        INSERT INTO tasks (campaign_id, region_code, reviewer_code, due_on)
-        SELECT DISTINCT :cid, w.region_code, substr(w.region_code, 1, 9), :due
+        INSERT INTO tasks (campaign_id, region_code, reviewer_code, due_on, province_code)
+        SELECT DISTINCT :cid, w.region_code, substr(w.region_code, 1, 9), :due, substr(w.region_code, 1, 2)
         FROM worklist_items w JOIN units u ON u.code = w.region_code AND NOT u.retired WHERE {items}"""),
                             params).rowcount
     if not tasks:
         raise ValidationFailed(NOTHING, errors={"list_kind": [NOTHING]})
     session.execute(text("""
-        INSERT INTO campaign_receipts (campaign_id, region_code)
-        SELECT DISTINCT :cid, substr(t.region_code, 1, 9) FROM tasks t WHERE t.campaign_id = :cid"""),
+        INSERT INTO campaign_receipts (campaign_id, region_code, province_code)
+        SELECT DISTINCT :cid, substr(t.region_code, 1, 9), t.province_code FROM tasks t WHERE t.campaign_id = :cid"""),
                     {"cid": campaign.id})
     own_task = "SELECT t.id FROM tasks t WHERE t.campaign_id = :cid AND t.region_code = worklist_items.region_code"
     moved = session.execute(text(f"""

@@ -29,8 +29,10 @@ GRADE = """CASE WHEN g LIKE '%职%' THEN 'vocational' WHEN g LIKE '%高%' THEN '
 # change came from: joining the updated rows back to their source would be a join of two CTE scans, which the
 # planner, seeing the matches just written as a handful of rows, runs as a nested loop (hours at a million rows).
 HISTORY = """
-INSERT INTO child_changes (child_id, region_code, version, action, changed_by_id, changed_at, changes, snapshot)
-SELECT (upd.rec).id, (upd.rec).region_code, (upd.rec).version, 'link', NULL, :now, {changes}, row_to_json(upd.rec)
+INSERT INTO child_changes (child_id, region_code, province_code, version, action, changed_by_id, changed_at, changes,
+                           snapshot)
+SELECT (upd.rec).id, (upd.rec).region_code, substr((upd.rec).region_code, 1, 2), (upd.rec).version, 'link', NULL,
+       :now, {changes}, row_to_json(upd.rec)
 FROM upd
 RETURNING region_code"""
 STAMP = "version = c.version + 1, updated_at = :now, updated_by_id = NULL"

@@ -25,7 +25,6 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from hierarchy.scope import Scope, apply_db_scope, job_scope
@@ -86,14 +85,10 @@ def national_campaign(db, codes: tuple[str, ...]) -> dict[str, int]:
     for code in codes:
         with db.engine.begin() as connection:
             apply_db_scope(connection, Scope.unit(code))
-            campaigns[code] = connection.execute(text(
-                "INSERT INTO campaigns (issuer_code, title, directive, kind, target_level, reviewer_level, "
-                "starts_on, due_on, questions, status, task_count, receipt_count, created_at, published_at, "
-                "version) VALUES (:p, :title, :directive, :kind, 5, 4, :start, :due, :q, 'publishing', 0, 0, "
-                ":now, :now, 1) RETURNING id"),
-                {"p": code, "title": template["title"], "directive": template["directive"],
-                 "kind": template["kind"], "start": today, "due": today + timedelta(days=14),
-                 "q": json.dumps(template["questions"], ensure_ascii=False), "now": clock.now()}).scalar_one()
+            campaigns[code] = connection.execute(dataset.CAMPAIGN_INSERT, {
+                "p": code, "province": code[:2], "title": template["title"], "directive": template["directive"],
+                "kind": template["kind"], "start": today, "due": today + timedelta(days=14),
+                "q": json.dumps(template["questions"], ensure_ascii=False), "now": clock.now()}).scalar_one()
         with job_scope(code):
             fan_out_campaign(campaigns[code])
     return campaigns

@@ -105,8 +105,8 @@ def generate_children(db, n: int) -> int:
 
 def _insert_users(db, rows: list[tuple[str, str, str]], password_hash: str) -> None:
     """rows: (unit code, username, role)."""
-    _exec(db, "INSERT INTO users (region_code, username, password_hash, role, real_name, phone) "
-              "SELECT u.code, u.name, :h, u.role, '基准测试', '13800000000' "
+    _exec(db, "INSERT INTO users (region_code, province_code, username, password_hash, role, real_name, phone) "
+              "SELECT u.code, substr(u.code, 1, 2), u.name, :h, u.role, '基准测试', '13800000000' "
               "FROM unnest(CAST(:codes AS varchar[]), CAST(:names AS varchar[]), CAST(:roles AS varchar[])) "
               "AS u(code, name, role)",
           h=password_hash, codes=[r[0] for r in rows], names=[r[1] for r in rows], roles=[r[2] for r in rows])
@@ -115,8 +115,8 @@ def _insert_users(db, rows: list[tuple[str, str, str]], password_hash: str) -> N
 def _issue_tokens(db, usernames: list[str]) -> dict[str, str]:
     tokens = {name: secrets.token_urlsafe(32) for name in usernames}
     hashes = [hashlib.sha256(tokens[name].encode()).hexdigest() for name in usernames]
-    _exec(db, "INSERT INTO api_tokens (user_id, region_code, token_hash, created_at, expires_at, revoked) "
-              "SELECT u.id, u.region_code, t.hash, now(), now() + interval '1 day', false "
+    _exec(db, "INSERT INTO api_tokens (user_id, region_code, province_code, token_hash, created_at, expires_at, "
+              "revoked) SELECT u.id, u.region_code, u.province_code, t.hash, now(), now() + interval '1 day', false "
               "FROM unnest(CAST(:names AS varchar[]), CAST(:hashes AS varchar[])) AS t(name, hash) "
               "JOIN users u ON u.username = t.name",
           names=usernames, hashes=hashes)
@@ -164,6 +164,14 @@ def existing_campaign(db) -> int:
     return _all(db, "SELECT max(id) FROM campaigns WHERE status = 'open'")[0][0]
 
 
+# A questionnaire campaign issued by province :p, published by the fan-out job that follows.
+CAMPAIGN_INSERT = text(
+    "INSERT INTO campaigns (issuer_code, province_code, title, directive, kind, target_level, reviewer_level, "
+    "starts_on, due_on, questions, status, task_count, receipt_count, created_at, published_at, version) "
+    "VALUES (:p, :province, :title, :directive, :kind, 5, 4, :start, :due, :q, 'publishing', 0, 0, "
+    ":now, :now, 1) RETURNING id")
+
+
 def create_campaign(db) -> int:
     """The province's questionnaire, published by the fan-out job, then past due since yesterday."""
     from tenant_app import clock
@@ -174,14 +182,10 @@ def create_campaign(db) -> int:
     today = clock.today_cst()
     with db.engine.begin() as connection:
         apply_db_scope(connection, Scope.unit(PROVINCE))
-        campaign_id = connection.execute(text(
-            "INSERT INTO campaigns (issuer_code, title, directive, kind, target_level, reviewer_level, starts_on, "
-            "due_on, questions, status, task_count, receipt_count, created_at, published_at, version) VALUES "
-            "(:p, :title, :directive, :kind, 5, 4, :start, :due, :q, 'publishing', 0, 0, :now, :now, 1) "
-            "RETURNING id"),
-            {"p": PROVINCE, "title": template["title"], "directive": template["directive"],
-             "kind": template["kind"], "start": today - timedelta(days=14), "due": today + timedelta(days=7),
-             "q": json.dumps(template["questions"], ensure_ascii=False), "now": clock.now()}).scalar_one()
+        campaign_id = connection.execute(CAMPAIGN_INSERT, {
+            "p": PROVINCE, "province": PROVINCE[:2], "title": template["title"], "directive": template["directive"],
+            "kind": template["kind"], "start": today - timedelta(days=14), "due": today + timedelta(days=7),
+            "q": json.dumps(template["questions"], ensure_ascii=False), "now": clock.now()}).scalar_one()
     with job_scope(PROVINCE):
         fan_out_campaign(campaign_id)
     yesterday = today - timedelta(days=1)

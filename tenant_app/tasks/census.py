@@ -152,12 +152,13 @@ def confirm_unchanged(session, actor, task_id: int) -> dict:
     access.require_editable(task, campaign)
     now = clock.now()
     already = exists().where(CensusCheck.task_id == task.id, CensusCheck.child_id == Child.id)
-    chosen = select(literal(task.id, Integer), Child.id, Child.region_code, literal(actor.id, Integer),
+    chosen = select(literal(task.id, Integer), Child.id, Child.region_code, func.substr(Child.region_code, 1, 2),
+                    literal(actor.id, Integer),
                     literal(now, UTCDateTime())).where(
         Child.region_code == task.region_code, Child.status == "active", ~already, unchanged_since(campaign))
     statement = (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(
-        CensusCheck.__table__).from_select(["task_id", "child_id", "region_code", "checked_by_id", "checked_at"],
-                                           chosen)
+        CensusCheck.__table__).from_select(["task_id", "child_id", "region_code", "province_code", "checked_by_id",
+                                            "checked_at"], chosen)
     # A record confirmed by a concurrent request meanwhile is simply left as it is.
     statement = statement.on_conflict_do_nothing().returning(CensusCheck.__table__.c.child_id)
     confirmed_now = len(session.connection().execute(statement).all())
