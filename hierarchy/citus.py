@@ -57,7 +57,6 @@ def scope_bounds_sql() -> tuple[str, str]:
     return lo, hi
 
 
-
 def in_scope_direct(column: str, jobs_role: str) -> str:
     """The policy predicate Citus accepts: the scope's range compared directly; '*' only for members of
     `jobs_role`, as on the single server."""

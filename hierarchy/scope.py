@@ -25,7 +25,6 @@ from sqlalchemy.orm.interfaces import CriteriaOption
 from sqlalchemy.orm.util import LoaderCriteriaOption
 
 from hierarchy import citus
-from hierarchy.citus import CITUS_INFO
 from hierarchy.codes import ancestors_of, is_valid_code, subtree_bounds
 from hierarchy.models import Base
 from hierarchy.session_hooks import install_once
@@ -399,7 +398,7 @@ def apply_db_scope(connection, scope: Scope) -> None:
         # login's own role are in force already (a round trip saved at the start of every request).
         return
     settings = _scope_settings(scope, connection.info.get(DB_ROLES_INFO))
-    if connection.info.get(CITUS_INFO):
+    if connection.info.get(citus.CITUS_INFO):
         # set_config() stays on the coordinator; SET LOCAL reaches the workers (hierarchy.citus). Several
         # statements in one call need the simple query protocol: the DBAPI cursor, no parameters.
         cursor = connection.connection.dbapi_connection.cursor()

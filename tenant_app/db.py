@@ -16,7 +16,6 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from hierarchy import citus
-from hierarchy.citus import CITUS_INFO
 from hierarchy.scope import DB_ROLES_INFO, Scope, forget_db_scope, install_scoping, scoped
 from sync.outbox import install_outbox
 from tenant_app.links.refresh import install as install_worklist_refresh
@@ -136,7 +135,7 @@ class Database:
                 dbapi_connection.commit()
                 record.info[DB_ROLES_INFO] = roles
                 if on_citus:
-                    record.info[CITUS_INFO] = True
+                    record.info[citus.CITUS_INFO] = True
 
         self._sessionmaker = sessionmaker(bind=self.engine, class_=ShouhuSession, expire_on_commit=False)
 
