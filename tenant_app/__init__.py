@@ -7,7 +7,7 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 
 from hierarchy.scope import NO_SCOPE, reset_scope, set_scope
-from tenant_app import headers, i18n, input_guard
+from tenant_app import headers, i18n, input_guard, read_cache
 from tenant_app.config import from_environment
 from tenant_app.errors import register_error_handlers
 from tenant_app.extensions import api, csrf, db, limiter, login_manager
@@ -78,6 +78,7 @@ def create_app(config: dict | None = None) -> Flask:
     # Before the blueprints: URL rules bind the bounded id converter when they are added.
     input_guard.init_app(app)
     headers.init_app(app)
+    read_cache.init_app(app)
     csrf.init_app(app)
     api.init_app(app)
     i18n.init_app(app)

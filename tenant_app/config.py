@@ -37,6 +37,8 @@ def from_environment() -> dict:
         "SHOUHU_DB_APP_ROLE": os.environ.get("SHOUHU_DB_APP_ROLE", "shouhu_app"),
         # The role of all-tenants work (jobs, CLI, loaders, roll-ups); the only one the all-tenants scope opens.
         "SHOUHU_DB_JOBS_ROLE": os.environ.get("SHOUHU_DB_JOBS_ROLE", "shouhu_jobs"),
+        # Seconds a tracking read (progress, overdue list, figures) is served again to its unit (tenant_app.read_cache).
+        "SHOUHU_TRACKING_CACHE_SECONDS": float(os.environ.get("SHOUHU_TRACKING_CACHE_SECONDS", "2")),
         "SHOUHU_TOKEN_TTL_HOURS": int(os.environ.get("SHOUHU_TOKEN_TTL_HOURS", "12")),
         # Failed logins (Flask-Limiter notation, ";" between limits): each limit of the stack is a longer delay.
         "SHOUHU_LOGIN_ACCOUNT_LIMITS": os.environ.get("SHOUHU_LOGIN_ACCOUNT_LIMITS",

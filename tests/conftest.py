@@ -81,6 +81,8 @@ def _app(pg_url):
         "WTF_CSRF_ENABLED": False,
         "SECRET_KEY": "test-secret",
         "SHOUHU_REDIS_URL": None,
+        # Tests read right after other units' writes; tests/test_read_cache.py turns the cache on.
+        "SHOUHU_TRACKING_CACHE_SECONDS": 0,
     })
     with app.app_context():
         from tenant_app.cli import load_region_dirs

@@ -11,6 +11,7 @@ from flask import request, send_file
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from tenant_app import read_cache
 from tenant_app.campaigns import attachments, catalog, exports, lifecycle, reminders, services
 from tenant_app.campaigns import progress as tracking
 from tenant_app.campaigns.reminder_history import reminder_history
@@ -199,6 +200,7 @@ def _tracked(campaign_id: int, unit: str | None):
 @blp.route("/campaigns/<int:campaign_id>/progress")
 class ProgressResource(MethodView):
     @api_login_required
+    @read_cache.cached
     @blp.arguments(UnitArgs, location="query")
     @blp.response(200, ProgressSchema)
     def get(self, args, campaign_id):
@@ -215,6 +217,7 @@ class ProgressResource(MethodView):
 @blp.route("/campaigns/<int:campaign_id>/overdue")
 class OverdueResource(MethodView):
     @api_login_required
+    @read_cache.cached
     @blp.arguments(OverdueArgs, location="query")
     @blp.response(200, OverduePageSchema)
     def get(self, args, campaign_id):
@@ -227,6 +230,7 @@ class OverdueResource(MethodView):
 @blp.route("/campaigns/<int:campaign_id>/answers/summary")
 class SummaryResource(MethodView):
     @api_login_required
+    @read_cache.cached
     @blp.arguments(UnitArgs, location="query")
     @blp.response(200, SummarySchema)
     def get(self, args, campaign_id):

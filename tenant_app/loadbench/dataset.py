@@ -144,11 +144,18 @@ def create_users(db, village_users: int, logins: int) -> dict:
             "province": {"code": PROVINCE, "token": tokens["bp41"]}, "logins": login_names}
 
 
-def existing_users(db) -> dict:
+def existing_users(db, logins: int) -> dict:
     """The accounts of an earlier run's database (kept with --keep), with fresh tokens; the login accounts get a
-    hash of today's parameters, as after their first login."""
+    hash of today's parameters, as after their first login. A database kept by `bench requests` has no login
+    accounts: they are added, spread over the villages with accounts."""
     from tenant_app.auth.passwords import hash_password
 
+    have = _all(db, "SELECT count(*) FROM users WHERE username LIKE 'bl%'")[0][0]
+    if have < logins:
+        villages = [r[0] for r in _all(db, "SELECT region_code FROM users WHERE username LIKE 'bv%' ORDER BY "
+                                           "username")]
+        _insert_users(db, [(villages[i % len(villages)], f"bl{i:03d}", "staff") for i in range(have, logins)],
+                      hash_password(PASSWORD))
     _exec(db, "UPDATE users SET password_hash = :h WHERE username LIKE 'bl%'", h=hash_password(PASSWORD))
     rows = _all(db, "SELECT username, region_code FROM users WHERE username LIKE 'b%' ORDER BY username")
     names = [r[0] for r in rows if not r[0].startswith("bl")]

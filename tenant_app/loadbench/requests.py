@@ -178,7 +178,7 @@ def bench_requests(admin_url: str, redis_url: str | None, *, villages: int, chil
         with app.app_context():
             db.configure(url, app.config["SHOUHU_DB_APP_ROLE"])
             if reuse_url:
-                users, campaign_id = dataset.existing_users(db), dataset.existing_campaign(db)
+                users, campaign_id = dataset.existing_users(db, 0), dataset.existing_campaign(db)
             else:
                 started = time.perf_counter()
                 dataset.load_tree(db, villages)

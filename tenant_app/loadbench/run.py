@@ -169,10 +169,21 @@ def report_workload(result: dict, echo) -> dict:
         if not 200 <= status < 300:
             statuses[status] = statuses.get(status, 0) + 1
     figures["errors"] = sum(statuses.values())
+    _timeline(result["results"], echo)
     figures["rps"] = len(result["results"]) / elapsed
     if statuses:
         echo(f"errors by status: {statuses} {result.get('error_samples') or ''}")
     return figures
+
+
+def _timeline(results: list, echo, window: float = 10.0) -> None:
+    """Latency by window of the run, by the moment each request was sent: a queue that builds up shows here."""
+    windows: dict[int, list[float]] = {}
+    for _name, start, latency, _status in results:
+        windows.setdefault(int(start // window), []).append(latency * 1000)
+    echo("by " + f"{window:.0f} s of the run: " + "; ".join(
+        f"{int(k * window)}-{int((k + 1) * window)} s p50 {_percentile(v, 50):.0f} p95 {_percentile(v, 95):.0f}"
+        for k, v in sorted(windows.items())))
 
 
 def bench_load(admin_url: str, redis_url: str, *, villages: int, children: int, village_users: int,
@@ -204,7 +215,7 @@ def bench_load(admin_url: str, redis_url: str, *, villages: int, children: int, 
         with app.app_context():
             db.configure(url, app.config["SHOUHU_DB_APP_ROLE"])
             if reuse_url:
-                users, campaign_id = dataset.existing_users(db), dataset.existing_campaign(db)
+                users, campaign_id = dataset.existing_users(db, logins), dataset.existing_campaign(db)
                 total = dataset._all(db, "SELECT count(*) FROM units WHERE level = 5")[0][0]
                 made = dataset._all(db, "SELECT count(*) FROM children")[0][0]
                 dataset.rebuild_figures(db)

@@ -3,6 +3,7 @@
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from tenant_app import read_cache
 from tenant_app.db import db
 from tenant_app.security import api_login_required, current_actor
 from tenant_app.stats import services
@@ -14,6 +15,7 @@ blp = Blueprint("stats_api", __name__, description="Figures per unit (roll-ups),
 @blp.route("/stats/<code>")
 class UnitStatsResource(MethodView):
     @api_login_required
+    @read_cache.cached
     @blp.response(200, UnitStatsSchema)
     def get(self, code):
         """A unit's stored figures with its direct child units' and its open campaigns' progress."""
