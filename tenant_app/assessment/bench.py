@@ -35,30 +35,32 @@ FROM units u WHERE u.code >= :lo AND u.code < :hi AND NOT u.retired AND u.level 
   AND (u.level = 4 OR abs(hashtext(u.code)) % 10 <> 0)"""
 _APPOINTMENTS = """
 INSERT INTO roster_appointments (region_code, person_id, post, employment, other_post, appointed_on, left_on,
-                                 leave_reason, version, created_at, updated_at)
+                                 leave_reason, version, created_at, updated_at, province_code)
 SELECT p.region_code, p.id, CASE WHEN length(p.region_code) = 12 THEN 'director' ELSE 'supervisor' END,
        'part_time', '', CAST(:first AS date) + abs(hashtext(p.region_code)) % 400,
        CASE WHEN abs(hashtext(p.region_code || 'x')) % 10 = 0
             THEN CAST(:first AS date) + abs(hashtext(p.region_code)) % 400 + 30 + abs(hashtext(p.region_code)) % 200
-       END, '', 1, now(), now()
+       END, '', 1, now(), now(), p.province_code
 FROM roster_people p WHERE p.name = '考核基准' AND p.region_code >= :lo AND p.region_code < :hi"""
 _COURSES = """
 INSERT INTO training_courses (region_code, title, level, topic, starts_on, ends_on, hours, note, version, created_at,
-                              updated_at)
-SELECT u.code, :t, 'county', 'policy', CAST(:ends AS date) - 2, CAST(:ends AS date), 16, '', 1, now(), now()
+                              updated_at, province_code)
+SELECT u.code, :t, 'county', 'policy', CAST(:ends AS date) - 2, CAST(:ends AS date), 16, '', 1, now(), now(),
+       substr(u.code, 1, 2)
 FROM units u WHERE u.code >= :lo AND u.code < :hi AND NOT u.retired AND u.level = 3"""
 _ATTENDANCE = """
 INSERT INTO training_attendance (region_code, course_id, person_id, course_ends_on, course_title, attended,
-                                 hours_credited, passed, certificate_no, version, created_at, updated_at)
-SELECT p.region_code, c.id, p.id, c.ends_on, c.title, TRUE, 16, TRUE, '', 1, now(), now()
+                                 hours_credited, passed, certificate_no, version, created_at, updated_at,
+                                 province_code)
+SELECT p.region_code, c.id, p.id, c.ends_on, c.title, TRUE, 16, TRUE, '', 1, now(), now(), p.province_code
 FROM roster_people p JOIN training_courses c ON c.region_code = substr(p.region_code, 1, 6) AND c.title = :t
 WHERE p.name = '考核基准' AND p.region_code >= :lo AND p.region_code < :hi AND abs(hashtext(p.region_code)) % 3 <> 0"""
 _TASKS = """
 INSERT INTO tasks (campaign_id, region_code, reviewer_code, due_on, status, answers, return_reason, submitted_at,
-                   version, updated_at)
+                   version, updated_at, province_code)
 SELECT :campaign, u.code, substr(u.code, 1, 9), CAST(:due AS date), s.status, '{}', '',
        CASE WHEN s.status IN ('approved', 'submitted')
-            THEN CAST(:due AS timestamptz) + make_interval(hours => s.h % 96 - 48) END, 1, now()
+            THEN CAST(:due AS timestamptz) + make_interval(hours => s.h % 96 - 48) END, 1, now(), substr(u.code, 1, 2)
 FROM units u
 CROSS JOIN LATERAL (SELECT abs(hashtext(u.code || :c)) AS h) x
 CROSS JOIN LATERAL (SELECT (ARRAY['approved', 'submitted', 'submitted', 'pending', 'returned', 'draft'])[1 + x.h % 6]
@@ -112,10 +114,12 @@ def generate(db, echo) -> dict:
         with db.engine.begin() as connection, job_scope(all_tenants=True) as scope:
             apply_db_scope(connection, scope)
             campaign = connection.scalar(text(
-                "INSERT INTO campaigns (issuer_code, title, directive, kind, target_level, reviewer_level, starts_on, "
-                "due_on, questions, status, task_count, receipt_count, created_at, published_at, version) VALUES "
-                "(:p, :t, '基准', 'questionnaire', 5, 4, :s, :d, '[]', 'open', 0, 0, now(), now(), 1) RETURNING id"),
-                {"p": PROVINCE, "t": TITLE, "s": due - timedelta(days=30), "d": due})
+                "INSERT INTO campaigns (issuer_code, province_code, title, directive, kind, target_level, "
+                "reviewer_level, starts_on, due_on, questions, status, task_count, receipt_count, created_at, "
+                "published_at, version) VALUES "
+                "(:p, :province, :t, '基准', 'questionnaire', 5, 4, :s, :d, '[]', 'open', 0, 0, now(), now(), 1) "
+                "RETURNING id"),
+                {"p": PROVINCE, "province": PROVINCE[:2], "t": TITLE, "s": due - timedelta(days=30), "d": due})
         tasks += _execute(db, _TASKS, campaign=campaign, due=due, c=str(month))
     _say(echo, "roster and campaigns generated", f"{people:,} people ({trained:,} trained), {tasks:,} tasks in "
                                                  f"{time.perf_counter() - started:.1f} s")

@@ -69,10 +69,11 @@ def _create_campaign(db, due, status: str = "publishing") -> int:
     with db.engine.begin() as connection:
         apply_db_scope(connection, Scope.unit(PROVINCE))
         return connection.execute(text(
-            "INSERT INTO campaigns (issuer_code, title, directive, kind, target_level, reviewer_level, starts_on, "
-            "due_on, questions, status, task_count, receipt_count, created_at, published_at, version) VALUES "
-            "(:p, '扇出基准', '', 'census', 5, 4, :d, :d, :q, :status, 0, 0, :now, :now, 1) RETURNING id"),
-            {"status": status, "p": PROVINCE, "d": due, "now": clock.now(),
+            "INSERT INTO campaigns (issuer_code, province_code, title, directive, kind, target_level, "
+            "reviewer_level, starts_on, due_on, questions, status, task_count, receipt_count, created_at, "
+            "published_at, version) VALUES "
+            "(:p, :province, '扇出基准', '', 'census', 5, 4, :d, :d, :q, :status, 0, 0, :now, :now, 1) RETURNING id"),
+            {"status": status, "p": PROVINCE, "province": PROVINCE[:2], "d": due, "now": clock.now(),
              "q": '[{"key": "children_rechecked", "label": "已核实", "type": "integer", "required": true}]'}
         ).scalar_one()
 

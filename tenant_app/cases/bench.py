@@ -41,12 +41,12 @@ WITH v AS (SELECT code, row_number() OVER (ORDER BY code) AS rn FROM units
            FROM generate_series(CAST(:first AS integer), CAST(:last AS integer)) i)
 INSERT INTO reports (region_code, occurred_village_code, category, urgency, occurred_at, narrative,
                      unknown_child_description, reporter_kind, reporter_name, reporter_contact, reporter_unit_code,
-                     filed_at)
+                     filed_at, province_code)
 SELECT v.code, v.code, ({_ARRAY.format(E.sql_in(E.CATEGORIES))})[1 + g.i % {len(E.CATEGORIES)}],
        CASE WHEN g.i % 4 = 0 THEN 'emergency' ELSE 'normal' END,
        g.filed - make_interval(days => (g.i * 13) % 45, hours => 3), '基准测试：邻居反映儿童无人照料。', '约8岁儿童',
        ({_ARRAY.format(E.sql_in(E.REPORTER_KINDS))})[1 + (g.i * 3) % {len(E.REPORTER_KINDS)}], '', '',
-       substr(v.code, 1, 6), g.filed
+       substr(v.code, 1, 6), g.filed, substr(v.code, 1, 2)
 FROM g JOIN v ON v.rn = g.rn"""
 
 _OPEN_STAGES = _ARRAY.format(E.sql_in(E.OPEN_STAGES))
@@ -72,8 +72,9 @@ WHERE r.id >= :first_id AND r.region_code >= :lo AND r.region_code < :hi
 
 # Outcomes on the timelines of closed cases (and a share of help plans), one INSERT … SELECT per kind.
 _ACTIONS = """
-INSERT INTO case_actions (case_id, region_code, kind, stage, data, note, by_unit_code, at)
-SELECT c.id, c.region_code, :kind, 'help_plan', CAST(:data AS json), '', c.county_code, c.help_plan_at
+INSERT INTO case_actions (case_id, region_code, kind, stage, data, note, by_unit_code, at, province_code)
+SELECT c.id, c.region_code, :kind, 'help_plan', CAST(:data AS json), '', c.county_code, c.help_plan_at,
+       c.province_code
 FROM cases c WHERE c.id >= :first_id AND c.help_plan_at IS NOT NULL AND c.id % :every = :rest"""
 OUTCOMES = (("guardian_appointed", '{"name": "亲属", "relationship": "祖父"}', 3, 0),
             ("temporary_placement", '{"kind": "relatives", "where": "亲属家"}', 4, 1),

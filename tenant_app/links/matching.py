@@ -33,12 +33,12 @@ _NOT_MATCHED = ("r.id NOT IN (SELECT m.row_id FROM roll_matches AS m WHERE m.upl
                 "AND m.row_id >= :lo AND m.row_id < :hi)")
 _ROWS = "r.upload_id = :upload AND r.id >= :lo AND r.id < :hi"
 _COLUMNS = ("region_code, dept_unit, dept_kind, upload_id, row_id, child_id, score, method, status, roll_name, "
-            "roll_sex, roll_birth_date, version")
+            "roll_sex, roll_birth_date, version, province_code")
 
 EXACT_SQL = f"""
 INSERT INTO roll_matches ({_COLUMNS})
 SELECT c.region_code, r.dept_unit, r.dept_kind, r.upload_id, r.id, c.id, 100, 'id_number', 'linked', r.name,
-       r.sex, r.birth_date, 1
+       r.sex, r.birth_date, 1, c.province_code
 FROM roll_rows AS r
 JOIN children AS c ON c.id_number = r.id_number AND c.province_code = substr(r.dept_unit, 1, 2)
   AND c.status = 'active' AND c.region_code >= r.dept_unit AND c.region_code < (r.dept_unit || ':')/*C*/
@@ -59,7 +59,7 @@ FUZZY_SQL = f"""
 INSERT INTO roll_matches ({_COLUMNS})
 SELECT region_code, dept_unit, dept_kind, upload_id, row_id, child_id, score, 'fuzzy',
        CASE WHEN score >= {E.LINK_AT} AND same = 1 THEN 'linked' ELSE 'grey' END, roll_name, roll_sex,
-       roll_birth_date, 1
+       roll_birth_date, 1, substr(region_code, 1, 2)
 FROM (
   SELECT s.*, ROW_NUMBER() OVER (PARTITION BY row_id ORDER BY score DESC, child_id) AS rn,
          COUNT(*) OVER (PARTITION BY row_id, score) AS same

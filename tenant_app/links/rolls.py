@@ -146,8 +146,8 @@ class _Stager:
             connection.execute(text(
                 f"INSERT INTO roll_staged_rows ({_ROW_COLUMNS}) SELECT :unit, :unit, :kind, :upload, line, "
                 "student_no, id_number, name, name_pinyin, sex, birth_date, birth_swapped, area_code, "
-                f"CAST(details AS json) FROM {self.table}"),
-                {"unit": up.dept_unit, "kind": up.dept_kind, "upload": up.id})
+                f"CAST(details AS json), :province FROM {self.table}"),
+                {"unit": up.dept_unit, "kind": up.dept_kind, "upload": up.id, "province": up.dept_unit[:2]})
             connection.exec_driver_sql(f"DROP TABLE {self.table}")
         return self.count
 
@@ -176,7 +176,7 @@ def _json(details: dict) -> str:
 
 
 _ROW_COLUMNS = ("region_code, dept_unit, dept_kind, upload_id, line, student_no, id_number, name, name_pinyin, sex, "
-                "birth_date, birth_swapped, area_code, details")
+                "birth_date, birth_swapped, area_code, details, province_code")
 
 
 def purge_stale(session, *, older_than: timedelta = STALE_AFTER) -> int:

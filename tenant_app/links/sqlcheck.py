@@ -276,14 +276,14 @@ def _stage(connection, values, up) -> int:
             copy.write_row((name, name_key(name)))
     staged = connection.execute(text(f"""
 INSERT INTO roll_staged_rows (region_code, dept_unit, dept_kind, upload_id, line, student_no, id_number, name,
-                              name_pinyin, sex, birth_date, birth_swapped, area_code, details)
+                              name_pinyin, sex, birth_date, birth_swapped, area_code, details, province_code)
 SELECT :unit, :unit, :kind, :upload, v.line, v.student_no, v.id_number, v.name, p.pinyin, v.sex, v.birth_date,
        CASE WHEN extract(day FROM v.birth_date) <= 12
                  AND extract(day FROM v.birth_date) <> extract(month FROM v.birth_date)
             THEN make_date(extract(year FROM v.birth_date)::int, extract(day FROM v.birth_date)::int,
                            extract(month FROM v.birth_date)::int) END,
-       v.area_code, json_build_object('status', v.status, 'school', v.school, 'grade', v.grade)
+       v.area_code, json_build_object('status', v.status, 'school', v.school, 'grade', v.grade), :province
 FROM {values} AS v JOIN {table} AS p ON p.name = v.name"""),
-        {"unit": up.dept_unit, "kind": up.dept_kind, "upload": up.id}).rowcount
+        {"unit": up.dept_unit, "kind": up.dept_kind, "upload": up.id, "province": up.dept_unit[:2]}).rowcount
     connection.exec_driver_sql(f"DROP TABLE {table}")
     return staged

@@ -43,7 +43,7 @@ LINKED = "m.status IN ('linked', 'confirmed')"
 NOT_IN_TASK = ("NOT EXISTS (SELECT 1 FROM worklist_items w WHERE w.region_code = {code} AND w.list_kind = '{kind}' "
                "AND w.subject_key = {key} AND w.status = 'in_task')")
 COLUMNS = ("region_code, list_kind, subject_key, child_id, row_id, name, sex, birth_date, id_number, reason, status, "
-           "answer_note, computed_at, version")
+           "answer_note, computed_at, version, province_code")
 CONFLICT = "ON CONFLICT (region_code, list_kind, subject_key) WHERE status <> 'answered' DO NOTHING"
 
 
@@ -97,7 +97,8 @@ def _statements(pg: bool, rolls: dict, lo: str) -> dict[str, str]:
     out["dropout"] = f"""
     INSERT INTO worklist_items ({COLUMNS})
     SELECT c.region_code, 'dropout', 'c' || c.id, c.id, NULL, c.name, c.sex, c.birth_date, c.id_number,
-           CASE WHEN s.child_id IS NULL THEN 'not_on_roll' ELSE s.worst END, {values}
+           CASE WHEN s.child_id IS NULL THEN 'not_on_roll' ELSE s.worst END,
+           {values}, substr(c.region_code, 1, 2)
     FROM children c
     LEFT JOIN (SELECT m.child_id, max(CASE WHEN {status} = 'enrolled' THEN 1 ELSE 0 END) AS enrolled,
                       min({status}) AS worst
@@ -116,7 +117,8 @@ def _statements(pg: bool, rolls: dict, lo: str) -> dict[str, str]:
     out["unregistered"] = f"""
     INSERT INTO worklist_items ({COLUMNS})
     SELECT x.addr, 'unregistered', 'r' || x.id_number, NULL, x.id, x.name, x.sex, x.birth_date, x.id_number,
-           CASE WHEN x.fa = 1 AND x.ma = 1 THEN 'both_away' ELSE 'one_away_other_unable' END, {values}
+           CASE WHEN x.fa = 1 AND x.ma = 1 THEN 'both_away' ELSE 'one_away_other_unable' END,
+           {values}, substr(x.addr, 1, 2)
     FROM (SELECT r.id, r.id_number, r.name, r.sex, r.birth_date, {address} AS addr,
                  CASE WHEN {away['father']} THEN 1 ELSE 0 END AS fa,
                  CASE WHEN {away['mother']} THEN 1 ELSE 0 END AS ma,
@@ -134,7 +136,8 @@ def _statements(pg: bool, rolls: dict, lo: str) -> dict[str, str]:
     out["no_hukou"] = f"""
     INSERT INTO worklist_items ({COLUMNS})
     SELECT c.region_code, 'no_hukou', 'c' || c.id, c.id, NULL, c.name, c.sex, c.birth_date, c.id_number,
-           CASE WHEN NOT c.hukou_registered THEN 'recorded_unregistered' ELSE 'not_on_register' END, {values}
+           CASE WHEN NOT c.hukou_registered THEN 'recorded_unregistered' ELSE 'not_on_register' END,
+           {values}, substr(c.region_code, 1, 2)
     FROM children c
     LEFT JOIN (SELECT DISTINCT m.child_id FROM roll_matches m
                WHERE {m_range} AND {LINKED} AND m.upload_id IN ({_ids(u for u, _ in household)})) h
@@ -151,7 +154,8 @@ def _statements(pg: bool, rolls: dict, lo: str) -> dict[str, str]:
     out["assistance"] = f"""
     INSERT INTO worklist_items ({COLUMNS})
     SELECT c.region_code, 'assistance', 'c' || c.id, c.id, NULL, c.name, c.sex, c.birth_date, c.id_number,
-           c.expected, {values}
+           c.expected,
+           {values}, substr(c.region_code, 1, 2)
     FROM (SELECT c.*, CASE WHEN c.is_de_facto_unsupported THEN 'de_facto_unsupported'
                            WHEN c.difficulty_subcategory = 'orphan' THEN 'tekun'
                            WHEN c.difficulty_subcategory IN ('poor_family', 'illness_disability') THEN 'dibao'
@@ -172,7 +176,8 @@ def _statements(pg: bool, rolls: dict, lo: str) -> dict[str, str]:
     out["mismatch"] = f"""
     INSERT INTO worklist_items ({COLUMNS})
     SELECT x.region_code, 'mismatch', 'c' || x.child_id, x.child_id, x.row_id, x.name, x.sex, x.birth_date,
-           x.id_number, x.reason, {values}
+           x.id_number, x.reason,
+           {values}, substr(x.region_code, 1, 2)
     FROM (SELECT c.region_code, c.id AS child_id, r.id AS row_id, r.name, r.sex, r.birth_date, r.id_number,
                  {differs} AS reason, row_number() OVER (PARTITION BY c.id ORDER BY m.id DESC) AS rn
           FROM roll_matches m JOIN roll_rows r ON r.id = m.row_id JOIN children c ON c.id = m.child_id
