@@ -42,6 +42,7 @@ from sqlalchemy import (
     String,
     Table,
     and_,
+    any_,
     exists,
     false,
     insert,
@@ -348,6 +349,39 @@ def _count(result, counts: dict[Level, int]) -> None:
         counts[Level(level)] += n
 
 
+def _on_citus(connection: Connection) -> bool:
+    if connection.dialect.name != "postgresql":
+        return False
+    from hierarchy.citus_schema import is_citus
+
+    return is_citus(connection)
+
+
+def _apply_by_list(connection: Connection, stage: Table, in_scope, now, report: LoadReport) -> None:
+    """Renames, revivals and retirements as load_regions makes them, by lists of codes read beforehand."""
+    units = Unit.__table__
+    renamed = connection.execute(select(stage.c.code, stage.c.name).join(units, units.c.code == stage.c.code)
+                                 .where(units.c.name != stage.c.name)).all()
+    for code, name in renamed:  # a few per load: the tree's names rarely change
+        result = connection.execute(update(units).where(units.c.code == code).values(name=name, updated_at=now)
+                                    .returning(units.c.level))
+        _count(result, report.renamed)
+    revived = connection.scalars(select(stage.c.code).join(units, units.c.code == stage.c.code)
+                                 .where(units.c.retired == true())).all()
+    if revived:
+        result = connection.execute(update(units).where(units.c.code == any_(list(revived)), units.c.retired == true())
+                                    .values(retired=False, retired_at=None, updated_at=now).returning(units.c.level))
+        _count(result, report.revived)
+    if in_scope is not None:
+        absent = connection.scalars(select(units.c.code).where(
+            in_scope, units.c.retired == false(), ~exists().where(stage.c.code == units.c.code))).all()
+        if absent:
+            result = connection.execute(update(units).where(units.c.code == any_(list(absent)))
+                                        .values(retired=True, retired_at=now, updated_at=now)
+                                        .returning(units.c.level))
+            _count(result, report.retired)
+
+
 def load_regions(connection: Connection, directories: Sequence[Path]) -> LoadReport:
     """Load the region directories into `units` on `connection` (the caller owns the transaction).
 
@@ -397,6 +431,15 @@ def load_regions(connection: Connection, directories: Sequence[Path]) -> LoadRep
     )
     _count(result, report.inserted)
 
+    in_scope = or_(*(and_(units.c.code >= code, units.c.code < code + ":") for code in sorted(provinces)))
+    if _on_citus(connection):
+        # `units` is a reference table there: an UPDATE may not read the session's temporary table, a SELECT
+        # may. The codes (and new names) are read first, then changed by list.
+        _apply_by_list(connection, stage, in_scope if provinces else None, now, report)
+        stage.drop(connection)
+        report.elapsed = time.perf_counter() - started
+        return report
+
     # Renamed units (retired or not).
     result = connection.execute(
         update(units)
@@ -417,7 +460,6 @@ def load_regions(connection: Connection, directories: Sequence[Path]) -> LoadRep
 
     # Active units of this run's provinces that are absent from its files.
     if provinces:
-        in_scope = or_(*(and_(units.c.code >= code, units.c.code < code + ":") for code in sorted(provinces)))
         result = connection.execute(
             update(units)
             .where(

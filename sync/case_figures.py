@@ -115,7 +115,7 @@ def source_sql(sql, where: str) -> str:
            {_minutes(sql, 'cases.accepted_at', 'cases.reported_at')} AS accept_minutes,
            {_minutes(sql, 'cases.first_measure_at', 'cases.reported_at')} AS measure_minutes,
            {sql.flag(f"({due_sql(sql.connection)}) <= :case_now")} AS overdue
-    FROM cases JOIN reports r ON r.id = cases.report_id
+    FROM cases JOIN reports r ON r.province_code = cases.province_code AND r.id = cases.report_id
     WHERE {where}"""
 
 

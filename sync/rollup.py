@@ -23,7 +23,10 @@ from datetime import date
 
 from sqlalchemy import bindparam, text
 
+from hierarchy.citus import CITUS_INFO
+from hierarchy.citus_schema import is_citus
 from hierarchy.codes import CODE_LENGTHS, Level, subtree_bounds
+from hierarchy.scope import DB_ROLES_INFO
 from sync import case_figures, link_figures, roster_figures
 from sync.indicators import (
     ADDITIVE_KEYS,
@@ -82,6 +85,9 @@ class _Sql:
     def __init__(self, connection):
         self.connection = connection
         self.pg = connection.dialect.name == "postgresql"
+        # A Citus coordinator's keys hold the distribution column too (hierarchy.citus_schema).
+        info = connection.info
+        self.citus = self.pg and (bool(info.get(CITUS_INFO)) if DB_ROLES_INFO in info else is_citus(connection))
         self.params: dict = {}
         self.expanding: set[str] = set()
 
@@ -130,6 +136,8 @@ class _Sql:
     def upsert(self, keys, conflict: str) -> str:
         if not keys:
             return ""
+        if self.citus:
+            conflict += ", province_code"
         return f"ON CONFLICT ({conflict}) DO UPDATE SET " + ", ".join(f"{k} = excluded.{k}" for k in keys)
 
 
@@ -166,13 +174,14 @@ def _source_sql(sql: _Sql, where: str, visits_where: str, found_where: str | Non
            c.risk_level, c.unattended, c.exit_reason, c.exited_at, c.guardianship_confirmed_on,
            CASE WHEN c.status = 'active' THEN {due} END AS due_on
     FROM children c
-    LEFT JOIN (SELECT v.child_id, max(v.visited_on) AS last_visit_on FROM visits v
-               WHERE {visits_where} GROUP BY v.child_id) lv ON lv.child_id = c.id
-    LEFT JOIN (SELECT cc.child_id, max(cs.reported_at) AS found_at FROM case_children cc
-               JOIN cases cs ON cs.id = cc.case_id
+    LEFT JOIN (SELECT v.province_code, v.child_id, max(v.visited_on) AS last_visit_on FROM visits v
+               WHERE {visits_where} GROUP BY v.province_code, v.child_id) lv
+      ON lv.province_code = c.province_code AND lv.child_id = c.id
+    LEFT JOIN (SELECT cc.province_code, cc.child_id, max(cs.reported_at) AS found_at FROM case_children cc
+               JOIN cases cs ON cs.province_code = cc.province_code AND cs.id = cc.case_id
                WHERE cs.category = 'living_alone' AND cs.stage IN ({case_figures.OPEN_SQL})
                  AND {found_where or sql.true()}
-               GROUP BY cc.child_id) f ON f.child_id = c.id
+               GROUP BY cc.province_code, cc.child_id) f ON f.province_code = c.province_code AND f.child_id = c.id
     LEFT JOIN visit_policies p ON p.province_code = c.province_code
     WHERE {where}"""
 
@@ -304,7 +313,8 @@ def _campaigns(sql: _Sql, level: Level, spec: _Spec, as_of, today: date) -> None
     # that day, so a reader can tell figures whose overdue counts all follow today's date (campaigns.progress).
     stamp = "CAST(:as_of AS timestamptz)" if sql.pg else ":as_of"
     parts = [f"""SELECT t.region_code AS code, t.campaign_id, {stamp} AS as_of, {own}
-                 FROM tasks t JOIN campaigns cp ON cp.id = t.campaign_id AND cp.status = 'open'
+                 FROM tasks t JOIN campaigns cp ON cp.province_code = t.province_code AND cp.id = t.campaign_id
+                   AND cp.status = 'open'
                  WHERE length(t.region_code) = {n} AND {sql.filter('t.region_code', spec, name + 't')}"""]
     if level != Level.village:
         child_n = CODE_LENGTHS[Level(level + 1)]
@@ -423,7 +433,8 @@ def campaign_stats_in_memory(connection, unit_code: str | None = None) -> dict[t
         rows = sql.run(
             f"SELECT substr(t.region_code, 1, {n}) AS code, t.campaign_id, "
             + ", ".join(f"sum({values[f]}) AS {f}" for f in CAMPAIGN_FIELDS)
-            + f" FROM tasks t JOIN campaigns cp ON cp.id = t.campaign_id AND cp.status = 'open' "
+            + " FROM tasks t JOIN campaigns cp ON cp.province_code = t.province_code AND cp.id = t.campaign_id "
+            "AND cp.status = 'open' "
             f"WHERE length(t.region_code) >= {n} AND {sql.filter('t.region_code', spec, 't')} "
             f"GROUP BY substr(t.region_code, 1, {n}), t.campaign_id", **_date_params(sql, clock.today_cst()))
         for row in rows:

@@ -52,9 +52,11 @@ def own_values(sql) -> dict[str, str]:
         days = _days_since(sql, since)
         values["vacancy_days"].append(f"CASE WHEN {unit} AND NOT {holding} AND {days} > 0 THEN {days} ELSE 0 END")
         trained = (f"EXISTS (SELECT 1 FROM roster_appointments ra JOIN training_attendance t "
-                   f"ON t.person_id = ra.person_id WHERE {_holding(level)} AND {this_year})")
+                   f"ON t.province_code = ra.province_code AND t.person_id = ra.person_id "
+                   f"WHERE {_holding(level)} AND {this_year})")
         values["trained_this_year"].append(sql.flag(f"{unit} AND {trained}"))
         hours = (f"(SELECT coalesce(sum(t.hours_credited), 0) FROM roster_appointments ra JOIN training_attendance t "
-                 f"ON t.person_id = ra.person_id WHERE {_holding(level)} AND {this_year})")
+                 f"ON t.province_code = ra.province_code AND t.person_id = ra.person_id "
+                 f"WHERE {_holding(level)} AND {this_year})")
         values["training_hours"].append(f"CASE WHEN {unit} THEN {hours} ELSE 0 END")
     return {key: " + ".join(parts) if len(parts) > 1 else parts[0] for key, parts in values.items()}

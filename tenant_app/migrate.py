@@ -22,6 +22,23 @@ def upgrade(url: str, revision: str = "head") -> None:
     if url.startswith("sqlite:///"):
         Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
     command.upgrade(alembic_config(url), revision)
+    if revision == "head" and url.startswith("postgresql"):
+        distribute_on_citus(url)
+
+
+def distribute_on_citus(url: str) -> list[str]:
+    """On a Citus coordinator, distribute what the migrations made and is not distributed yet
+    (hierarchy.citus_schema); nothing on a single server. The statements run."""
+    from sqlalchemy import create_engine
+
+    from hierarchy import citus_schema
+
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            return citus_schema.distribute(connection)
+    finally:
+        engine.dispose()
 
 
 def heads(url: str = "sqlite://") -> list[str]:

@@ -97,6 +97,41 @@ def test_a_partner_files_through_the_api_as_its_organisation(app, make_user, log
     assert "reporter" not in township and township["narrative"]
 
 
+def test_a_partners_case_and_entry_carry_its_account_and_the_key_holds_them_to_it(app, make_user, login, token_for,
+                                                                                 client, person):
+    """Migration 0029: the case keeps its reporter, the partner's own entry names the partner, and the database
+    refuses an entry naming a partner who did not report the case (the form a distributed deployment's policies
+    read, deploy/citus/SCHEMA.md)."""
+    from sqlalchemy import select
+    from sqlalchemy.exc import IntegrityError
+
+    from hierarchy.scope import Scope, scoped
+    from tenant_app.cases.models import Case, CaseAction
+    from tenant_app.db import db
+
+    partner, _, headers = _partner_clients(app, make_user, login, token_for)
+    filed = client.post("/api/v1/reports", json=report_body(), headers=headers)
+    assert filed.status_code == 201, filed.get_json()
+    staff_filed = client.post("/api/v1/reports", json=report_body(), headers=person(VILLAGE)[1])
+    assert staff_filed.status_code == 201, staff_filed.get_json()
+    with scoped(Scope(all_tenants=True)):
+        session = db.new_session()
+        case = session.get(Case, filed.get_json()["id"])
+        assert case.reporter_user_id == partner.id
+        entries = session.scalars(select(CaseAction).where(CaseAction.case_id == case.id)).all()
+        assert [(e.kind, e.partner_user_id) for e in entries] == [("filed", partner.id)]
+        staff_entry = session.scalars(select(CaseAction).where(
+            CaseAction.case_id == staff_filed.get_json()["id"])).one()
+        assert staff_entry.partner_user_id is None  # staff entries name no partner
+        other = make_user(TOWNSHIP, "reporter")
+        with pytest.raises(IntegrityError), session.begin_nested():
+            session.add(CaseAction(case_id=case.id, region_code=case.region_code, kind="filed", stage=case.stage,
+                                   data={}, note="", by_user_id=other.id, by_unit_code=TOWNSHIP,
+                                   partner_user_id=other.id))
+            session.flush()
+        session.close()
+
+
 @pytest.mark.parametrize(("unit", "fields", "status", "errors"), [
     (TOWNSHIP, {"org_kind": "school", "org_name": "新华小学"}, 201, ()),
     (COUNTY, {"org_kind": "clinic", "org_name": "武江区人民医院"}, 201, ()),

@@ -136,3 +136,17 @@ def test_set_based_inserts_name_the_province():
     """Every set-based INSERT names province_code: a Citus coordinator routes a row by the value the statement
     gives, before any trigger could fill it (deploy/citus/SCHEMA.md)."""
     assert _inserts_without_the_province() == set()
+
+
+def test_every_policy_has_a_form_a_citus_coordinator_accepts(db_connection):
+    """hierarchy.citus_schema rewrites each policy of the schema without sub-selects when it distributes it; a new
+    policy that reads another table fails here until it has such a form."""
+    from hierarchy.citus_schema import citus_form
+
+    policies = db_connection.execute(text(
+        "SELECT polname, pg_get_expr(polqual, polrelid), pg_get_expr(polwithcheck, polrelid) FROM pg_policy")).all()
+    assert len(policies) > 60
+    rewritten = {name: [citus_form(e) for e in (using, check) if e] for name, using, check in policies}
+    assert all("SELECT" not in e.upper() for forms in rewritten.values() for e in forms)
+    assert "reporter_user_id = shouhu_partner_user()" in rewritten["cases_partner_read"][0]
+    assert "shouhu_partner_org_kind(shouhu_partner_user())" in rewritten["roll_uploads_department_read"][0]

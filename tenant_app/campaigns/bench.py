@@ -84,7 +84,7 @@ def _bare_params(campaign_id: int, due) -> dict:
 
 
 _BARE_SQL = (f"INSERT INTO {SCRATCH} ({fanout.TASKS_COLUMNS}) {fanout.TASKS_SELECT}"
-             "\nON CONFLICT (campaign_id, region_code) DO NOTHING")
+             "\nON CONFLICT DO NOTHING")
 
 
 def _bare_as_app(db, campaign_id: int, due) -> tuple[float, int]:
@@ -116,7 +116,7 @@ def _bare_into_tasks(db, due) -> tuple[float, int]:
                 apply_db_scope(connection, Scope.unit(PROVINCE))
                 rows = connection.execute(
                     text(f"INSERT INTO tasks ({fanout.TASKS_COLUMNS}) "
-                         f"{fanout.TASKS_SELECT}\nON CONFLICT (campaign_id, region_code) DO NOTHING"),
+                         f"{fanout.TASKS_SELECT}\nON CONFLICT DO NOTHING"),
                     _bare_params(scratch, due)).rowcount
             return time.perf_counter() - started, rows
     finally:

@@ -34,9 +34,9 @@ WHERE u.code >= :lo AND u.code < :hi AND u.level > :issuer_level AND u.level < :
 
 TASKS_COLUMNS = "campaign_id, region_code, reviewer_code, due_on, province_code"
 _TASKS_SQL = text(f"INSERT INTO tasks ({TASKS_COLUMNS}) {TASKS_SELECT}\n"
-                  "ON CONFLICT (campaign_id, region_code) DO NOTHING")
+                  "ON CONFLICT DO NOTHING")
 _RECEIPTS_SQL = text(f"INSERT INTO campaign_receipts (campaign_id, region_code, province_code) {RECEIPTS_SELECT}\n"
-                     "ON CONFLICT (campaign_id, region_code) DO NOTHING")
+                     "ON CONFLICT DO NOTHING")
 _COUNTS_SQL = text("""
 UPDATE campaigns SET
   task_count = (SELECT count(*) FROM tasks WHERE campaign_id = :cid),
@@ -88,28 +88,33 @@ def fan_out_campaign(campaign_id: int) -> dict:
         return result
 
 
+# The province is the campaign's own (its issuer's, so every unit's here) and every correlated look-up names it:
+# on a Citus coordinator the statement then runs on each shard by itself, its rows never leaving the worker.
 _JOIN_TASKS_SQL = text(f"""
 INSERT INTO tasks ({TASKS_COLUMNS})
 SELECT c.id, u.code, substr(u.code, 1, {_REVIEWER_LENGTH}),
        COALESCE((SELECT max(r.due_on) FROM campaign_receipts r
-                 WHERE r.campaign_id = c.id AND r.region_code IN (substr(u.code, 1, 2), substr(u.code, 1, 4),
-                                                                  substr(u.code, 1, 6), substr(u.code, 1, 9))
-                   AND r.due_on > c.due_on), c.due_on), substr(u.code, 1, 2)
+                 WHERE r.province_code = c.province_code AND r.campaign_id = c.id
+                   AND r.region_code IN (substr(u.code, 1, 2), substr(u.code, 1, 4), substr(u.code, 1, 6),
+                                         substr(u.code, 1, 9))
+                   AND r.due_on > c.due_on), c.due_on), c.province_code
 FROM campaigns c
 JOIN units u ON u.code >= c.issuer_code AND u.code < c.issuer_code || ':' AND u.level = c.target_level
 WHERE c.status = 'open' AND NOT u.retired AND coalesce(c.template, '') <> 'verification'
-  AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.campaign_id = c.id AND t.region_code = u.code)
-ON CONFLICT (campaign_id, region_code) DO NOTHING""")
+  AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.province_code = c.province_code AND t.campaign_id = c.id
+                  AND t.region_code = u.code)
+ON CONFLICT DO NOTHING""")
 
 _JOIN_RECEIPTS_SQL = text(f"""
 INSERT INTO campaign_receipts (campaign_id, region_code, province_code)
-SELECT c.id, u.code, substr(u.code, 1, 2)
+SELECT c.id, u.code, c.province_code
 FROM campaigns c
 JOIN units u ON u.code >= c.issuer_code AND u.code < c.issuer_code || ':'
             AND u.level > {_ISSUER_LEVEL} AND u.level < c.target_level
 WHERE c.status = 'open' AND NOT u.retired AND coalesce(c.template, '') <> 'verification'
-  AND NOT EXISTS (SELECT 1 FROM campaign_receipts r WHERE r.campaign_id = c.id AND r.region_code = u.code)
-ON CONFLICT (campaign_id, region_code) DO NOTHING""")
+  AND NOT EXISTS (SELECT 1 FROM campaign_receipts r WHERE r.province_code = c.province_code AND r.campaign_id = c.id
+                  AND r.region_code = u.code)
+ON CONFLICT DO NOTHING""")
 
 
 def join_open_campaigns(connection) -> dict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from tenant_app import clock
+from tenant_app.auth.models import PARTNER_ROLES
 from tenant_app.cases import enums as E
 from tenant_app.cases.models import Case, CaseAction
 from tenant_app.errors import Conflict, NotFound, ValidationFailed
@@ -61,7 +62,7 @@ def entry(session, actor, case: Case, kind: str, *, data: dict | None = None, no
           stage: str | None = None) -> CaseAction:
     row = CaseAction(case_id=case.id, region_code=case.region_code, kind=kind, stage=stage or case.stage,
                      data=data or {}, note=note, by_user_id=actor.id, by_unit_code=actor.region_code,
-                     at=clock.now())
+                     at=clock.now(), partner_user_id=actor.id if actor.role in PARTNER_ROLES else None)
     session.add(row)
     return row
 

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     SmallInteger,
@@ -122,6 +123,9 @@ class Case(Base):
     county_code: Mapped[str] = mapped_column(code_column_type(6))  # the handling unit
     province_code: Mapped[str] = mapped_column(code_column_type(2))
     report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), unique=True)
+    # The report's filing account, kept with the case: a partner's access to its own cases is then read from the
+    # row itself, without a look-up in `reports` (which a distributed deployment's policies cannot make).
+    reporter_user_id: Mapped[int | None] = mapped_column(Integer)
     category: Mapped[str] = mapped_column(String(24))
     urgency: Mapped[str] = mapped_column(String(12))
     stage: Mapped[str] = mapped_column(String(16), default="reported")
@@ -160,6 +164,8 @@ class Case(Base):
         Index("ix_cases_region_code_stage", "region_code", "stage"),
         Index("ix_cases_county_code_stage", "county_code", "stage"),
         Index("ix_cases_province_code_stage", "province_code", "stage"),
+        # The target of case_actions' (case, partner) key.
+        UniqueConstraint("id", "reporter_user_id", name="uq_cases_id_reporter_user_id"),
     )
 
     @property
@@ -207,9 +213,14 @@ class CaseAction(Base):
     by_user_id: Mapped[int | None] = mapped_column(Integer)
     by_unit_code: Mapped[str] = mapped_column(code_column_type())
     at: Mapped[datetime] = mapped_column(default=clock.now)
+    # A partner's own entry (filing): its account, which the foreign key holds equal to the case's reporter, so
+    # that a partner can write entries on its own cases only (migration 0029).
+    partner_user_id: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (Index("ix_case_actions_case_id_at", "case_id", "at"),
-                      Index("ix_case_actions_region_code_kind", "region_code", "kind"))
+                      Index("ix_case_actions_region_code_kind", "region_code", "kind"),
+                      ForeignKeyConstraint(["case_id", "partner_user_id"], ["cases.id", "cases.reporter_user_id"],
+                                           name="fk_case_actions_case_id_cases_reporter"))
 
 
 class CaseRead(Base):

@@ -129,7 +129,8 @@ def file_report(session, actor, data: dict) -> Case:
     session.add(report)
     session.flush()
     case = Case(region_code=village, township_code=village[:9], county_code=village[:6], province_code=village[:2],
-                report_id=report.id, category=report.category, urgency=report.urgency, stage="reported",
+                report_id=report.id, reporter_user_id=report.reporter_user_id, category=report.category,
+                urgency=report.urgency, stage="reported",
                 reported_at=now, cycle_started_at=now, updated_by_id=actor.id, updated_at=now)
     session.add(case)
     session.flush()

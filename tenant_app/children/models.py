@@ -40,7 +40,7 @@ class Child(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     region_code: Mapped[str] = mapped_column(code_column_type(), ForeignKey("units.code"))
-    province_code: Mapped[str] = mapped_column(String(2))
+    province_code: Mapped[str] = mapped_column(code_column_type(2))
     # identity
     name: Mapped[str] = mapped_column(String(64))
     sex: Mapped[str] = mapped_column(String(8))

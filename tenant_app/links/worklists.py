@@ -44,7 +44,9 @@ NOT_IN_TASK = ("NOT EXISTS (SELECT 1 FROM worklist_items w WHERE w.region_code =
                "AND w.subject_key = {key} AND w.status = 'in_task')")
 COLUMNS = ("region_code, list_kind, subject_key, child_id, row_id, name, sex, birth_date, id_number, reason, status, "
            "answer_note, computed_at, version, province_code")
-CONFLICT = "ON CONFLICT (region_code, list_kind, subject_key) WHERE status <> 'answered' DO NOTHING"
+# Any conflict is the open item's unique key (region_code, list_kind, subject_key WHERE status <> 'answered'): no
+# target named, so that the clause also fits a Citus coordinator's key, which holds province_code too.
+CONFLICT = "ON CONFLICT DO NOTHING"
 
 
 def require_reader(actor) -> None:

@@ -91,7 +91,7 @@ def probe_table(citus_url):
     try:
         with owner.begin() as connection:
             connection.execute(text(f"DROP TABLE IF EXISTS {TABLE}"))
-            connection.execute(text(f'CREATE TABLE {TABLE} (province_code varchar(2) NOT NULL, '
+            connection.execute(text(f'CREATE TABLE {TABLE} (province_code varchar(2) COLLATE "C" NOT NULL, '
                                     f'region_code varchar(12) COLLATE "C" NOT NULL, n integer NOT NULL)'))
             connection.execute(text(f"SELECT create_distributed_table('{TABLE}', 'province_code')"))
             connection.execute(text(f"INSERT INTO {TABLE} SELECT p, r, 1 FROM unnest(CAST(:p AS text[]), "
@@ -109,3 +109,70 @@ def probe_table(citus_url):
         with owner.begin() as connection:
             connection.execute(text(f"DROP TABLE IF EXISTS {TABLE}"))
         owner.dispose()
+
+
+EMPTY_URL = os.environ.get("SHOUHU_TEST_CITUS_EMPTY_URL",
+                           "postgresql+psycopg://postgres@127.0.0.1:9700/shouhu_migrations")
+
+
+@pytest.fixture(scope="session")
+def migrated_url(citus_url) -> dict:
+    """The database deploy/citus/test.sh makes afresh on every node, taken to the head by `shouhu db upgrade`'s
+    own function (which distributes the schema on Citus), once per run: {"url", "statements"} (those that
+    distributed it)."""
+    from tenant_app.migrate import upgrade
+
+    engine = create_engine(EMPTY_URL)
+    try:
+        with engine.connect() as connection:
+            if connection.execute(text("SELECT to_regclass('alembic_version') IS NOT NULL")).scalar():
+                pytest.fail(f"{EMPTY_URL} is not empty: deploy/citus/test.sh makes it afresh before the run")
+            assert connection.execute(text("SELECT count(*) FROM pg_extension WHERE extname = 'citus'")).scalar()
+    finally:
+        engine.dispose()
+    import hierarchy.citus_schema as citus_schema
+
+    ran: list[str] = []
+    original = citus_schema.distribute
+
+    def recording(connection):
+        ran.extend(original(connection))
+        return ran
+
+    citus_schema.distribute = recording
+    try:
+        upgrade(EMPTY_URL)
+    finally:
+        citus_schema.distribute = original
+    return {"url": EMPTY_URL, "statements": ran}
+
+
+def worker_shards(citus_url: str, table: str):
+    """(worker URL, connection, shard name) for each shard of `table` on each worker, straight at the worker as
+    the owner (shards are hidden from the table list unless asked)."""
+    for url in worker_urls(citus_url):
+        engine = create_engine(url)
+        try:
+            with engine.connect() as connection:
+                connection.exec_driver_sql("SET citus.override_table_visibility = off")
+                shards = connection.execute(text(
+                    "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE n.nspname = 'public' AND c.relname ~ :pattern AND c.relkind = 'r'"),
+                    {"pattern": f"^{table}_[0-9]+$"}).scalars().all()
+                connection.commit()  # the session-wide setting stays; each read below is its own transaction
+                assert shards, (url, table)
+                for shard in shards:
+                    yield url, connection, shard
+        finally:
+            engine.dispose()
+
+
+def shard_rows(connection, shard: str, setting: str | None, column: str = "region_code") -> list[str]:
+    """`column` of the shard's rows as the application role, with app.scope set to `setting` (None: not set)."""
+    from hierarchy.rls import app_role
+
+    with connection.begin():
+        connection.exec_driver_sql(f'SET LOCAL ROLE "{app_role()}"')
+        if setting is not None:
+            connection.exec_driver_sql(f"SET LOCAL app.scope = '{setting}'")
+        return connection.execute(text(f"SELECT {column} FROM {shard}")).scalars().all()

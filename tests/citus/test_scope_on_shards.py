@@ -10,13 +10,13 @@ with a policy that took an empty scope as a prefix of everything, every row)."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from hierarchy.citus import CITUS_INFO
 from hierarchy.rls import app_role, jobs_role
 from hierarchy.scope import Scope
 from tenant_app.db import Database
-from tests.citus.conftest import TABLE, probe_rows, worker_urls
+from tests.citus.conftest import TABLE, probe_rows, shard_rows, worker_shards
 
 
 @pytest.fixture(scope="module")
@@ -68,34 +68,13 @@ def test_missing_or_empty_scope_reads_nothing_on_every_worker(probe, citus_url):
     """On each worker, straight at its shards as the application role: no scope, an empty one, a malformed one
     give no rows; a unit's scope gives its rows only."""
     seen = 0
-    for url in worker_urls(citus_url):
-        engine = create_engine(url)
-        try:
-            with engine.connect() as connection:
-                connection.exec_driver_sql("SET citus.override_table_visibility = off")  # shards are hidden
-                shards = connection.execute(text(
-                    "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                    "WHERE n.nspname = 'public' AND c.relname ~ :pattern AND c.relkind = 'r'"),
-                    {"pattern": f"^{TABLE}_[0-9]+$"}).scalars().all()
-                assert shards
-                for shard in shards:
-                    connection.commit()  # the session-wide setting stays; each check below is its own transaction
-                    seen += connection.execute(text(f"SELECT count(*) FROM {shard}")).scalar()  # as the owner
-                    connection.commit()
-                    for setting in (None, "", "44x", "4402031", "*"):
-                        with connection.begin():
-                            connection.exec_driver_sql(f'SET LOCAL ROLE "{app_role()}"')
-                            if setting is not None:
-                                connection.exec_driver_sql(f"SET LOCAL app.scope = '{setting}'")
-                            assert connection.execute(text(f"SELECT count(*) FROM {shard}")).scalar() == 0, \
-                                (url, shard, setting)
-                    with connection.begin():
-                        connection.exec_driver_sql(f'SET LOCAL ROLE "{app_role()}"')
-                        connection.exec_driver_sql("SET LOCAL app.scope = '44'")
-                        codes = connection.execute(text(f"SELECT region_code FROM {shard}")).scalars().all()
-                        assert all(code.startswith("44") for code in codes), (shard, codes)
-        finally:
-            engine.dispose()
+    for url, connection, shard in worker_shards(citus_url, TABLE):
+        with connection.begin():
+            seen += connection.execute(text(f"SELECT count(*) FROM {shard}")).scalar()  # as the owner
+        for setting in (None, "", "44x", "4402031", "*"):
+            assert shard_rows(connection, shard, setting) == [], (url, shard, setting)
+        codes = shard_rows(connection, shard, "44")
+        assert all(code.startswith("44") for code in codes), (shard, codes)
     assert seen == len(probe_rows())  # every row was looked at on some worker
 
 

@@ -27,23 +27,28 @@ def _app_with_a_village_director(citus_url) -> tuple[object, str]:
     owner = create_engine(citus_url)
     try:
         with app.app_context():
-            from tenant_app.cli import load_region_dirs
+            from hierarchy.loader import load_regions
+            from hierarchy.scope import Scope, apply_db_scope
 
             with owner.connect() as connection:
                 loaded = connection.execute(text("SELECT count(*) FROM units WHERE code = :c"), {"c": VILLAGE})
                 if not loaded.scalar():
-                    load_region_dirs([REGIONS / "shaoguan"])
+                    # The tree alone (a reference table on Citus): the token's look-up needs the user's unit.
+                    with db.engine.begin() as scoped_connection, scoped(Scope(all_tenants=True)) as scope:
+                        apply_db_scope(scoped_connection, scope)
+                        load_regions(scoped_connection, [REGIONS / "shaoguan"])
         with owner.begin() as connection:
             connection.execute(text("DELETE FROM api_tokens WHERE user_id IN "
                                     "(SELECT id FROM users WHERE username = 'citus_director')"))
             connection.execute(text("DELETE FROM users WHERE username = 'citus_director'"))
             user_id = connection.execute(text(
-                "INSERT INTO users (region_code, username, password_hash, role, real_name) "
-                "VALUES (:v, 'citus_director', 'x', 'staff', '主任') RETURNING id"), {"v": VILLAGE}).scalar()
+                "INSERT INTO users (region_code, province_code, username, password_hash, role, real_name) "
+                "VALUES (:v, :p, 'citus_director', 'x', 'staff', '主任') RETURNING id"),
+                {"v": VILLAGE, "p": VILLAGE[:2]}).scalar()
             connection.execute(text(
-                "INSERT INTO api_tokens (user_id, region_code, token_hash, created_at, expires_at, revoked) "
-                "VALUES (:u, :v, :h, now(), now() + interval '1 hour', false)"),
-                {"u": user_id, "v": VILLAGE, "h": hashlib.sha256(token.encode()).hexdigest()})
+                "INSERT INTO api_tokens (user_id, region_code, province_code, token_hash, created_at, expires_at, "
+                "revoked) VALUES (:u, :v, :p, :h, now(), now() + interval '1 hour', false)"),
+                {"u": user_id, "v": VILLAGE, "p": VILLAGE[:2], "h": hashlib.sha256(token.encode()).hexdigest()})
     finally:
         owner.dispose()
     return app, token
