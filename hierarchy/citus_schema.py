@@ -23,6 +23,7 @@ import re
 from sqlalchemy import text
 
 from hierarchy import rls
+from hierarchy.citus import CITUS_INFO
 
 REFERENCE_TABLES = ("units", "users", "api_tokens", "sync_nightly_runs")
 COLOCATE_WITH = "children"
@@ -44,7 +45,12 @@ _LOOKUPS = {
 
 
 def is_citus(connection) -> bool:
-    return bool(connection.execute(text("SELECT count(*) FROM pg_extension WHERE extname = 'citus'")).scalar())
+    """Whether the database is a Citus coordinator, read once per pooled connection (the application's connect
+    hook already notes it, hierarchy.citus)."""
+    if CITUS_INFO not in connection.info:
+        connection.info[CITUS_INFO] = bool(connection.execute(text(
+            "SELECT count(*) FROM pg_extension WHERE extname = 'citus'")).scalar())
+    return connection.info[CITUS_INFO]
 
 
 def is_distributed(connection) -> bool:

@@ -55,6 +55,7 @@ from sqlalchemy import (
     update,
 )
 
+from hierarchy.citus_schema import is_citus
 from hierarchy.codes import CODE_LENGTHS, Level
 from hierarchy.models import Unit, code_column_type, utcnow
 
@@ -349,14 +350,6 @@ def _count(result, counts: dict[Level, int]) -> None:
         counts[Level(level)] += n
 
 
-def _on_citus(connection: Connection) -> bool:
-    if connection.dialect.name != "postgresql":
-        return False
-    from hierarchy.citus_schema import is_citus
-
-    return is_citus(connection)
-
-
 def _apply_by_list(connection: Connection, stage: Table, in_scope, now, report: LoadReport) -> None:
     """Renames, revivals and retirements as load_regions makes them, by lists of codes read beforehand."""
     units = Unit.__table__
@@ -431,11 +424,12 @@ def load_regions(connection: Connection, directories: Sequence[Path]) -> LoadRep
     )
     _count(result, report.inserted)
 
-    in_scope = or_(*(and_(units.c.code >= code, units.c.code < code + ":") for code in sorted(provinces)))
-    if _on_citus(connection):
+    in_scope = or_(*(and_(units.c.code >= code, units.c.code < code + ":") for code in sorted(provinces))) \
+        if provinces else None
+    if connection.dialect.name == "postgresql" and is_citus(connection):
         # `units` is a reference table there: an UPDATE may not read the session's temporary table, a SELECT
         # may. The codes (and new names) are read first, then changed by list.
-        _apply_by_list(connection, stage, in_scope if provinces else None, now, report)
+        _apply_by_list(connection, stage, in_scope, now, report)
         stage.drop(connection)
         report.elapsed = time.perf_counter() - started
         return report

@@ -23,10 +23,8 @@ from datetime import date
 
 from sqlalchemy import bindparam, text
 
-from hierarchy.citus import CITUS_INFO
 from hierarchy.citus_schema import is_citus
 from hierarchy.codes import CODE_LENGTHS, Level, subtree_bounds
-from hierarchy.scope import DB_ROLES_INFO
 from sync import case_figures, link_figures, roster_figures
 from sync.indicators import (
     ADDITIVE_KEYS,
@@ -86,8 +84,7 @@ class _Sql:
         self.connection = connection
         self.pg = connection.dialect.name == "postgresql"
         # A Citus coordinator's keys hold the distribution column too (hierarchy.citus_schema).
-        info = connection.info
-        self.citus = self.pg and (bool(info.get(CITUS_INFO)) if DB_ROLES_INFO in info else is_citus(connection))
+        self.citus = self.pg and is_citus(connection)
         self.params: dict = {}
         self.expanding: set[str] = set()
 
