@@ -53,6 +53,14 @@ def is_citus(connection) -> bool:
     return connection.info[CITUS_INFO]
 
 
+def via_results(connection) -> str:
+    """The tail of an `INSERT … SELECT` into a distributed table whose rows come through the coordinator (from a
+    parameter, a temporary or a reference table): Citus sends such rows to the shards by COPY, which row-level
+    security refuses, unless the statement has ON CONFLICT; it then inserts them from intermediate results. Only
+    for tables whose rows cannot conflict (a generated key alone); '' off Citus."""
+    return " ON CONFLICT DO NOTHING" if connection.dialect.name == "postgresql" and is_citus(connection) else ""
+
+
 def is_distributed(connection) -> bool:
     return bool(connection.execute(text(
         "SELECT count(*) FROM pg_dist_partition WHERE logicalrelid = 'children'::regclass")).scalar())

@@ -171,6 +171,19 @@ class ScopeShape:
     auth_username: bool = False
     auth_token_hash: bool = False
     partner: bool = False
+    province: bool = False  # the unit's province named too (`route_by_province`)
+
+
+# Whether the scope criteria name the unit's province beside its code range: on a Citus coordinator, where the
+# province is the distribution column, a query that names it runs on one shard; a single server gains nothing
+# from it (it would only cost index-only scans their heap look-ups). Set once a Citus connection is seen.
+_ROUTING = {"province": False}
+
+
+def route_by_province(enabled: bool = True) -> None:
+    if _ROUTING["province"] != enabled:
+        _ROUTING["province"] = enabled
+        criteria_params.cache_clear()  # its values follow the setting
 
 
 def scope_param(name: str):
@@ -187,7 +200,7 @@ def partner_subtree(column):
 def shape_of(scope: Scope) -> ScopeShape:
     if scope.all_tenants:
         return ScopeShape(all_tenants=True)
-    return ScopeShape(unit=scope.unit_code is not None,
+    return ScopeShape(unit=scope.unit_code is not None, province=scope.unit_code is not None and _ROUTING["province"],
                       ancestors=scope.unit_code is not None and bool(ancestors_of(scope.unit_code)),
                       auth_user_id=scope.auth_user_id is not None, auth_username=bool(scope.auth_username),
                       auth_token_hash=bool(scope.auth_token_hash), partner=scope.is_partner)
@@ -201,6 +214,8 @@ def criteria_params(scope: Scope) -> dict:
         return params
     if scope.unit_code is not None:
         params["shouhu_scope_lo"], params["shouhu_scope_hi"] = subtree_bounds(scope.unit_code)
+        if _ROUTING["province"]:
+            params["shouhu_scope_province"] = scope.unit_code[:2]
         ancestors = ancestors_of(scope.unit_code)
         if ancestors:
             params["shouhu_scope_ancestors"] = tuple(ancestors)
@@ -224,9 +239,12 @@ def _criteria_for(model: type, shape: ScopeShape):
         return true()
     clauses = []
     if shape.unit:
-        clauses.append(and_(column >= scope_param("lo"), column < scope_param("hi")))
+        # A unit and its ancestors share its province (the first two digits of every code).
+        province = getattr(model, "province_code", None)
+        same_province = (province == scope_param("province"),) if shape.province and province is not None else ()
+        clauses.append(and_(column >= scope_param("lo"), column < scope_param("hi"), *same_province))
         if shape.ancestors and getattr(model, "__scope_ancestors_visible__", False):
-            clauses.append(column.in_(scope_param("ancestors")))
+            clauses.append(and_(column.in_(scope_param("ancestors")), *same_province))
     auth_clause = getattr(model, "__scope_auth_criteria__", None)
     if auth_clause is not None:
         extra = auth_clause(shape)

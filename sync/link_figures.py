@@ -8,6 +8,8 @@ one) and an assistance enrolment ("corrected" on the list of children not on the
 Recomputed from the items every time, never incremented.
 
 Parameters: :year_start and :next_year_start (sync.indicators.parameters).
+
+As sync.roster_figures: a sub-select per village, or (`sql.grouped`) the items grouped by village and joined.
 """
 
 from __future__ import annotations
@@ -29,8 +31,18 @@ def condition(list_kind: str, answer: str, alias: str = "w") -> str:
             f"AND {alias}.answered_on >= :year_start AND {alias}.answered_on < :next_year_start")
 
 
+def joins(sql, items_where: str) -> str:
+    """The grouped form's join after `units u`: each village's outcomes (`lf`); `items_where` narrows `w`."""
+    counts = ", ".join(f"sum({sql.flag(condition(*pair))}) AS {key}" for key, pair in OUTCOMES.items())
+    return f"""
+    LEFT JOIN (SELECT w.region_code, {counts} FROM worklist_items w WHERE {items_where}
+               GROUP BY w.province_code, w.region_code) lf ON lf.region_code = u.code"""
+
+
 def own_values(sql) -> dict[str, str]:
     """{indicator: SQL expression over `u`}: a village counts its own items; other units count nothing."""
     village = f"NOT u.retired AND u.level = {int(Level.village)}"
+    if sql.grouped:
+        return {key: f"CASE WHEN {village} THEN coalesce(lf.{key}, 0) ELSE 0 END" for key in OUTCOMES}
     return {key: (f"CASE WHEN {village} THEN (SELECT count(*) FROM worklist_items w WHERE w.region_code = u.code "
                   f"AND {condition(*pair)}) ELSE 0 END") for key, pair in OUTCOMES.items()}

@@ -29,6 +29,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ClauseElement
 
+from hierarchy.citus_schema import via_results
 from hierarchy.codes import CODE_LENGTHS, Level
 from hierarchy.scope import Scope, scoped
 from hierarchy.session_hooks import forget_at_end, install_once
@@ -193,7 +194,7 @@ def record_bulk(target, codes, kind: str, params: dict | None = None) -> None:
         connection.execute(text(
             "INSERT INTO sync_outbox (region_code, province_code, kind, created_at) "
             f"SELECT DISTINCT s.region_code, substr(s.region_code, 1, 2), :outbox_kind, :outbox_now "
-            f"FROM ({select_sql}) AS s"),
+            f"FROM ({select_sql}) AS s{via_results(connection)}"),
             {**(params or {}), "outbox_kind": kind, "outbox_now": now})
     else:
         distinct = sorted({code for code in codes if code})
@@ -202,7 +203,8 @@ def record_bulk(target, codes, kind: str, params: dict | None = None) -> None:
         if connection.dialect.name == "postgresql":
             connection.execute(text(
                 "INSERT INTO sync_outbox (region_code, province_code, kind, created_at) "
-                "SELECT c, substr(c, 1, 2), :kind, :now FROM unnest(CAST(:codes AS varchar[])) AS c"),
+                "SELECT c, substr(c, 1, 2), :kind, :now FROM unnest(CAST(:codes AS varchar[])) AS c"
+                + via_results(connection)),
                 {"codes": distinct, "kind": kind, "now": now})
         else:
             connection.execute(OutboxEvent.__table__.insert(),

@@ -19,6 +19,9 @@ Everything runs in the caller's transaction (all-tenants scope); the caller comm
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date
 
 from sqlalchemy import bindparam, text
@@ -77,6 +80,20 @@ def _specs(village_codes, unit_codes, subtree: str | None) -> dict[Level, _Spec]
     return result
 
 
+_grouped: ContextVar[bool] = ContextVar("shouhu_rollup_grouped", default=False)
+
+
+@contextmanager
+def grouped_form() -> Iterator[None]:
+    """The grouped form of the workforce and worklist figures on any server (a Citus coordinator always uses it):
+    the tests compare both forms with the same recount."""
+    token = _grouped.set(True)
+    try:
+        yield
+    finally:
+        _grouped.reset(token)
+
+
 class _Sql:
     """Dialect-specific fragments and the parameters they bind."""
 
@@ -85,6 +102,9 @@ class _Sql:
         self.pg = connection.dialect.name == "postgresql"
         # A Citus coordinator's keys hold the distribution column too (hierarchy.citus_schema).
         self.citus = self.pg and is_citus(connection)
+        # The workforce and worklist figures grouped and joined by unit, not sub-selects per unit: Citus refuses
+        # sub-selects over distributed tables correlated on anything but the province (sync.roster_figures).
+        self.grouped = self.citus or _grouped.get()
         self.params: dict = {}
         self.expanding: set[str] = set()
 
@@ -136,6 +156,11 @@ class _Sql:
         if self.citus:
             conflict += ", province_code"
         return f"ON CONFLICT ({conflict}) DO UPDATE SET " + ", ".join(f"{k} = excluded.{k}" for k in keys)
+
+
+# A unit's code and its province as the columns' types, lengths included: Citus passes rows that go through the
+# coordinator on to the shards as records of the target's types, and drops a bare cast of text to varchar.
+CODE_COLUMNS = "CAST(code AS varchar(12)), CAST(substr(code, 1, 2) AS varchar(2))"
 
 
 def _stamp(sql: _Sql, as_of):
@@ -205,6 +230,14 @@ def _own_unit_values(sql: _Sql) -> dict[str, str]:
     }
 
 
+def _own_unit_joins(sql: _Sql, spec: _Spec, name: str) -> str:
+    """What the own values read besides `u` in the grouped form (after `FROM units u`); '' otherwise."""
+    if not sql.grouped:
+        return ""
+    return (roster_figures.joins(sql, sql.filter("ra.region_code", spec, f"{name}r"))
+            + link_figures.joins(sql, sql.filter("w.region_code", spec, f"{name}w")))
+
+
 # --- recompute -----------------------------------------------------------------------------------------
 
 def _villages(sql: _Sql, spec: _Spec, as_of, today: date) -> int:
@@ -239,18 +272,19 @@ def _villages(sql: _Sql, spec: _Spec, as_of, today: date) -> int:
         units_where = sql.filter("u.code", spec, "u5")
         return sql.run(f"""
         INSERT INTO unit_stats (unit_code, province_code, level, as_of, {columns})
-        SELECT u.code, substr(u.code, 1, 2), u.level, :as_of, {", ".join(values[k] for k in KEYS)}
+        SELECT u.code, CAST(substr(u.code, 1, 2) AS varchar(2)), u.level, :as_of, {", ".join(values[k] for k in KEYS)}
         FROM units u LEFT JOIN rollup_villages a ON a.region_code = u.code
-        LEFT JOIN rollup_village_cases q ON q.code = u.code
+        LEFT JOIN rollup_village_cases q ON q.code = u.code {_own_unit_joins(sql, spec, "j5")}
         WHERE u.level = {int(Level.village)} AND {units_where}
         {sql.upsert(('level', 'as_of', *KEYS), 'unit_code')}""", as_of=as_of, **_date_params(sql, today)).rowcount
     statement = f"""
     INSERT INTO unit_stats (unit_code, province_code, level, as_of, {columns})
-    SELECT code, substr(code, 1, 2), {int(Level.village)}, :as_of, {", ".join(f"sum({k})" for k in KEYS)}
+    SELECT {CODE_COLUMNS}, {int(Level.village)}, :as_of, {", ".join(f"sum({k})" for k in KEYS)}
     FROM (SELECT a.region_code AS code, {children}
           FROM {source} a
           UNION ALL
-          SELECT u.code, {units} FROM units u WHERE u.level = {int(Level.village)} AND {units_where}
+          SELECT u.code, {units} FROM units u {_own_unit_joins(sql, spec, "j5")}
+          WHERE u.level = {int(Level.village)} AND {units_where}
           UNION ALL
           SELECT q.code, {_values({k: k for k in CASE_KEYS})}
           FROM ({case_figures.rows_sql(sql, spec, CODE_LENGTHS[Level.village], "q5")}) q) x
@@ -271,11 +305,12 @@ def _level(sql: _Sql, level: Level, spec: _Spec, as_of, today: date) -> int:
     medians = case_figures.rows_sql(sql, spec, n, f"q{int(level)}", medians_only=True)
     statement = f"""
     INSERT INTO unit_stats (unit_code, province_code, level, as_of, {columns})
-    SELECT code, substr(code, 1, 2), {int(level)}, :as_of, {", ".join(f"sum({k})" for k in KEYS)}
+    SELECT {CODE_COLUMNS}, {int(level)}, :as_of, {", ".join(f"sum({k})" for k in KEYS)}
     FROM (SELECT substr(s.unit_code, 1, {n}) AS code, {summed} FROM unit_stats s
           WHERE s.level = {int(below)} AND {child_where}
           UNION ALL
-          SELECT u.code, {units} FROM units u WHERE u.level = {int(level)} AND {units_where}
+          SELECT u.code, {units} FROM units u {_own_unit_joins(sql, spec, f"j{int(level)}")}
+          WHERE u.level = {int(level)} AND {units_where}
           UNION ALL
           SELECT q.code, {_values({k: k for k in case_figures.MEDIAN_KEYS})} FROM ({medians}) q) x
     GROUP BY code
@@ -320,10 +355,14 @@ def _campaigns(sql: _Sql, level: Level, spec: _Spec, as_of, today: date) -> None
                          WHERE length(s.unit_code) = {child_n}
                            AND {sql.filter('s.unit_code', spec, name + 's', prefix=n)}""")
     sums = ", ".join(f"sum({f})" for f in CAMPAIGN_FIELDS)
+    # The rows were deleted above; on Citus the ON CONFLICT makes the insert go to the shards as INSERTs
+    # (hierarchy.citus_schema.via_results).
     sql.run(f"""
     INSERT INTO unit_campaign_stats (unit_code, province_code, campaign_id, as_of, {fields})
-    SELECT code, substr(code, 1, 2), campaign_id, min(as_of), {sums} FROM ({' UNION ALL '.join(parts)}) x
-    GROUP BY code, campaign_id""", as_of=as_of, **_date_params(sql, today))
+    SELECT {CODE_COLUMNS}, campaign_id, min(as_of), {sums} FROM ({' UNION ALL '.join(parts)}) x
+    GROUP BY code, campaign_id
+    {sql.upsert(('as_of', *CAMPAIGN_FIELDS), 'unit_code, campaign_id') if sql.citus else ''}""",
+            as_of=as_of, **_date_params(sql, today))
 
 
 def _snapshot(sql: _Sql, specs: dict[Level, _Spec], month: date) -> None:
@@ -408,7 +447,8 @@ def recompute_in_memory(connection, unit_code: str | None = None) -> dict[str, d
         own = _own_unit_values(sql)
         rows = sql.run(f"SELECT substr(u.code, 1, {n}) AS code, "
                        + ", ".join(f"sum({own[k]}) AS {k}" for k in UNIT_KEYS)
-                       + f" FROM units u WHERE length(u.code) >= {n} AND {sql.filter('u.code', spec, 'u')} "
+                       + f" FROM units u {_own_unit_joins(sql, spec, 'j')} "
+                       f"WHERE length(u.code) >= {n} AND {sql.filter('u.code', spec, 'u')} "
                        f"GROUP BY substr(u.code, 1, {n})", **_date_params(sql, today))
         for row in rows:
             if row.code in result:

@@ -642,17 +642,20 @@ def bench_load_cmd(villages, children, village_users, logins, rate, duration, ma
               help="requests timed for a province's progress and a county's children list")
 @click.option("--pg-url", envvar="SHOUHU_BENCH_PG_URL", default="postgresql://postgres@localhost:5432/postgres",
               show_default=True, help="an owner or superuser URL of the PostgreSQL server measured")
-@click.option("--keep", is_flag=True, help="keep the bench database (its URL is printed)")
-def bench_country_cmd(provinces, villages, children, runs, pg_url, keep):
+@click.option("--citus-url", envvar="SHOUHU_BENCH_CITUS_URL", default=None,
+              help="a superuser URL of a Citus coordinator: the same steps on its cluster, side by side")
+@click.option("--keep", is_flag=True, help="keep the bench databases (their URLs are printed)")
+def bench_country_cmd(provinces, villages, children, runs, pg_url, citus_url, keep):
     """A synthetic country on one PostgreSQL server (31 provinces, 680,000 villages and 7,000,000 children at
-    full size; a smaller run prints its scale factor): the load, the full roll-up, the fan-out of a national
-    campaign, a province's progress and a county's children list, timed; the first province's figures are
-    checked against a recount. Exit status 1 when a step fails or the recount differs."""
+    full size; a smaller run prints its scale factor) and, with --citus-url, on a Citus cluster: the load, the
+    full roll-up, the fan-out of a national campaign, a province's progress and a county's children list, timed,
+    with the ratio Citus / single server; the first province's figures are checked against a recount on each.
+    Exit status 1 when a step fails or a recount differs."""
     from tenant_app.loadbench.country import bench_country
 
     try:
         bench_country(pg_url, provinces=provinces, villages=villages, children=children, runs=runs, keep=keep,
-                      echo=click.echo)
+                      citus_url=citus_url, echo=click.echo)
     except RuntimeError as exc:
         raise click.ClickException(str(exc)) from None
 

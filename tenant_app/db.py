@@ -16,7 +16,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from hierarchy import citus
-from hierarchy.scope import DB_ROLES_INFO, Scope, forget_db_scope, install_scoping, scoped
+from hierarchy.scope import DB_ROLES_INFO, Scope, forget_db_scope, install_scoping, route_by_province, scoped
 from sync.outbox import install_outbox
 from tenant_app.links.refresh import install as install_worklist_refresh
 
@@ -129,6 +129,7 @@ class Database:
                 on_citus = citus.detect(dbapi_connection)
                 if on_citus:
                     citus.prepare_connection(dbapi_connection)
+                    route_by_province()
                 cursor = dbapi_connection.cursor()
                 cursor.execute(f'SET ROLE "{role}"')
                 cursor.close()

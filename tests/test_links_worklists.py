@@ -225,6 +225,12 @@ def test_outcome_figures_equal_a_brute_force_recount(client, person, world, scop
     assert _brute_force(rows, COUNTY, year) == {"links_back_to_school": 2, "links_put_on_record": 0,
                                                "links_household_registered": 1, "links_assistance_enrolled": 0}
     assert rollup.verify(jobs, COUNTY) == []
+    # The grouped form (a Citus coordinator's) gives the same figures.
+    with rollup.grouped_form():
+        rollup.rebuild(jobs)
+    grouped = {r.unit_code: r for r in jobs.execute(text("SELECT * FROM unit_stats"))}
+    for code in ("44", COUNTY, VILLAGE, SIBLING_VILLAGE, OTHER_TOWN_VILLAGE):
+        assert {k: getattr(grouped[code], k) for k in OUTCOMES} == _brute_force(rows, code, year), code
     # The dashboard and the protection-outcomes report show them.
     report = client.get(f"/api/v1/outcomes/{COUNTY}", headers=person(COUNTY)[1]).get_json()
     assert report["total"]["links_back_to_school"] == 2 and report["total"]["links_household_registered"] == 1

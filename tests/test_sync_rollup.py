@@ -3,6 +3,7 @@ the summary identities; incremental recompute equals the full rebuild row for ro
 
 from __future__ import annotations
 
+import contextlib
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 
@@ -235,11 +236,14 @@ def stored(conn) -> tuple[dict, dict, dict]:
 
 # --- the tests ---------------------------------------------------------------------------------------------
 
+@pytest.mark.parametrize("form", ["correlated", "grouped"])
 @given(data=datasets)
 @example(data={"children": [], "users": [], "tasks": [], "policy": None, "cases": FOLLOW_UP_EXAMPLES, "roster": []})
 @HEALTH
-def test_rollup_matches_a_brute_force_recount_at_every_level(jobs, data):
-    with jobs.begin_nested() as savepoint, clock.frozen(NOW):
+def test_rollup_matches_a_brute_force_recount_at_every_level(jobs, data, form):
+    # "grouped": the workforce figures as a Citus coordinator computes them (sync.roster_figures).
+    with jobs.begin_nested() as savepoint, clock.frozen(NOW), \
+            (rollup.grouped_form() if form == "grouped" else contextlib.nullcontext()):
         insert_dataset(jobs, data, [0])
         written = rollup.rebuild(jobs)
         assert set(written["units"]) == {"village", "township", "county", "city", "province"}

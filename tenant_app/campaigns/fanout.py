@@ -22,13 +22,16 @@ _ISSUER_LEVEL = "CASE length(c.issuer_code) " + " ".join(f"WHEN {length} THEN {i
                                                          for level, length in CODE_LENGTHS.items()) + " END"
 
 # The province is named (not left to the trigger of migration 0028): the distribution key of a Citus deployment.
+# The computed columns are cast to the columns' types with their lengths: Citus passes the rows on to the shards as
+# records of the target's types, and drops a bare cast of text to varchar from the statement it sends.
 TASKS_SELECT = """
-SELECT :cid, u.code, substr(u.code, 1, :reviewer_length), :due_on, substr(u.code, 1, 2)
+SELECT :cid, u.code, CAST(substr(u.code, 1, :reviewer_length) AS varchar(12)), CAST(:due_on AS date),
+       CAST(substr(u.code, 1, 2) AS varchar(2))
 FROM units u
 WHERE u.code >= :lo AND u.code < :hi AND u.level = :target AND NOT u.retired"""
 
 RECEIPTS_SELECT = """
-SELECT :cid, u.code, substr(u.code, 1, 2)
+SELECT :cid, u.code, CAST(substr(u.code, 1, 2) AS varchar(2))
 FROM units u
 WHERE u.code >= :lo AND u.code < :hi AND u.level > :issuer_level AND u.level < :target AND NOT u.retired"""
 
@@ -37,25 +40,34 @@ _TASKS_SQL = text(f"INSERT INTO tasks ({TASKS_COLUMNS}) {TASKS_SELECT}\n"
                   "ON CONFLICT DO NOTHING")
 _RECEIPTS_SQL = text(f"INSERT INTO campaign_receipts (campaign_id, region_code, province_code) {RECEIPTS_SELECT}\n"
                      "ON CONFLICT DO NOTHING")
+# Every statement names the campaign's province: on a Citus coordinator each then runs on that province's shard.
 _COUNTS_SQL = text("""
 UPDATE campaigns SET
-  task_count = (SELECT count(*) FROM tasks WHERE campaign_id = :cid),
-  receipt_count = (SELECT count(*) FROM campaign_receipts WHERE campaign_id = :cid),
+  task_count = (SELECT count(*) FROM tasks WHERE province_code = :province AND campaign_id = :cid),
+  receipt_count = (SELECT count(*) FROM campaign_receipts WHERE province_code = :province AND campaign_id = :cid),
   status = CASE WHEN status = 'publishing' THEN 'open' ELSE status END,
   version = version + 1
-WHERE id = :cid""")
+WHERE province_code = :province AND id = :cid""")
 
 
-def _lock(connection, campaign_id: int):
+def _province_of(connection, campaign_id: int) -> str | None:
+    return connection.execute(text("SELECT province_code FROM campaigns WHERE id = :cid"),
+                              {"cid": campaign_id}).scalar()
+
+
+def _lock(connection, campaign_id: int, province_code: str):
     suffix = " FOR UPDATE" if connection.dialect.name == "postgresql" else ""
     return connection.execute(text(
-        "SELECT id, issuer_code, target_level, reviewer_level, due_on, status FROM campaigns WHERE id = :cid"
-        + suffix), {"cid": campaign_id}).one_or_none()
+        "SELECT id, issuer_code, target_level, reviewer_level, due_on, status FROM campaigns "
+        "WHERE province_code = :province AND id = :cid" + suffix),
+        {"cid": campaign_id, "province": province_code}).one_or_none()
 
 
-def fan_out(connection, campaign_id: int) -> dict:
-    """Create the campaign's missing tasks and receipts and open it; returns what was inserted."""
-    campaign = _lock(connection, campaign_id)
+def fan_out(connection, campaign_id: int, province_code: str | None = None) -> dict:
+    """Create the campaign's missing tasks and receipts and open it; returns what was inserted. `province_code`:
+    the campaign's (its issuer's), looked up when not given."""
+    province_code = province_code or _province_of(connection, campaign_id)
+    campaign = _lock(connection, campaign_id, province_code) if province_code else None
     # Once open, the campaign has fanned out (units loaded since join through join_open_campaigns): a second
     # publish or a second worker that waited on the lock has nothing to insert, so it skips the scan.
     if campaign is None or campaign.status != "publishing":
@@ -66,7 +78,7 @@ def fan_out(connection, campaign_id: int) -> dict:
               "reviewer_length": CODE_LENGTHS[Level(campaign.reviewer_level)], "due_on": campaign.due_on}
     tasks = connection.execute(_TASKS_SQL, params).rowcount
     receipts = connection.execute(_RECEIPTS_SQL, params).rowcount
-    connection.execute(_COUNTS_SQL, {"cid": campaign.id})
+    connection.execute(_COUNTS_SQL, {"cid": campaign.id, "province": province_code})
     return {"campaign_id": campaign.id, "tasks": tasks, "receipts": receipts, "skipped": False}
 
 
@@ -81,7 +93,9 @@ def fan_out_campaign(campaign_id: int) -> dict:
     from tenant_app.db import db
 
     with db.session_scope() as session:
-        result = fan_out(session.connection(), campaign_id)
+        # The job's scope is the issuer's unit, so its province is the campaign's.
+        unit = current_scope().unit_code
+        result = fan_out(session.connection(), campaign_id, unit[:2] if unit else None)
         if not result["skipped"]:
             # The issuer's subtree gets new tasks: its campaign figures are recomputed by the roll-up.
             record_bulk(session, [current_scope().unit_code], "campaign")

@@ -31,6 +31,7 @@ from random import Random
 
 from sqlalchemy import and_, func, or_, select
 
+from hierarchy.citus_schema import via_results
 from hierarchy.codes import Level, is_valid_code
 from hierarchy.models import Unit
 from hierarchy.scope import SCOPE_SET_INFO, apply_db_scope, job_scope
@@ -568,6 +569,7 @@ def _write_postgresql(connection, maker: _Maker, chunk_rows: int) -> None:
     columns = ", ".join(COPIED)
     into = ", ".join((*COPIED, *CONSTANTS))
     values = ", ".join((*COPIED, *CONSTANTS.values()))
+    conflict = via_results(connection)  # nothing may conflict: the count inserted is checked
     cursor = connection.connection.driver_connection.cursor()
     cursor.execute("DROP TABLE IF EXISTS pg_temp.shouhu_demo_children")
     cursor.execute(f"CREATE TEMP TABLE shouhu_demo_children AS SELECT {columns} FROM children WITH NO DATA")
@@ -592,7 +594,9 @@ def _write_postgresql(connection, maker: _Maker, chunk_rows: int) -> None:
                 copy.write(item)
             stats["copy_s"] += time.perf_counter() - started
             started = time.perf_counter()
-            cursor.execute(f"INSERT INTO children ({into}) SELECT {values} FROM shouhu_demo_children")
+            cursor.execute(f"INSERT INTO children ({into}) SELECT {values} FROM shouhu_demo_children{conflict}")
+            if conflict and cursor.rowcount != item.count("\n"):
+                raise RuntimeError(f"{item.count(chr(10)) - cursor.rowcount} generated children conflicted")
             cursor.execute("TRUNCATE shouhu_demo_children")
             stats["insert_s"] += time.perf_counter() - started
         cursor.execute("DROP TABLE pg_temp.shouhu_demo_children")

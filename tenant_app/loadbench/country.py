@@ -120,21 +120,17 @@ def _timed_requests(client, path: str, token: str, runs: int) -> dict:
     return {"p50_ms": _percentile(times, 50), "p95_ms": _percentile(times, 95), "bytes": len(response.data)}
 
 
-def bench_country(admin_url: str, *, provinces: int, villages: int, children: int, runs: int, keep: bool = False,
-                  echo=print) -> dict:
+def _measure(admin_url: str, label: str, codes: tuple[str, ...], villages: int, children: int, runs: int,
+             keep: bool, say) -> dict:
+    """Every step on a new database of the server of `admin_url` (every node of a Citus cluster)."""
     from sync.rollup import verify
     from tenant_app import create_app
     from tenant_app.db import db
     from tenant_app.migrate import upgrade
 
-    say = lambda key, value: echo(f"{key:<34} {value}")  # noqa: E731
-    codes = PROVINCE_CODES[:provinces]
-    say("scale", f"{provinces} provinces; villages {villages:,} of {FULL_VILLAGES:,} ({villages / FULL_VILLAGES:.3f}"
-                 f"); children {children:,} of {FULL_CHILDREN:,} ({children / FULL_CHILDREN:.3f})")
     url = dataset.create_database(admin_url)
-    say("database", f"{make_url(url).database} (single PostgreSQL server; "
-                    + ("kept at the end)" if keep else "dropped at the end)"))
-    figures: dict = {"provinces": provinces}
+    say("database", f"{make_url(url).database} ({label}; " + ("kept at the end)" if keep else "dropped at the end)"))
+    figures: dict = {}
 
     def step(name: str, work, describe):
         started = time.perf_counter()
@@ -146,7 +142,9 @@ def bench_country(admin_url: str, *, provinces: int, villages: int, children: in
 
     try:
         upgrade(url)
-        app = create_app({"SHOUHU_DATABASE_URL": url, "SHOUHU_REDIS_URL": None})
+        # Every request is answered afresh: the tracking cache would time a dictionary look-up.
+        app = create_app({"SHOUHU_DATABASE_URL": url, "SHOUHU_REDIS_URL": None,
+                          "SHOUHU_TRACKING_CACHE_SECONDS": 0})
         with app.app_context():
             db.configure(url, app.config["SHOUHU_DB_APP_ROLE"])
             step("load: tree", lambda: load_tree(db, codes, villages),
@@ -180,7 +178,60 @@ def bench_country(admin_url: str, *, provinces: int, villages: int, children: in
             say("recount", f"province {province}: " + ("figures equal a recount" if not problems else
                                                        f"DIFFERS: {len(problems)} figures, e.g. {problems[:3]}"))
         if problems:
-            raise RuntimeError("the roll-up's figures differ from a recount")
+            raise RuntimeError(f"{label}: the roll-up's figures differ from a recount")
         return figures
     finally:
-        dataset.release_database(db, admin_url, url, keep, echo)
+        dataset.release_database(db, admin_url, url, keep, lambda line: say("", line))
+
+
+COMPARED = ("load: tree", "load: children", "full roll-up", "fan-out of a national campaign")
+COMPARED_REQUESTS = ("province progress", "county children list")
+
+
+def _compare(single: dict, citus: dict, say) -> dict:
+    """Citus / single server for each step (seconds) and each request (p50): below 1 Citus is faster."""
+    ratios = {}
+    for name in COMPARED:
+        ratios[name] = citus[name]["s"] / single[name]["s"]
+        say(name, f"{single[name]['s']:8.1f} s  {citus[name]['s']:8.1f} s   × {ratios[name]:.2f}")
+    for name in COMPARED_REQUESTS:
+        ratios[name] = citus[name]["p50_ms"] / single[name]["p50_ms"]
+        say(name, f"{single[name]['p50_ms']:7.1f} ms {citus[name]['p50_ms']:7.1f} ms   × {ratios[name]:.2f} (p50)")
+    return ratios
+
+
+def cluster_shape(citus_url: str) -> dict:
+    """The workers of the Citus cluster and the shard count of a distributed table."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(dataset._driver(citus_url))
+    try:
+        with engine.connect() as connection:
+            workers = connection.execute(text("SELECT count(*) FROM citus_get_active_worker_nodes()")).scalar()
+            shards = connection.execute(text("SHOW citus.shard_count")).scalar()
+    finally:
+        engine.dispose()
+    return {"workers": workers, "shard_count": int(shards)}
+
+
+def bench_country(admin_url: str, *, provinces: int, villages: int, children: int, runs: int, keep: bool = False,
+                  citus_url: str | None = None, echo=print) -> dict:
+    """The country on the server of `admin_url` and, given `citus_url` (a coordinator), on the Citus cluster too,
+    with the ratio of each figure. Returns {"single server": figures, "Citus": figures, "ratios": …}."""
+    say = lambda key, value: echo(f"{key:<34} {value}")  # noqa: E731
+    codes = PROVINCE_CODES[:provinces]
+    say("scale", f"{provinces} provinces; villages {villages:,} of {FULL_VILLAGES:,} ({villages / FULL_VILLAGES:.3f}"
+                 f"); children {children:,} of {FULL_CHILDREN:,} ({children / FULL_CHILDREN:.3f})")
+    result = {}
+    say("", "-- single PostgreSQL server --")
+    result["single server"] = _measure(admin_url, "single PostgreSQL server", codes, villages, children, runs,
+                                       keep, say)
+    if citus_url:
+        shape = cluster_shape(citus_url)
+        say("", f"-- Citus: a coordinator and {shape['workers']} workers, {shape['shard_count']} shards per table, "
+                "distributed by province --")
+        result["Citus"] = _measure(citus_url, "Citus cluster", codes, villages, children, runs, keep, say)
+        say("", "-- Citus / single server (below 1: Citus is faster) --")
+        result["ratios"] = _compare(result["single server"], result["Citus"], say)
+        result["cluster"] = shape
+    return result

@@ -25,6 +25,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from hierarchy.citus_schema import via_results
 from hierarchy.scope import Scope, apply_db_scope, job_scope
 
 PROVINCE = "41"
@@ -35,26 +36,61 @@ ANSWERS = {"children_visited": 12, "risks_found": ["溺水隐患"], "risk_count"
 BUNDLED_REGIONS = Path(__file__).resolve().parent.parent.parent / "hierarchy" / "data"
 
 
-def create_database(admin_url: str) -> str:
-    """An empty database on the server of `admin_url` (owner or superuser); returns its URL."""
-    name = f"shouhu_bench_load_{uuid.uuid4().hex[:8]}"
-    engine = create_engine(_driver(admin_url), isolation_level="AUTOCOMMIT")
+def _citus_workers(connection) -> list[tuple[str, int]]:
+    """The active workers when the server is a Citus coordinator, else []."""
+    if not connection.execute(text("SELECT count(*) FROM pg_extension WHERE extname = 'citus'")).scalar():
+        return []
+    return [(host, port) for host, port in connection.execute(text(
+        "SELECT node_name, node_port FROM citus_get_active_worker_nodes() ORDER BY node_port"))]
+
+
+def _on_node(url, host: str, port: int, statements: list[str]) -> None:
+    engine = create_engine(make_url(url).set(host=host, port=port), isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as connection:
+            for statement in statements:
+                connection.execute(text(statement))
+    finally:
+        engine.dispose()
+
+
+def create_database(admin_url: str, prefix: str = "shouhu_bench_load", digits: int = 8) -> str:
+    """An empty database on the server of `admin_url` (owner or superuser); returns its URL. When that server is
+    a Citus coordinator, the database is made on every node, with the extension, its workers registered."""
+    name = f"{prefix}_{uuid.uuid4().hex[:digits]}"
+    admin = make_url(_driver(admin_url))
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            workers = _citus_workers(connection)
             connection.execute(text(f'CREATE DATABASE "{name}"'))
     finally:
         engine.dispose()
-    return make_url(_driver(admin_url)).set(database=name).render_as_string(hide_password=False)
+    url = admin.set(database=name)
+    if workers:
+        for host, port in workers:
+            _on_node(admin, host, port, [f'CREATE DATABASE "{name}"'])
+            _on_node(url, host, port, ["CREATE EXTENSION citus"])
+        _on_node(url, admin.host or "localhost", admin.port or 5432,
+                 ["CREATE EXTENSION citus",
+                  f"SELECT citus_set_coordinator_host('{admin.host or 'localhost'}', {admin.port or 5432})",
+                  *(f"SELECT citus_add_node('{host}', {port})" for host, port in workers)])
+    return url.render_as_string(hide_password=False)
 
 
 def drop_database(admin_url: str, url: str) -> None:
+    """Drops the database `create_database` made (on every node of a Citus cluster)."""
     name = make_url(url).database
-    engine = create_engine(_driver(admin_url), isolation_level="AUTOCOMMIT")
+    admin = make_url(_driver(admin_url))
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as connection:
+            workers = _citus_workers(connection)
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     finally:
         engine.dispose()
+    for host, port in workers:
+        _on_node(admin, host, port, [f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'])
 
 
 def release_database(db, admin_url: str, url: str, keep: bool, echo) -> None:
@@ -77,10 +113,10 @@ def _all(db, sql: str, **params):
         return connection.execute(text(sql), params).all()
 
 
-def _exec(db, sql: str, **params) -> None:
+def _exec(db, sql: str, **params) -> int:
     with db.engine.begin() as connection, job_scope(all_tenants=True) as scope:
         apply_db_scope(connection, scope)
-        connection.execute(text(sql), params)
+        return connection.execute(text(sql.format(via_results=via_results(connection))), params).rowcount
 
 
 def load_tree(db, villages: int) -> int:
@@ -105,11 +141,14 @@ def generate_children(db, n: int) -> int:
 
 def _insert_users(db, rows: list[tuple[str, str, str]], password_hash: str) -> None:
     """rows: (unit code, username, role)."""
-    _exec(db, "INSERT INTO users (region_code, province_code, username, password_hash, role, real_name, phone) "
-              "SELECT u.code, substr(u.code, 1, 2), u.name, :h, u.role, '基准测试', '13800000000' "
-              "FROM unnest(CAST(:codes AS varchar[]), CAST(:names AS varchar[]), CAST(:roles AS varchar[])) "
-              "AS u(code, name, role)",
-          h=password_hash, codes=[r[0] for r in rows], names=[r[1] for r in rows], roles=[r[2] for r in rows])
+    inserted = _exec(db, "INSERT INTO users (region_code, province_code, username, password_hash, role, real_name, "
+                         "phone) SELECT u.code, CAST(substr(u.code, 1, 2) AS varchar(2)), u.name, :h, u.role, "
+                         "'基准测试', '13800000000' FROM unnest(CAST(:codes AS varchar[]), CAST(:names AS varchar[]), "
+                         "CAST(:roles AS varchar[])) AS u(code, name, role){via_results}",
+                     h=password_hash, codes=[r[0] for r in rows], names=[r[1] for r in rows],
+                     roles=[r[2] for r in rows])
+    if inserted != len(rows):
+        raise RuntimeError(f"{len(rows) - inserted} bench accounts exist already")
 
 
 def _issue_tokens(db, usernames: list[str]) -> dict[str, str]:
@@ -118,7 +157,7 @@ def _issue_tokens(db, usernames: list[str]) -> dict[str, str]:
     _exec(db, "INSERT INTO api_tokens (user_id, region_code, province_code, token_hash, created_at, expires_at, "
               "revoked) SELECT u.id, u.region_code, u.province_code, t.hash, now(), now() + interval '1 day', false "
               "FROM unnest(CAST(:names AS varchar[]), CAST(:hashes AS varchar[])) AS t(name, hash) "
-              "JOIN users u ON u.username = t.name",
+              "JOIN users u ON u.username = t.name{via_results}",
           names=usernames, hashes=hashes)
     return tokens
 
