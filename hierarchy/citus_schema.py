@@ -27,6 +27,7 @@ from hierarchy.citus import CITUS_INFO
 
 REFERENCE_TABLES = ("units", "users", "api_tokens", "sync_nightly_runs")
 COLOCATE_WITH = "children"
+PARTNER_ACCOUNT_FUNCTIONS = ("shouhu_partner_org_kind(integer)", "shouhu_partner_is_reporter(integer)")
 SET_NULL_NEVER_FIRES = ("fk_worklist_items_campaign_id_campaigns", "fk_worklist_items_task_id_tasks")
 _SUBSELECT = re.compile(r"\( SELECT (shouhu_\w+)\(\) AS \1\)")
 # The policies' look-ups of other tables (migrations 0019, 0024), as pg_get_expr prints them once the scope's
@@ -199,6 +200,11 @@ def plan(connection) -> list[str]:
     # A statement run under SET ROLE reaches the workers over connections opened as that role (the README's
     # facts): the two roles may log in. pg_hba.conf decides from where (deploy/citus/OPERATIONS.md).
     statements += [f"ALTER ROLE {role} LOGIN" for role in (rls.app_role(), rls.jobs_role())]
+    # The partner policies' account functions read `users` (a reference table) while a worker runs a shard's
+    # query: Citus refuses that as a nested distributed query unless the function allows it. The read is of the
+    # node's own copy of a reference table, by its key, so nothing is sent on to another node.
+    statements += [f"ALTER FUNCTION {function} SET citus.allow_nested_distributed_execution = on"
+                   for function in PARTNER_ACCOUNT_FUNCTIONS]
     return statements
 
 

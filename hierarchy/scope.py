@@ -19,7 +19,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
 
-from sqlalchemy import and_, bindparam, event, false, or_, true
+from sqlalchemy import Text, and_, bindparam, cast, event, false, or_, true
 from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.orm.interfaces import CriteriaOption
 from sqlalchemy.orm.util import LoaderCriteriaOption
@@ -242,6 +242,10 @@ def _criteria_for(model: type, shape: ScopeShape):
         # A unit and its ancestors share its province (the first two digits of every code).
         province = getattr(model, "province_code", None)
         same_province = (province == scope_param("province"),) if shape.province and province is not None else ()
+        if same_province and model.__scope_column__ == "province_code":
+            # The code range compared as text: Citus takes a comparison of the distribution column itself for
+            # shard pruning and casts the other side to the column's type, too short for a unit's code.
+            column = cast(column, Text)
         clauses.append(and_(column >= scope_param("lo"), column < scope_param("hi"), *same_province))
         if shape.ancestors and getattr(model, "__scope_ancestors_visible__", False):
             clauses.append(and_(column.in_(scope_param("ancestors")), *same_province))

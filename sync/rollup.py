@@ -118,19 +118,33 @@ class _Sql:
         """`column` (a code; its first `prefix` characters when given) belongs to the spec's units."""
         if spec.kind == "all":
             return self.true()
+        route = self._province(column, spec, name)
         if spec.kind == "range":
             self.params[f"{name}_lo"], self.params[f"{name}_hi"] = spec.lo, spec.hi
-            return f"({column} >= :{name}_lo AND {column} < :{name}_hi)"
+            return f"({column} >= :{name}_lo AND {column} < :{name}_hi{route})"
         expr = f"substr({column}, 1, {prefix})" if prefix else column
         self.params[f"{name}_min"], self.params[f"{name}_max"] = spec.codes[0], spec.codes[-1] + ":"
         # The bounding range lets an index on `column` narrow the scan before the exact membership test.
         bounds = f"{column} >= :{name}_min AND {column} < :{name}_max"
         if self.pg:
             self.params[name] = list(spec.codes)
-            return f"({bounds} AND {expr} = ANY(:{name}))"
+            return f"({bounds} AND {expr} = ANY(:{name}){route})"
         self.params[name] = list(spec.codes)
         self.expanding.add(name)
         return f"({bounds} AND {expr} IN :{name})"
+
+    def _province(self, column: str, spec: _Spec, name: str) -> str:
+        """On Citus, the spec's provinces named on the row's own province column (not the tree's, a reference
+        table): a statement over one province's units then runs on its one shard."""
+        if not self.citus or column.endswith(".code"):
+            return ""
+        provinces = sorted({code[:2] for code in ((spec.lo,) if spec.kind == "range" else spec.codes)})
+        if any(len(p) < 2 for p in provinces):
+            return ""
+        own = column.rsplit(".", 1)[0] + ".province_code" if "." in column else "province_code"
+        # Literals (codes are digits): Citus prunes shards by constants when it plans the statement.
+        assert all(p.isdigit() for p in provinces)
+        return f" AND {own} IN ({', '.join(repr(p) for p in provinces)})"
 
     def cst_date(self, column: str) -> str:
         if self.pg:

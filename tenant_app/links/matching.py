@@ -17,6 +17,7 @@ import time
 
 from sqlalchemy import func, select, text, update
 
+from hierarchy.citus_schema import via_results
 from tenant_app import clock
 from tenant_app.links import enums as E
 from tenant_app.links.keys import name_key
@@ -31,6 +32,9 @@ MAX_NAME = 6  # one character differing: names of 2 to 6 characters, position by
 # nested loop that read every match of the upload once per row).
 _NOT_MATCHED = ("r.id NOT IN (SELECT m.row_id FROM roll_matches AS m WHERE m.upload_id = :upload "
                 "AND m.row_id >= :lo AND m.row_id < :hi)")
+# Every join and correlated look-up between two tenant tables names the province too (a roll's rows, its matches
+# and the records they link lie in its department's province): on a Citus coordinator they then join on their
+# distribution column, each province's on its own shard.
 _ROWS = "r.upload_id = :upload AND r.id >= :lo AND r.id < :hi"
 _COLUMNS = ("region_code, dept_unit, dept_kind, upload_id, row_id, child_id, score, method, status, roll_name, "
             "roll_sex, roll_birth_date, version, province_code")
@@ -40,11 +44,12 @@ INSERT INTO roll_matches ({_COLUMNS})
 SELECT c.region_code, r.dept_unit, r.dept_kind, r.upload_id, r.id, c.id, 100, 'id_number', 'linked', r.name,
        r.sex, r.birth_date, 1, c.province_code
 FROM roll_rows AS r
-JOIN children AS c ON c.id_number = r.id_number AND c.province_code = substr(r.dept_unit, 1, 2)
+JOIN children AS c ON c.id_number = r.id_number AND c.province_code = r.province_code
   AND c.status = 'active' AND c.region_code >= r.dept_unit AND c.region_code < (r.dept_unit || ':')/*C*/
 WHERE {_ROWS} AND r.id_number IS NOT NULL
-  AND NOT EXISTS (SELECT 1 FROM roll_matches AS m WHERE m.upload_id = :upload AND m.row_id = r.id)
-"""
+  AND NOT EXISTS (SELECT 1 FROM roll_matches AS m WHERE m.province_code = r.province_code
+                  AND m.upload_id = :upload AND m.row_id = r.id)
+/*VIA_RESULTS*/"""
 
 # The exact step is one statement over the whole version: hash joins (as the bare join of the two tables would
 # be), the records hashed or scanned once, not once per chunk (six chunks of a three-million-row roll built the
@@ -59,16 +64,16 @@ FUZZY_SQL = f"""
 INSERT INTO roll_matches ({_COLUMNS})
 SELECT region_code, dept_unit, dept_kind, upload_id, row_id, child_id, score, 'fuzzy',
        CASE WHEN score >= {E.LINK_AT} AND same = 1 THEN 'linked' ELSE 'grey' END, roll_name, roll_sex,
-       roll_birth_date, 1, substr(region_code, 1, 2)
+       roll_birth_date, 1, province_code
 FROM (
-  SELECT s.*, ROW_NUMBER() OVER (PARTITION BY row_id ORDER BY score DESC, child_id) AS rn,
-         COUNT(*) OVER (PARTITION BY row_id, score) AS same
+  SELECT s.*, ROW_NUMBER() OVER (PARTITION BY province_code, row_id ORDER BY score DESC, child_id) AS rn,
+         COUNT(*) OVER (PARTITION BY province_code, row_id, score) AS same
   FROM (
-    SELECT c.region_code, r.dept_unit, r.dept_kind, r.upload_id, r.id AS row_id, c.id AS child_id,
+    SELECT c.province_code, c.region_code, r.dept_unit, r.dept_kind, r.upload_id, r.id AS row_id, c.id AS child_id,
            r.name AS roll_name, r.sex AS roll_sex, r.birth_date AS roll_birth_date,
            (CASE WHEN c.name = r.name THEN 95
-                 WHEN (SELECT k.name_pinyin FROM child_name_keys AS k WHERE k.child_id = c.id AND k.name = c.name)
-                      = r.name_pinyin THEN 85
+                 WHEN (SELECT k.name_pinyin FROM child_name_keys AS k WHERE k.province_code = c.province_code
+                         AND k.child_id = c.id AND k.name = c.name) = r.name_pinyin THEN 85
                  WHEN length(c.name) = length(r.name) AND length(r.name) BETWEEN 2 AND {MAX_NAME}
                       AND ({_DIFFERING}) = 1 THEN 75
                  ELSE 0 END)
@@ -83,28 +88,32 @@ FROM (
   ) AS s
 ) AS ranked
 WHERE rn = 1 AND score >= {E.GREY_AT}
-"""
+/*VIA_RESULTS*/"""
 
 
 _STALE = ("c.region_code >= :lo AND c.region_code < :hi AND c.status = 'active' AND "
           "(k.child_id IS NULL OR k.name <> c.name OR k.region_code <> c.region_code)")
+_KEY_OF_CHILD = "k.province_code = c.province_code AND k.child_id = c.id"
 
 
 # PostgreSQL: a lateral look-up per row, the records born that day in the area by (birth_date, region_code),
 # whatever the planner believes of the rows just written (a join let it scan the area's records for every row).
-_LATERAL = """CROSS JOIN LATERAL (SELECT c.id, c.name, c.sex, c.birth_date, c.region_code FROM children AS c
-                        WHERE c.birth_date = r.born AND c.region_code >= r.area_code
+_LATERAL = """CROSS JOIN LATERAL (SELECT c.province_code, c.id, c.name, c.sex, c.birth_date, c.region_code
+                        FROM children AS c
+                        WHERE c.province_code = r.province_code AND c.birth_date = r.born
+                          AND c.region_code >= r.area_code
                           AND c.region_code < r.area_hi AND c.status = 'active' OFFSET 0) AS c"""
-_JOIN = """JOIN children AS c ON c.birth_date = r.born AND c.region_code >= r.area_code AND c.region_code < r.area_hi
-      AND c.status = 'active'"""  # SQLite (no LATERAL)
+_JOIN = """JOIN children AS c ON c.province_code = r.province_code AND c.birth_date = r.born
+      AND c.region_code >= r.area_code AND c.region_code < r.area_hi AND c.status = 'active'"""  # SQLite (no LATERAL)
 
 
-def _sql(statement: str, postgres: bool) -> str:
+def _sql(statement: str, postgres: bool, via: str = "") -> str:
     """The statement for the dialect: an area's upper bound (code || ':') compares byte-wise on PostgreSQL, as
     the codes' "C" collation does. (It is computed on the roll's side: under the records' row-level security a
-    concatenation, not leakproof, could not bound their index scan and only filtered the rows it read.)"""
+    concatenation, not leakproof, could not bound their index scan and only filtered the rows it read.) `via`:
+    hierarchy.citus_schema.via_results of the connection (the ranked matches pass through a Citus coordinator)."""
     return (statement.replace("/*C*/", ' COLLATE "C"' if postgres else "")
-            .replace("/*CANDIDATES*/", _LATERAL if postgres else _JOIN))
+            .replace("/*CANDIDATES*/", _LATERAL if postgres else _JOIN).replace("/*VIA_RESULTS*/", via))
 
 
 def refresh_name_keys(session, unit_code: str) -> int:
@@ -114,7 +123,7 @@ def refresh_name_keys(session, unit_code: str) -> int:
     the names. How many records got a new key."""
     bounds = {"lo": unit_code, "hi": unit_code + ":"}
     names = session.scalars(text(
-        f"SELECT DISTINCT c.name FROM children AS c LEFT JOIN child_name_keys AS k ON k.child_id = c.id "
+        f"SELECT DISTINCT c.name FROM children AS c LEFT JOIN child_name_keys AS k ON {_KEY_OF_CHILD} "
         f"WHERE {_STALE}"), bounds).all()
     if not names:
         return 0
@@ -134,12 +143,12 @@ def refresh_name_keys(session, unit_code: str) -> int:
                                [{"name": n, "key": name_key(n)} for n in names[start:start + KEY_CHUNK]])
     connection.execute(text(
         f"DELETE FROM child_name_keys WHERE child_id IN (SELECT c.id FROM children AS c JOIN child_name_keys AS k "
-        f"ON k.child_id = c.id WHERE {_STALE})"), bounds)
+        f"ON {_KEY_OF_CHILD} WHERE {_STALE})"), bounds)
     added = connection.execute(text(
         "INSERT INTO child_name_keys (child_id, region_code, province_code, name, name_pinyin) "
-        "SELECT c.id, c.region_code, substr(c.region_code, 1, 2), c.name, n.name_pinyin FROM children AS c "
-        "JOIN links_name_keys AS n ON n.name = c.name LEFT JOIN child_name_keys AS k ON k.child_id = c.id "
-        f"WHERE {_STALE}"), bounds).rowcount
+        "SELECT c.id, c.region_code, c.province_code, c.name, n.name_pinyin FROM children AS c "
+        f"JOIN links_name_keys AS n ON n.name = c.name LEFT JOIN child_name_keys AS k ON {_KEY_OF_CHILD} "
+        f"WHERE {_STALE}{via_results(connection)}"), bounds).rowcount
     connection.exec_driver_sql("DROP TABLE links_name_keys")
     return added
 
@@ -195,13 +204,15 @@ def run_match(run_id: int) -> dict:
             with db.session_scope() as session:
                 for setting in _EXACT_SETTINGS if postgres else ():
                     session.execute(text(setting))
-                session.execute(text(_sql(EXACT_SQL, postgres)), {"upload": upload_id, "lo": first, "hi": last + 1})
+                session.execute(text(_sql(EXACT_SQL, postgres, via_results(session.connection()))),
+                                {"upload": upload_id, "lo": first, "hi": last + 1})
             timings["exact_s"] = time.perf_counter() - started
             started = time.perf_counter()
             for lo in range(first, last + 1, CHUNK):
                 hi = lo + CHUNK
                 with db.session_scope() as session:
-                    session.execute(text(_sql(FUZZY_SQL, postgres)), {"upload": upload_id, "lo": lo, "hi": hi})
+                    session.execute(text(_sql(FUZZY_SQL, postgres, via_results(session.connection()))),
+                                    {"upload": upload_id, "lo": lo, "hi": hi})
                     done += session.scalar(select(func.count()).where(
                         RollRow.upload_id == upload_id, RollRow.id >= lo, RollRow.id < hi))
                     session.execute(update(MatchRun).where(MatchRun.id == run_id).values(rows_done=done))

@@ -16,6 +16,7 @@ from functools import lru_cache
 from sqlalchemy import and_, delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
+from hierarchy.citus_schema import via_results
 from hierarchy.models import Unit
 from sync import queues
 from sync.jobs import enqueue
@@ -143,11 +144,13 @@ class _Stager:
             self._end_copy()
             up = self.up
             connection = self.session.connection()
-            connection.execute(text(
+            moved = connection.execute(text(
                 f"INSERT INTO roll_staged_rows ({_ROW_COLUMNS}) SELECT :unit, :unit, :kind, :upload, line, "
                 "student_no, id_number, name, name_pinyin, sex, birth_date, birth_swapped, area_code, "
-                f"CAST(details AS json), :province FROM {self.table}"),
+                f"CAST(details AS json), :province FROM {self.table}{via_results(connection)}"),
                 {"unit": up.dept_unit, "kind": up.dept_kind, "upload": up.id, "province": up.dept_unit[:2]})
+            if moved.rowcount != self.count:  # nothing may conflict (one row per line of the file)
+                raise RuntimeError(f"{self.count - moved.rowcount} staged roll rows conflicted")
             connection.exec_driver_sql(f"DROP TABLE {self.table}")
         return self.count
 
@@ -307,9 +310,11 @@ def confirm(session, actor, upload_id: int, version: int) -> tuple[RollUpload, M
             session.flush()
     except IntegrityError:
         raise Conflict(VERSION_CHANGED, errors={"version": [VERSION_CHANGED]}) from None
+    # In the order of the file (the rows' ids follow it); on Citus through the coordinator (via_results).
     moved = session.execute(text(
         f"INSERT INTO roll_rows ({_ROW_COLUMNS}) SELECT {_ROW_COLUMNS} FROM roll_staged_rows "
-        "WHERE upload_id = :upload ORDER BY line"), {"upload": up.id}).rowcount
+        f"WHERE province_code = :province AND upload_id = :upload ORDER BY line{via_results(session.connection())}"),
+        {"upload": up.id, "province": up.dept_unit[:2]}).rowcount
     if moved != up.total_rows:  # the unlogged staging table lost them (a crash): the dry run must be redone
         raise Conflict(STAGE_LOST, errors={"file": [STAGE_LOST]})
     session.execute(delete(RollStagedRow).where(RollStagedRow.upload_id == up.id)

@@ -22,6 +22,7 @@ from datetime import date
 
 from sqlalchemy import Integer, func, select, text
 
+from hierarchy.citus_schema import via_results
 from hierarchy.codes import Level, level_of
 from sync.outbox import record_bulk
 from tenant_app import clock
@@ -80,32 +81,45 @@ def create_campaign(session, actor, *, list_kind: str, due_on: date, title: str 
                         published_by_id=actor.id)
     session.add(campaign)
     session.flush()
-    params = {"cid": campaign.id, "kind": list_kind, "lo": county, "hi": county + ":", "due": due_on}
+    # Every statement names the county's province: on a Citus coordinator each then runs on its shard. GROUP BY,
+    # not DISTINCT: Citus adds the target's defaults to the SELECT, a task's answers (json, without equality); the
+    # computed codes cast with their lengths (hierarchy.citus_schema.via_results says why).
+    params = {"cid": campaign.id, "kind": list_kind, "lo": county, "hi": county + ":", "due": due_on,
+              "province": county[:2]}
     narrow = ""
     if chosen:
         params.update({f"v{i}": v for i, v in enumerate(chosen)})
         narrow = f" AND w.region_code IN ({', '.join(f':v{i}' for i in range(len(chosen)))})"
-    items = f"w.region_code >= :lo AND w.region_code < :hi AND w.list_kind = :kind AND w.status = 'open'{narrow}"
+    items = (f"w.province_code = :province AND w.region_code >= :lo AND w.region_code < :hi "
+             f"AND w.list_kind = :kind AND w.status = 'open'{narrow}")
     tasks = session.execute(text(f"""
         INSERT INTO tasks (campaign_id, region_code, reviewer_code, due_on, province_code)
-        SELECT DISTINCT :cid, w.region_code, substr(w.region_code, 1, 9), :due, substr(w.region_code, 1, 2)
-        FROM worklist_items w JOIN units u ON u.code = w.region_code AND NOT u.retired WHERE {items}"""),
+        SELECT :cid, w.region_code, CAST(substr(w.region_code, 1, 9) AS varchar(12)), CAST(:due AS date),
+               w.province_code
+        FROM worklist_items w JOIN units u ON u.code = w.region_code AND NOT u.retired WHERE {items}
+        GROUP BY w.province_code, w.region_code{via_results(session.connection())}"""),
                             params).rowcount
     if not tasks:
         raise ValidationFailed(NOTHING, errors={"list_kind": [NOTHING]})
     session.execute(text("""
         INSERT INTO campaign_receipts (campaign_id, region_code, province_code)
-        SELECT DISTINCT :cid, substr(t.region_code, 1, 9), t.province_code FROM tasks t WHERE t.campaign_id = :cid"""),
-                    {"cid": campaign.id})
-    own_task = "SELECT t.id FROM tasks t WHERE t.campaign_id = :cid AND t.region_code = worklist_items.region_code"
+        SELECT :cid, CAST(substr(t.region_code, 1, 9) AS varchar(12)), t.province_code FROM tasks t
+        WHERE t.province_code = :province AND t.campaign_id = :cid
+        GROUP BY t.province_code, CAST(substr(t.region_code, 1, 9) AS varchar(12))"""
+                         + via_results(session.connection())), params)
+    own_task = ("SELECT t.id FROM tasks t WHERE t.province_code = worklist_items.province_code "
+                "AND t.campaign_id = :cid AND t.region_code = worklist_items.region_code")
     moved = session.execute(text(f"""
         UPDATE worklist_items SET status = 'in_task', campaign_id = :cid, version = version + 1,
                task_id = ({own_task})
-        WHERE id IN (SELECT w.id FROM worklist_items w WHERE {items}) AND EXISTS ({own_task})"""), params).rowcount
+        WHERE province_code = :province AND id IN (SELECT w.id FROM worklist_items w WHERE {items})
+          AND EXISTS ({own_task})"""), params).rowcount
     session.execute(text("""
-        UPDATE campaigns SET task_count = (SELECT count(*) FROM tasks WHERE campaign_id = :cid),
-               receipt_count = (SELECT count(*) FROM campaign_receipts WHERE campaign_id = :cid)
-        WHERE id = :cid"""), {"cid": campaign.id})
+        UPDATE campaigns SET
+          task_count = (SELECT count(*) FROM tasks WHERE province_code = :province AND campaign_id = :cid),
+          receipt_count = (SELECT count(*) FROM campaign_receipts
+                           WHERE province_code = :province AND campaign_id = :cid)
+        WHERE province_code = :province AND id = :cid"""), params)
     session.expire(campaign)
     record_bulk(session, [county], "campaign")
     return campaign, moved

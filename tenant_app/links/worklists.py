@@ -40,8 +40,11 @@ from tenant_app.stats.services import visible_unit
 PER_PAGE = 50
 READERS = ("admin", "staff", "viewer")
 LINKED = "m.status IN ('linked', 'confirmed')"
-NOT_IN_TASK = ("NOT EXISTS (SELECT 1 FROM worklist_items w WHERE w.region_code = {code} AND w.list_kind = '{kind}' "
-               "AND w.subject_key = {key} AND w.status = 'in_task')")
+# Every join and look-up names the province too (`{province}`: the outer row's own province column): on a Citus
+# coordinator a correlation or a join between distributed tables must hold their distribution column.
+NOT_IN_TASK = ("NOT EXISTS (SELECT 1 FROM worklist_items w WHERE w.province_code = {province} "
+               "AND w.region_code = {code} AND w.list_kind = '{kind}' AND w.subject_key = {key} "
+               "AND w.status = 'in_task')")
 COLUMNS = ("region_code, list_kind, subject_key, child_id, row_id, name, sex, birth_date, id_number, reason, status, "
            "answer_note, computed_at, version, province_code")
 # Any conflict is the open item's unique key (region_code, list_kind, subject_key WHERE status <> 'answered'): no
@@ -100,16 +103,16 @@ def _statements(pg: bool, rolls: dict, lo: str) -> dict[str, str]:
     INSERT INTO worklist_items ({COLUMNS})
     SELECT c.region_code, 'dropout', 'c' || c.id, c.id, NULL, c.name, c.sex, c.birth_date, c.id_number,
            CASE WHEN s.child_id IS NULL THEN 'not_on_roll' ELSE s.worst END,
-           {values}, substr(c.region_code, 1, 2)
+           {values}, c.province_code
     FROM children c
-    LEFT JOIN (SELECT m.child_id, max(CASE WHEN {status} = 'enrolled' THEN 1 ELSE 0 END) AS enrolled,
+    LEFT JOIN (SELECT m.province_code, m.child_id, max(CASE WHEN {status} = 'enrolled' THEN 1 ELSE 0 END) AS enrolled,
                       min({status}) AS worst
-               FROM roll_matches m JOIN roll_rows r ON r.id = m.row_id
+               FROM roll_matches m JOIN roll_rows r ON r.province_code = m.province_code AND r.id = m.row_id
                WHERE {m_range} AND {LINKED} AND m.upload_id IN ({_ids(u for u, _ in school)})
-               GROUP BY m.child_id) s ON s.child_id = c.id
+               GROUP BY m.province_code, m.child_id) s ON s.province_code = c.province_code AND s.child_id = c.id
     WHERE {c_range} AND c.status = 'active' AND c.birth_date <= :born_6 AND c.birth_date > :born_16
       AND {_covered('c.region_code', [d for _, d in school], lo)} AND coalesce(s.enrolled, 0) = 0
-      AND {NOT_IN_TASK.format(code='c.region_code', kind='dropout', key="'c' || c.id")}
+      AND {NOT_IN_TASK.format(province='c.province_code', code='c.region_code', kind='dropout', key="'c' || c.id")}
     {CONFLICT}"""
     address = _j(pg, "r.details", "address_code")
     away = {p: f"{_j(pg, 'r.details', p + '_away')} IN ('true', '1')" for p in ("father", "mother")}
@@ -120,8 +123,8 @@ def _statements(pg: bool, rolls: dict, lo: str) -> dict[str, str]:
     INSERT INTO worklist_items ({COLUMNS})
     SELECT x.addr, 'unregistered', 'r' || x.id_number, NULL, x.id, x.name, x.sex, x.birth_date, x.id_number,
            CASE WHEN x.fa = 1 AND x.ma = 1 THEN 'both_away' ELSE 'one_away_other_unable' END,
-           {values}, substr(x.addr, 1, 2)
-    FROM (SELECT r.id, r.id_number, r.name, r.sex, r.birth_date, {address} AS addr,
+           {values}, x.province_code
+    FROM (SELECT r.province_code, r.id, r.id_number, r.name, r.sex, r.birth_date, {address} AS addr,
                  CASE WHEN {away['father']} THEN 1 ELSE 0 END AS fa,
                  CASE WHEN {away['mother']} THEN 1 ELSE 0 END AS ma,
                  CASE WHEN {unable['father']} THEN 1 ELSE 0 END AS fu,
@@ -129,25 +132,26 @@ def _statements(pg: bool, rolls: dict, lo: str) -> dict[str, str]:
                  row_number() OVER (PARTITION BY r.id_number ORDER BY r.id DESC) AS rn
           FROM roll_rows r
           WHERE r.upload_id IN ({_ids(u for u, _ in household)}) AND {address} >= :lo AND {address} < :hi
-            AND r.id_number IS NOT NULL AND r.birth_date > :born_16) x
+            AND r.id_number IS NOT NULL AND r.birth_date > :born_16 AND r.province_code = substr({address}, 1, 2)) x
     WHERE x.rn = 1 AND ((x.fa = 1 AND x.ma = 1) OR (x.fa = 1 AND x.mu = 1) OR (x.ma = 1 AND x.fu = 1))
-      AND NOT EXISTS (SELECT 1 FROM children ch WHERE ch.province_code = substr(x.addr, 1, 2)
+      AND NOT EXISTS (SELECT 1 FROM children ch WHERE ch.province_code = x.province_code
                       AND ch.id_number = x.id_number)
-      AND {NOT_IN_TASK.format(code='x.addr', kind='unregistered', key="'r' || x.id_number")}
+      AND {NOT_IN_TASK.format(province='x.province_code', code='x.addr', kind='unregistered',
+                              key="'r' || x.id_number")}
     {CONFLICT}"""
     out["no_hukou"] = f"""
     INSERT INTO worklist_items ({COLUMNS})
     SELECT c.region_code, 'no_hukou', 'c' || c.id, c.id, NULL, c.name, c.sex, c.birth_date, c.id_number,
            CASE WHEN NOT c.hukou_registered THEN 'recorded_unregistered' ELSE 'not_on_register' END,
-           {values}, substr(c.region_code, 1, 2)
+           {values}, c.province_code
     FROM children c
-    LEFT JOIN (SELECT DISTINCT m.child_id FROM roll_matches m
+    LEFT JOIN (SELECT DISTINCT m.province_code, m.child_id FROM roll_matches m
                WHERE {m_range} AND {LINKED} AND m.upload_id IN ({_ids(u for u, _ in household)})) h
-      ON h.child_id = c.id
+      ON h.province_code = c.province_code AND h.child_id = c.id
     WHERE {c_range} AND c.status = 'active'
       AND (NOT c.hukou_registered OR ({_covered('c.region_code', [d for _, d in household], lo)}
                                       AND h.child_id IS NULL))
-      AND {NOT_IN_TASK.format(code='c.region_code', kind='no_hukou', key="'c' || c.id")}
+      AND {NOT_IN_TASK.format(province='c.province_code', code='c.region_code', kind='no_hukou', key="'c' || c.id")}
     {CONFLICT}"""
     benefit = _j(pg, "r.details", "benefit")
     sums = ", ".join(f"sum(CASE WHEN {benefit} = '{b}' THEN 1 ELSE 0 END) AS b_{b}" for b in E.BENEFITS)
@@ -157,7 +161,7 @@ def _statements(pg: bool, rolls: dict, lo: str) -> dict[str, str]:
     INSERT INTO worklist_items ({COLUMNS})
     SELECT c.region_code, 'assistance', 'c' || c.id, c.id, NULL, c.name, c.sex, c.birth_date, c.id_number,
            c.expected,
-           {values}, substr(c.region_code, 1, 2)
+           {values}, c.province_code
     FROM (SELECT c.*, CASE WHEN c.is_de_facto_unsupported THEN 'de_facto_unsupported'
                            WHEN c.difficulty_subcategory = 'orphan' THEN 'tekun'
                            WHEN c.difficulty_subcategory IN ('poor_family', 'illness_disability') THEN 'dibao'
@@ -165,12 +169,13 @@ def _statements(pg: bool, rolls: dict, lo: str) -> dict[str, str]:
           FROM children c WHERE {c_range} AND c.status = 'active'
             AND (c.is_in_difficulty OR c.is_de_facto_unsupported)
             AND {_covered('c.region_code', [d for _, d in assistance], lo)}) c
-    LEFT JOIN (SELECT m.child_id, {sums}
-               FROM roll_matches m JOIN roll_rows r ON r.id = m.row_id
+    LEFT JOIN (SELECT m.province_code, m.child_id, {sums}
+               FROM roll_matches m JOIN roll_rows r ON r.province_code = m.province_code AND r.id = m.row_id
                WHERE {m_range} AND {LINKED} AND m.upload_id IN ({_ids(u for u, _ in assistance)})
-               GROUP BY m.child_id) b ON b.child_id = c.id
+               GROUP BY m.province_code, m.child_id) b ON b.province_code = c.province_code AND b.child_id = c.id
     WHERE coalesce(CASE c.expected {satisfied} END, 0) = 0
-      AND {NOT_IN_TASK.format(code='c.region_code', kind='assistance', key="'c' || c.id")}
+      AND {NOT_IN_TASK.format(province='c.province_code', code='c.region_code', kind='assistance',
+                              key="'c' || c.id")}
     {CONFLICT}"""
     differs = ("rtrim(CASE WHEN c.name <> r.name THEN 'name ' ELSE '' END "
                "|| CASE WHEN c.birth_date <> r.birth_date THEN 'birth_date ' ELSE '' END "
@@ -179,14 +184,17 @@ def _statements(pg: bool, rolls: dict, lo: str) -> dict[str, str]:
     INSERT INTO worklist_items ({COLUMNS})
     SELECT x.region_code, 'mismatch', 'c' || x.child_id, x.child_id, x.row_id, x.name, x.sex, x.birth_date,
            x.id_number, x.reason,
-           {values}, substr(x.region_code, 1, 2)
-    FROM (SELECT c.region_code, c.id AS child_id, r.id AS row_id, r.name, r.sex, r.birth_date, r.id_number,
+           {values}, x.province_code
+    FROM (SELECT c.province_code, c.region_code, c.id AS child_id, r.id AS row_id, r.name, r.sex, r.birth_date,
+                 r.id_number,
                  {differs} AS reason, row_number() OVER (PARTITION BY c.id ORDER BY m.id DESC) AS rn
-          FROM roll_matches m JOIN roll_rows r ON r.id = m.row_id JOIN children c ON c.id = m.child_id
+          FROM roll_matches m JOIN roll_rows r ON r.province_code = m.province_code AND r.id = m.row_id
+          JOIN children c ON c.province_code = m.province_code AND c.id = m.child_id
           WHERE {m_range} AND {LINKED} AND m.upload_id IN ({_ids(u for u, _ in household)})
             AND c.status = 'active'
             AND (c.name <> r.name OR c.birth_date <> r.birth_date OR c.sex <> r.sex)) x
-    WHERE x.rn = 1 AND {NOT_IN_TASK.format(code='x.region_code', kind='mismatch', key="'c' || x.child_id")}
+    WHERE x.rn = 1 AND {NOT_IN_TASK.format(province='x.province_code', code='x.region_code', kind='mismatch',
+                                           key="'c' || x.child_id")}
     {CONFLICT}"""
     return out
 

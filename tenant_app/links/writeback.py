@@ -16,7 +16,7 @@ changed villages get an outbox row each. SQLite (the quick start) has no write-b
 
 from __future__ import annotations
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from sync.outbox import record_bulk
 from tenant_app import clock
@@ -31,18 +31,22 @@ GRADE = """CASE WHEN g LIKE '%职%' THEN 'vocational' WHEN g LIKE '%高%' THEN '
 HISTORY = """
 INSERT INTO child_changes (child_id, region_code, province_code, version, action, changed_by_id, changed_at, changes,
                            snapshot)
-SELECT (upd.rec).id, (upd.rec).region_code, substr((upd.rec).region_code, 1, 2), (upd.rec).version, 'link', NULL,
+SELECT (upd.rec).id, (upd.rec).region_code, (upd.rec).province_code, (upd.rec).version, 'link', NULL,
        :now, {changes}, row_to_json(upd.rec)
 FROM upd
 RETURNING region_code"""
 STAMP = "version = c.version + 1, updated_at = :now, updated_by_id = NULL"
+# A roll's matches, rows and records lie in its department's province (`:province`), named in every join: on a
+# Citus coordinator each statement then joins its tables on their distribution column.
+ROW_OF_MATCH = "r.province_code = m.province_code AND r.id = m.row_id"
+CHILD_OF_MATCH = "c.province_code = m.province_code AND c.id = m.child_id"
 
 SCHOOL = f"""
 WITH src AS (
   SELECT DISTINCT ON (c.id) c.id, c.school_name AS old_school, c.schooling AS old_schooling,
          left(coalesce(r.details ->> 'school', ''), 100) AS school,
          (SELECT {GRADE} FROM (SELECT coalesce(r.details ->> 'grade', '') AS g) AS gg) AS level
-  FROM roll_matches m JOIN roll_rows r ON r.id = m.row_id JOIN children c ON c.id = m.child_id
+  FROM roll_matches m JOIN roll_rows r ON {ROW_OF_MATCH} JOIN children c ON {CHILD_OF_MATCH}
   WHERE {{where}} AND {STATUSES} AND c.status = 'active' AND r.details ->> 'status' = 'enrolled'
   ORDER BY c.id, m.id DESC),
 chg AS (
@@ -50,7 +54,7 @@ chg AS (
          coalesce(old_schooling, level) AS new_schooling FROM src),
 upd AS (
   UPDATE children c SET school_name = chg.new_school, schooling = chg.new_schooling, {STAMP}
-  FROM chg WHERE c.id = chg.id
+  FROM chg WHERE c.province_code = :province AND c.id = chg.id
     AND (chg.new_school <> chg.old_school OR chg.new_schooling IS DISTINCT FROM chg.old_schooling)
   RETURNING c AS rec, chg.old_school, chg.new_school, chg.old_schooling, chg.new_schooling)""" + HISTORY.format(
     changes="""json_strip_nulls(json_build_object(
@@ -61,7 +65,8 @@ upd AS (
 HOUSEHOLD = f"""
 WITH upd AS (
   UPDATE children c SET hukou_registered = true, {STAMP}
-  WHERE c.id IN (SELECT m.child_id FROM roll_matches m WHERE {{where}} AND {STATUSES})
+  WHERE c.province_code = :province
+    AND c.id IN (SELECT m.child_id FROM roll_matches m WHERE {{where}} AND {STATUSES})
     AND c.status = 'active' AND NOT c.hukou_registered
   RETURNING c AS rec)""" + HISTORY.format(
     changes="json_build_object('hukou_registered', json_build_array(false, true))")
@@ -74,12 +79,13 @@ WITH src AS (
             UNION SELECT unnest(array_agg(CASE r.details ->> 'benefit' WHEN 'dibao' THEN 'dibao'
                                            WHEN 'tekun' THEN 'tekun' WHEN 'temporary' THEN 'temporary'
                                            ELSE 'other' END))) AS vs) AS new
-  FROM roll_matches m JOIN roll_rows r ON r.id = m.row_id JOIN children c ON c.id = m.child_id
+  FROM roll_matches m JOIN roll_rows r ON {ROW_OF_MATCH} JOIN children c ON {CHILD_OF_MATCH}
   WHERE {{where}} AND {STATUSES} AND c.status = 'active'
   GROUP BY c.id),
 upd AS (
   UPDATE children c SET assistance = src.new, {STAMP}
-  FROM src WHERE c.id = src.id AND NOT (coalesce(src.old, '[]')::jsonb @> src.new::jsonb)
+  FROM src WHERE c.province_code = :province AND c.id = src.id
+    AND NOT (coalesce(src.old, '[]')::jsonb @> src.new::jsonb)
   RETURNING c AS rec, src.old)""" + HISTORY.format(
     changes="json_build_object('assistance', json_build_array(upd.old, (upd.rec).assistance))")
 
@@ -93,6 +99,14 @@ def write_back(session, roll_kind: str, *, upload_id: int | None = None, match_i
         return 0
     where, params = ("m.upload_id = :key", {"key": upload_id}) if match_id is None else ("m.id = :key",
                                                                                          {"key": match_id})
+    from tenant_app.links.models import RollMatch, RollUpload
+
+    if match_id is None:
+        province = session.scalar(select(RollUpload.province_code).where(RollUpload.id == upload_id))
+    else:
+        province = session.scalar(select(RollMatch.province_code).where(RollMatch.id == match_id))
+    where = f"m.province_code = :province AND {where}"
+    params["province"] = province
     codes = session.execute(text(statement.format(where=where)), {**params, "now": clock.now()}).scalars().all()
     if codes:
         record_bulk(session, codes, "children")

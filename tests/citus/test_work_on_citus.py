@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+import psycopg
 import pytest
 from sqlalchemy import event, text
 
@@ -222,3 +223,72 @@ def test_the_api_isolation_matrix_on_the_cluster(citus_country, length, role):
     inside = _jobs_rows(db, "SELECT id FROM children WHERE region_code LIKE :c ORDER BY id LIMIT 1",
                         c=code + "%")[0][0]
     assert client.get(f"/api/v1/children/{inside}", headers=headers).status_code == 200
+
+
+def _task_counts_of(db, work) -> list[tuple[str, list[int]]]:
+    """Run `work(connection)` as the jobs role with every tenant's scope, in a transaction rolled back at the end,
+    and EXPLAIN each statement just before it runs (temporary tables made by earlier ones exist then): the task
+    counts of each statement's Citus plan."""
+    plans: list[tuple[str, list[int]]] = []
+
+    def explain(conn, cursor, statement, parameters, context, executemany):
+        head = statement.lstrip().split(None, 1)[0].upper()
+        if head in ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH"):
+            # Values bound by the client: Citus cannot plan an INSERT … SELECT whose values are left as parameters.
+            probe = psycopg.ClientCursor(conn.connection.driver_connection)
+            probe.execute("EXPLAIN " + statement, parameters)
+            counts = [int(n) for n in re.findall(r"Task Count: (\d+)", "\n".join(r[0] for r in probe.fetchall()))]
+            probe.close()
+            if counts:
+                plans.append((statement, counts))
+
+    with db.engine.connect() as connection, job_scope(all_tenants=True) as scope:
+        transaction = connection.begin()
+        apply_db_scope(connection, scope)
+        event.listen(connection, "before_cursor_execute", explain)
+        try:
+            work(connection)
+        finally:
+            event.remove(connection, "before_cursor_execute", explain)
+            transaction.rollback()
+    assert plans
+    return plans
+
+
+# Every province's by design: the ids of campaigns no longer open and their rows, and the provinces' case limits
+# (a row per province, compiled into the deadline expression).
+ALL_PROVINCES = ("SELECT id FROM campaigns WHERE status <> 'open'", "DELETE FROM unit_campaign_stats WHERE campaign_id",
+                 "SELECT case_policies.")
+
+
+@pytest.mark.parametrize("what", ["a village's drain", "a province's rebuild", "a county's rebuild"])
+def test_the_roll_up_of_one_province_runs_each_statement_on_one_shard(citus_country, what):
+    from sync import rollup
+
+    village = citus_country["accounts"]["village"]["code"]
+    work = {"a village's drain": lambda c: rollup.recompute(c, [village], unit_codes=[village[:9]]),
+            "a province's rebuild": lambda c: rollup.rebuild(c, "11"),
+            "a county's rebuild": lambda c: rollup.rebuild(c, village[:6])}[what]
+    for statement, counts in _task_counts_of(citus_country["db"], work):
+        if not statement.lstrip().startswith(ALL_PROVINCES):
+            assert counts == [1] * len(counts), (what, statement[:600], counts)
+
+
+def test_the_fan_out_of_a_provinces_campaign_runs_on_its_shard(citus_country):
+    from tenant_app.campaigns.fanout import fan_out
+
+    db = citus_country["db"]
+    from tenant_app import clock
+
+    with db.engine.begin() as connection, job_scope("11") as scope:
+        apply_db_scope(connection, scope)
+        campaign_id = connection.execute(dataset.CAMPAIGN_INSERT, {
+            "p": "11", "province": "11", "title": "第二次排查", "directive": "请按时完成", "kind": "questionnaire",
+            "start": clock.today_cst(), "due": clock.today_cst(), "q": "[]", "now": clock.now()}).scalar_one()
+    try:
+        plans = _task_counts_of(db, lambda c: fan_out(c, campaign_id, "11"))
+        for statement, counts in plans:
+            assert counts == [1] * len(counts), (statement[:600], counts)
+        assert any(s.lstrip().startswith("INSERT INTO tasks") for s, _c in plans)
+    finally:
+        _jobs_rows(db, "DELETE FROM campaigns WHERE province_code = '11' AND id = :c RETURNING id", c=campaign_id)
