@@ -70,7 +70,10 @@ def _extension_events(session, actor, campaign_id: int, lo: str, hi: str, new_du
                literal(actor.real_name or actor.username), literal(actor.region_code), literal(note),
                literal(clock.now(), UTCDateTime()))
         .where(Task.campaign_id == campaign_id, Task.region_code >= lo, Task.region_code < hi,
-               Task.due_on < new_due)))
+               Task.due_on < new_due))
+        # RETURNING, as the reminders' steps: on a Citus coordinator the rows then reach the shards as INSERTs
+        # (hierarchy.citus_schema.via_results says why).
+        .returning(TaskEvent.__table__.c.id)).all()
 
 
 def extend(session, actor, campaign_id: int, new_due, version: int | None = None) -> dict:

@@ -67,9 +67,9 @@ def _notifications(rows, now) -> list[dict]:
             title = (f"案件逾期督办（{LEVELS[level]}）：{E.CATEGORIES.get(row.category, row.category)}，"
                      f"{E.STEPS.get(row.step, row.step)}超过时限")
             for unit in units:
-                found.append({"region_code": unit, "kind": KIND, "title": title[:200], "link": f"/cases/{row.id}",
-                              "message": f"案件编号 {row.id}", "sender_code": None, "sender_name": "",
-                              "created_at": now})
+                found.append({"region_code": unit, "province_code": unit[:2], "kind": KIND, "title": title[:200],
+                              "link": f"/cases/{row.id}", "message": f"案件编号 {row.id}", "sender_code": None,
+                              "sender_name": "", "created_at": now})
     return found
 
 

@@ -90,8 +90,9 @@ def export(actor, args: dict):
     if full and rows:
         now = imports.utcnow()
         db.session.execute(insert(AuditEvent), [
-            {"region_code": c.region_code, "user_id": actor.id, "user_region_code": actor.region_code,
-             "child_id": c.id, "action": "export", "purpose": EXPORT_PURPOSE, "at": now} for c in rows])
+            {"region_code": c.region_code, "province_code": c.region_code[:2], "user_id": actor.id,
+             "user_region_code": actor.region_code, "child_id": c.id, "action": "export", "purpose": EXPORT_PURPOSE,
+             "at": now} for c in rows])
         db.session.commit()
     return xlsx(excel.export_workbook(rows, full_ids=full), "儿童档案.xlsx")
 

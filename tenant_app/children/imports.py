@@ -347,7 +347,8 @@ def insert_children(session, actor, rows: list[dict]) -> int:
     changes = []
     for record, values in zip(records, rows, strict=True):
         changes.append({
-            "child_id": record["id"], "region_code": village, "version": 1, "action": "create",
+            "child_id": record["id"], "region_code": village, "province_code": village[:2], "version": 1,
+            "action": "create",
             "changed_by_id": actor.id, "changed_at": now,
             "changes": {k: [None, services._jsonable(v)] for k, v in values.items()
                         if v not in (None, "", [], False)},

@@ -117,8 +117,9 @@ def record(session, actor, hits: list[tuple[int, str]], via: str) -> int:
         with _scoped_session(province) as s:
             before = _count(s, actor, now - window())[0] or 0
             s.execute(AuditEvent.__table__.insert(), [
-                {"region_code": village, "user_id": actor.id, "user_region_code": actor.region_code,
-                 "child_id": child_id, "action": PROBE_ACTION, "purpose": PURPOSE[via], "at": now}
+                {"region_code": village, "province_code": village[:2], "user_id": actor.id,
+                 "user_region_code": actor.region_code, "child_id": child_id, "action": PROBE_ACTION,
+                 "purpose": PURPOSE[via], "at": now}
                 for child_id, village in hits])
             after = before + len(hits)
             if before < limit() <= after:

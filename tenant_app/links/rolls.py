@@ -128,8 +128,8 @@ class _Stager:
         if rows:
             up = self.up
             self.session.execute(insert(RollStagedRow), [
-                {**r, "region_code": up.dept_unit, "dept_unit": up.dept_unit, "dept_kind": up.dept_kind,
-                 "upload_id": up.id} for r in rows])
+                {**r, "region_code": up.dept_unit, "province_code": up.dept_unit[:2], "dept_unit": up.dept_unit,
+                 "dept_kind": up.dept_kind, "upload_id": up.id} for r in rows])
 
     def _end_copy(self) -> None:
         if self._copy_cm is not None:

@@ -92,7 +92,8 @@ def export(actor, args: dict):
     if full and rows:
         now = clock.now()
         db.session.execute(insert(RosterRead), [
-            {"region_code": r["person_region"], "person_id": r["id"], "user_id": actor.id,
+            {"region_code": r["person_region"], "province_code": r["person_region"][:2], "person_id": r["id"],
+             "user_id": actor.id,
              "user_region_code": actor.region_code, "action": "export", "purpose": EXPORT_PURPOSE, "at": now}
             for r in rows])
         db.session.commit()

@@ -176,7 +176,7 @@ def insert_roster(session, actor, rows: list[dict]) -> int:
                "sex": r["sex"], "id_number": r["id_number"], "phone": r["phone"],
                "qualifications": r.get("qualifications") or "", "user_id": None, **stamps}
               for pid, r in zip(person_ids, rows, strict=True)]
-    appointments = [{"id": aid, "region_code": r["unit_code"], "person_id": pid,
+    appointments = [{"id": aid, "region_code": r["unit_code"], "province_code": r["unit_code"][:2], "person_id": pid,
                      "post": access.post_of(r["unit_code"]), "employment": r["employment"],
                      "other_post": r.get("other_post") or "", "appointed_on": r["appointed_on"], "left_on": None,
                      "leave_reason": "", **stamps}

@@ -189,3 +189,125 @@ def test_a_countys_links_on_the_cluster(demo_site):
     village = demo_site["accounts"]["village_staff"][2]
     lists = client.get(f"/api/v1/worklists/{village}/items", headers=_token(client, "village_staff"))
     assert lists.status_code == 200, lists.get_data(True)[:500]
+
+
+def test_a_countys_day_of_tracking_and_protection_on_the_cluster(demo_site):
+    """The county reminds its villages that have not answered and extends the deadline for its subtree; a village
+    director reports a child living alone, the county accepts the case, and days later the escalation job raises
+    an unaccepted one; every write lands on the province's shard and is read back through the API."""
+    from datetime import timedelta
+
+    from tenant_app import clock
+    from tenant_app.cases import escalation
+    from tenant_app.db import db
+
+    app, campaign = demo_site["app"], demo_site["campaign"]
+    client = app.test_client()
+    county = demo_site["accounts"]["county_staff"][2]
+    village = demo_site["accounts"]["village_staff"][2]
+    staff, director = _token(client, "county_staff"), _token(client, "village_staff")
+    reminded = client.post(f"/api/v1/campaigns/{campaign}/remind", headers=staff,
+                           json={"units": [county], "subtree": True, "message": "请尽快填报"})
+    assert reminded.status_code == 201, reminded.get_data(True)[:500]
+    assert reminded.get_json()["notified"] > 0 and reminded.get_json()["tasks_reminded"] > 0
+    history = client.get(f"/api/v1/campaigns/{campaign}/reminders", headers=staff)
+    assert history.status_code == 200 and "请尽快填报" in history.get_data(True), history.get_data(True)[:500]
+    with app.app_context(), db.engine.connect() as connection:
+        from sqlalchemy import text
+
+        apply_db_scope(connection, Scope(all_tenants=True))
+        reached = connection.execute(text(
+            "SELECT count(DISTINCT n.region_code) FROM notifications n WHERE n.kind = 'reminder' "
+            "AND n.message = '请尽快填报'")).scalar()
+    assert reached == reminded.get_json()["notified"]
+    version = client.get(f"/api/v1/campaigns/{campaign}", headers=staff).get_json()["version"]
+    extended = client.post(f"/api/v1/campaigns/{campaign}/extend", headers=staff, json={
+        "due_on": (clock.today_cst() + timedelta(days=7)).isoformat(), "version": version})
+    assert extended.status_code == 200, extended.get_data(True)[:500]
+    due = {t["due_on"] for t in client.get("/api/v1/tasks", headers=director).get_json()["items"]
+           if t["campaign_id"] == campaign}
+    assert due == {(clock.today_cst() + timedelta(days=7)).isoformat()}
+
+    def report(narrative: str) -> dict:
+        filed = client.post("/api/v1/reports", headers=director, json={
+            "category": "living_alone", "urgency": "normal", "village_code": village,
+            "occurred_at": (clock.now() - timedelta(hours=2)).isoformat(), "narrative": narrative,
+            "unknown_child_description": "约8岁男孩，住村东头", "reporter_kind": "staff", "reporter_name": ""})
+        assert filed.status_code == 201, filed.get_data(True)[:500]
+        return filed.get_json()
+
+    case = report("邻居反映孩子独自在家已三天。")
+    waiting = report("孩子放学后无人照看。")
+    accepted = client.post(f"/api/v1/cases/{case['id']}/accept", headers=staff,
+                           json={"version": case["version"], "note": "当日受理"})
+    assert accepted.status_code == 200 and accepted.get_json()["stage"] == "accepted", accepted.get_data(True)[:500]
+    queue = client.get("/api/v1/cases", headers=staff).get_json()
+    assert {c["id"] for c in queue["items"]} >= {case["id"], waiting["id"]}
+    with app.app_context(), clock.frozen(clock.now() + timedelta(days=3)), job_scope(all_tenants=True), \
+            db.session_scope() as session:
+        raised = escalation.escalate(session)
+    assert raised["cases"] >= 1, raised
+    later = client.get(f"/api/v1/cases/{waiting['id']}", headers=staff).get_json()
+    assert later["escalation_level"] > 0, later
+
+
+def test_a_villages_records_move_on_the_cluster(demo_site):
+    """A director imports a workbook of records (set-based, with their history) and exports them with full ID
+    numbers (audited); the township's admin makes an account for a neighbouring village, whose director changes
+    the password an admin set; a child is transferred there and accepted."""
+    import io
+
+    from openpyxl import Workbook
+
+    from tenant_app.children import excel, idcard
+
+    app = demo_site["app"]
+    client = app.test_client()
+    village = demo_site["accounts"]["village_staff"][2]
+    director = _token(client, "village_staff")
+
+    def id_number(born: str, seq: str) -> str:
+        first17 = village[:6] + born.replace("-", "") + seq
+        return first17 + idcard.check_char(first17)
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(excel.HEADERS)
+    for name, sex, born, seq in (("赵小明", "男", "2016-03-01", "071"), ("钱小红", "女", "2015-07-05", "082")):
+        cells = {"村(居)代码": village, "姓名": name, "性别": sex, "出生日期": born, "身份证号": id_number(born, seq),
+                 "父亲状况": "外出务工", "母亲状况": "外出务工", "受托监护人姓名": "李爷爷", "就学状况": "小学",
+                 "留守儿童": "是", "家庭收入来源": "务工、务农"}
+        sheet.append([cells.get(h) for h in excel.HEADERS])
+    data = io.BytesIO()
+    book.save(data)
+    checked = client.post("/api/v1/children/imports", headers=director, content_type="multipart/form-data",
+                          data={"file": (io.BytesIO(data.getvalue()), "children.xlsx")})
+    assert checked.status_code == 202 and checked.get_json()["valid_count"] == 2, checked.get_data(True)[:500]
+    applied = client.post(f"/api/v1/children/imports/{checked.get_json()['id']}/confirm", headers=director)
+    assert applied.status_code == 202 and applied.get_json()["applied_count"] == 2, applied.get_data(True)[:500]
+    found = client.get("/api/v1/children?q=钱小红", headers=director).get_json()["items"]
+    assert len(found) == 1
+    child = found[0]
+    history = client.get(f"/api/v1/children/{child['id']}/history", headers=director).get_json()
+    assert [h["action"] for h in history] == ["create"]
+    exported = client.get("/api/v1/children/export.xlsx?full_ids=1", headers=director)
+    assert exported.status_code == 200 and exported.mimetype.endswith("sheet")
+
+    neighbour = village[:9] + f"{int(village[9:]) + 1:03d}"
+    made = client.post("/api/v1/users", headers=_token(client, "town_admin"), json={
+        "username": "neighbour_director", "real_name": "邻村主任", "phone": "13700000000", "role": "staff",
+        "unit_code": neighbour, "password": "Neighbour-2026"})
+    assert made.status_code == 201, made.get_data(True)[:500]
+    issued = client.post("/api/v1/auth/token", json={"username": "neighbour_director", "password": "Neighbour-2026"})
+    receiver = {"Authorization": f"Bearer {issued.get_json()['token']}"}
+    changed = client.post("/api/v1/me/password", headers=receiver, json={
+        "current_password": "Neighbour-2026", "new_password": "Neighbour-2027!"})
+    assert changed.status_code == 200, changed.get_data(True)[:500]  # an account an admin made: changed first
+    moved = client.post(f"/api/v1/children/{child['id']}/transfer", headers=director,
+                        json={"to_village": neighbour, "reason": "随祖父母迁居"})
+    assert moved.status_code == 201, moved.get_data(True)[:500]
+    accepted = client.post(f"/api/v1/transfers/{moved.get_json()['id']}/accept", headers=receiver)
+    assert accepted.status_code == 200 and accepted.get_json()["status"] == "accepted", accepted.get_data(True)[:500]
+    record = client.get(f"/api/v1/children/{child['id']}", headers=receiver).get_json()
+    assert record["village_code"] == neighbour
+    assert client.get(f"/api/v1/children/{child['id']}", headers=director).status_code == 404
