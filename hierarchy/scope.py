@@ -200,7 +200,8 @@ def partner_subtree(column):
 def shape_of(scope: Scope) -> ScopeShape:
     if scope.all_tenants:
         return ScopeShape(all_tenants=True)
-    return ScopeShape(unit=scope.unit_code is not None, province=scope.unit_code is not None and _ROUTING["province"],
+    return ScopeShape(unit=scope.unit_code is not None,
+                      province=(scope.unit_code is not None or scope.is_partner) and _ROUTING["province"],
                       ancestors=scope.unit_code is not None and bool(ancestors_of(scope.unit_code)),
                       auth_user_id=scope.auth_user_id is not None, auth_username=bool(scope.auth_username),
                       auth_token_hash=bool(scope.auth_token_hash), partner=scope.is_partner)
@@ -226,6 +227,8 @@ def criteria_params(scope: Scope) -> dict:
     if scope.auth_token_hash:
         params["shouhu_scope_auth_token_hash"] = scope.auth_token_hash
     if scope.is_partner:
+        if _ROUTING["province"]:
+            params["shouhu_scope_province"] = scope.partner_unit[:2]
         params["shouhu_scope_partner_lo"], params["shouhu_scope_partner_hi"] = subtree_bounds(scope.partner_unit)
         # Never empty (an expanding parameter): the partner's own unit stands in for a province's no ancestors.
         params["shouhu_scope_partner_ancestors"] = tuple(ancestors_of(scope.partner_unit)) or (scope.partner_unit,)
@@ -238,10 +241,10 @@ def _criteria_for(model: type, shape: ScopeShape):
     if shape.all_tenants:
         return true()
     clauses = []
+    # A unit, its ancestors and a partner's rows share the unit's province (the first two digits of every code).
+    province = getattr(model, "province_code", None)
+    same_province = (province == scope_param("province"),) if shape.province and province is not None else ()
     if shape.unit:
-        # A unit and its ancestors share its province (the first two digits of every code).
-        province = getattr(model, "province_code", None)
-        same_province = (province == scope_param("province"),) if shape.province and province is not None else ()
         if same_province and model.__scope_column__ == "province_code":
             # The code range compared as text: Citus takes a comparison of the distribution column itself for
             # shard pruning and casts the other side to the column's type, too short for a unit's code.
@@ -256,7 +259,7 @@ def _criteria_for(model: type, shape: ScopeShape):
             clauses.append(extra)
     partner_clause = getattr(model, "__scope_partner_criteria__", None)
     if shape.partner and partner_clause is not None:
-        clauses.append(partner_clause())
+        clauses.append(and_(partner_clause(), *same_province))
     if not clauses:
         return false()
     return or_(*clauses) if len(clauses) > 1 else clauses[0]

@@ -365,7 +365,9 @@ def results(session, actor, upload_id: int, *, status: str | None = None, page: 
     query = (select(RollRow.id, RollRow.line, RollRow.name, RollRow.student_no, RollRow.id_number,
                     RollMatch.id.label("match_id"), RollMatch.status, RollMatch.score, RollMatch.method,
                     RollMatch.region_code.label("village_code"))
-             .outerjoin(RollMatch, and_(RollMatch.upload_id == RollRow.upload_id, RollMatch.row_id == RollRow.id))
+             # The province too: on a Citus coordinator the two tables then join on their distribution column.
+             .outerjoin(RollMatch, and_(RollMatch.province_code == RollRow.province_code,
+                                        RollMatch.upload_id == RollRow.upload_id, RollMatch.row_id == RollRow.id))
              .where(RollRow.upload_id == up.id))
     if status == "unmatched":
         query = query.where(RollMatch.id.is_(None))

@@ -21,7 +21,7 @@ is edited by hand (tenant_app.links.refresh).
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, text
+from sqlalchemy import and_, func, select, text
 
 from hierarchy.codes import CODE_LENGTHS, Level, level_of
 from hierarchy.models import Unit
@@ -307,7 +307,8 @@ def item_dict(row) -> dict:
 def item_query():
     return (select(*ITEM_COLUMNS, Child.name.label("record_name"), Child.sex.label("record_sex"),
                    Child.birth_date.label("record_birth_date"))
-            .outerjoin(Child, Child.id == WorklistItem.child_id))
+            .outerjoin(Child, and_(Child.province_code == WorklistItem.province_code,
+                                   Child.id == WorklistItem.child_id)))
 
 
 def village_lists(session, actor, village_code: str, *, list_kind: str | None = None, answered: bool = False,

@@ -311,3 +311,52 @@ def test_a_villages_records_move_on_the_cluster(demo_site):
     record = client.get(f"/api/v1/children/{child['id']}", headers=receiver).get_json()
     assert record["village_code"] == neighbour
     assert client.get(f"/api/v1/children/{child['id']}", headers=director).status_code == 404
+
+
+def test_a_partner_reporter_on_the_cluster(demo_site):
+    """The county's admin makes a school's reporting account; the school, after changing the password it was
+    given, files a report and reads its own reports and their stage, nothing else; the county sees the reporter."""
+    from datetime import timedelta
+
+    from tenant_app import clock
+
+    client = demo_site["app"].test_client()
+    township = demo_site["accounts"]["town_staff"][2]
+    village = demo_site["accounts"]["village_staff"][2]
+    made = client.post("/api/v1/users", headers=_token(client, "county_admin"), json={
+        "username": "xinhua_school", "real_name": "李老师", "phone": "13900000001", "role": "reporter",
+        "unit_code": township, "password": "Partner-2026x", "org_kind": "school", "org_name": "新华小学"})
+    assert made.status_code == 201, made.get_data(True)[:500]
+    issued = client.post("/api/v1/auth/token", json={"username": "xinhua_school", "password": "Partner-2026x"})
+    school = {"Authorization": f"Bearer {issued.get_json()['token']}"}
+    changed = client.post("/api/v1/me/password", headers=school, json={
+        "current_password": "Partner-2026x", "new_password": "Partner-2027y!"})
+    assert changed.status_code == 200, changed.get_data(True)[:500]
+    filed = client.post("/api/v1/reports", headers=school, json={
+        "category": "living_alone", "urgency": "normal", "village_code": village,
+        "occurred_at": (clock.now() - timedelta(hours=5)).isoformat(), "narrative": "学生连续三天无人接送。",
+        "unknown_child_description": "四年级男生", "reporter_kind": "school", "reporter_name": "李老师",
+        "reporter_contact": "13900001234"})
+    assert filed.status_code == 201, filed.get_data(True)[:500]
+    case = filed.get_json()
+    own = client.get("/api/v1/reports", headers=school)
+    assert own.status_code == 200, own.get_data(True)[:500]
+    assert [(r["case_id"], r["stage"]) for r in own.get_json()["items"]] == [(case["id"], "reported")]
+    assert client.get("/api/v1/children", headers=school).status_code in (403, 404)
+    assert client.get(f"/api/v1/cases/{case['id']}", headers=school).status_code in (403, 404)
+    county_view = client.get(f"/api/v1/cases/{case['id']}", headers=_token(client, "county_staff")).get_json()
+    assert county_view["reporter"]["kind"] == "school" and "新华小学" in county_view["reporter"]["name"]
+
+
+@pytest.mark.parametrize("username", ["prov_staff", "county_staff", "town_staff", "village_staff", "county_edu"])
+def test_every_page_again_after_the_days_work(demo_site, username):
+    """The crawl once more, now that the cluster holds what the tests above wrote (records moved and imported,
+    answers approved, cases and their escalation, rolls, matches, worklists and a verification campaign)."""
+    from tenant_app.cli import DEMO_PASSWORD
+
+    crawler, result = demo_site["crawler"], CrawlResult()
+    client = demo_site["app"].test_client()
+    result.problems += crawler.login(client, username, DEMO_PASSWORD, result)
+    crawler.crawl(client, "zh", result, start=(f"/campaigns/{demo_site['campaign']}/track",))
+    assert len(result.visits) > (5 if username == "county_edu" else 10), [v.url for v in result.visits]
+    assert not result.problems, "\n".join(result.problems[:40])
