@@ -73,8 +73,8 @@ def test_the_demo_is_set_up_on_the_shards(demo_site):
     assert set(demo_site["accounts"]) == set(ACCOUNTS)
 
 
-@pytest.mark.parametrize("username", ACCOUNTS)
-def test_every_page_of_a_demo_account_on_the_cluster(demo_site, username):
+def _crawl_as(demo_site, username: str) -> None:
+    """Log in through the page and crawl from the home page and the campaign's tracking page: no problem found."""
     from tenant_app.cli import DEMO_PASSWORD
 
     crawler, result = demo_site["crawler"], CrawlResult()
@@ -84,6 +84,11 @@ def test_every_page_of_a_demo_account_on_the_cluster(demo_site, username):
     # A partner department has a few pages of its own; every staff account many.
     assert len(result.visits) > (5 if username == "county_edu" else 10), [v.url for v in result.visits]
     assert not result.problems, "\n".join(result.problems[:40])
+
+
+@pytest.mark.parametrize("username", ACCOUNTS)
+def test_every_page_of_a_demo_account_on_the_cluster(demo_site, username):
+    _crawl_as(demo_site, username)
 
 
 def _token(client, username: str) -> dict:
@@ -352,11 +357,4 @@ def test_a_partner_reporter_on_the_cluster(demo_site):
 def test_every_page_again_after_the_days_work(demo_site, username):
     """The crawl once more, now that the cluster holds what the tests above wrote (records moved and imported,
     answers approved, cases and their escalation, rolls, matches, worklists and a verification campaign)."""
-    from tenant_app.cli import DEMO_PASSWORD
-
-    crawler, result = demo_site["crawler"], CrawlResult()
-    client = demo_site["app"].test_client()
-    result.problems += crawler.login(client, username, DEMO_PASSWORD, result)
-    crawler.crawl(client, "zh", result, start=(f"/campaigns/{demo_site['campaign']}/track",))
-    assert len(result.visits) > (5 if username == "county_edu" else 10), [v.url for v in result.visits]
-    assert not result.problems, "\n".join(result.problems[:40])
+    _crawl_as(demo_site, username)
