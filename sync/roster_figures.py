@@ -25,10 +25,14 @@ ROSTER_KEYS = ("directors_in_post", "supervisors_in_post", "villages_vacant", "t
                "trained_this_year", "training_hours")
 
 
+# An appointment `ra` that holds today; an attendance `t` of a course that ends in this CST year.
+HOLDS = "ra.appointed_on <= :today AND (ra.left_on IS NULL OR ra.left_on > :today)"
+THIS_YEAR = "t.attended AND t.course_ends_on >= :year_start AND t.course_ends_on < :next_year_start"
+
+
 def _holding(level: Level) -> str:
     """The post's appointments of unit `u` that hold today (alias `ra`)."""
-    return (f"ra.region_code = u.code AND ra.post = '{POST_OF_LEVEL[level]}' AND ra.appointed_on <= :today "
-            "AND (ra.left_on IS NULL OR ra.left_on > :today)")
+    return f"ra.region_code = u.code AND ra.post = '{POST_OF_LEVEL[level]}' AND {HOLDS}"
 
 
 def _of_level(level: Level) -> str:
@@ -50,10 +54,8 @@ def joins(sql, appointments_where: str) -> str:
     """The grouped form's joins after `units u`: the posts' appointments of each unit (`rf`: held today, the last
     day a holder left) and their training this year (`rt`); `appointments_where` narrows `ra` to the units."""
     posts = ", ".join(f"'{post}'" for post in POST_OF_LEVEL.values())
-    holds = "ra.appointed_on <= :today AND (ra.left_on IS NULL OR ra.left_on > :today)"
-    this_year = "t.attended AND t.course_ends_on >= :year_start AND t.course_ends_on < :next_year_start"
     return f"""
-    LEFT JOIN (SELECT ra.region_code, ra.post, sum({sql.flag(holds)}) AS holding,
+    LEFT JOIN (SELECT ra.region_code, ra.post, sum({sql.flag(HOLDS)}) AS holding,
                       max(CASE WHEN ra.left_on <= :today THEN ra.left_on END) AS last_left
                FROM roster_appointments ra WHERE ra.post IN ({posts}) AND {appointments_where}
                GROUP BY ra.province_code, ra.region_code, ra.post) rf
@@ -61,7 +63,7 @@ def joins(sql, appointments_where: str) -> str:
     LEFT JOIN (SELECT ra.region_code, ra.post, count(*) AS trained, sum(t.hours_credited) AS hours
                FROM roster_appointments ra JOIN training_attendance t
                  ON t.province_code = ra.province_code AND t.person_id = ra.person_id
-               WHERE ra.post IN ({posts}) AND {holds} AND {this_year} AND {appointments_where}
+               WHERE ra.post IN ({posts}) AND {HOLDS} AND {THIS_YEAR} AND {appointments_where}
                GROUP BY ra.province_code, ra.region_code, ra.post) rt
       ON rt.region_code = u.code AND rt.post = {_post_of_unit()}"""
 
@@ -86,7 +88,6 @@ def own_values(sql) -> dict[str, str]:
     if sql.grouped:
         return _grouped_values(sql)
     values: dict[str, list[str]] = {key: [] for key in ROSTER_KEYS}
-    this_year = ("t.attended AND t.course_ends_on >= :year_start AND t.course_ends_on < :next_year_start")
     for level in (Level.village, Level.township):
         unit = _of_level(level)
         holding = f"EXISTS (SELECT 1 FROM roster_appointments ra WHERE {_holding(level)})"
@@ -99,10 +100,10 @@ def own_values(sql) -> dict[str, str]:
         values["vacancy_days"].append(f"CASE WHEN {unit} AND NOT {holding} AND {days} > 0 THEN {days} ELSE 0 END")
         trained = (f"EXISTS (SELECT 1 FROM roster_appointments ra JOIN training_attendance t "
                    f"ON t.province_code = ra.province_code AND t.person_id = ra.person_id "
-                   f"WHERE {_holding(level)} AND {this_year})")
+                   f"WHERE {_holding(level)} AND {THIS_YEAR})")
         values["trained_this_year"].append(sql.flag(f"{unit} AND {trained}"))
         hours = (f"(SELECT coalesce(sum(t.hours_credited), 0) FROM roster_appointments ra JOIN training_attendance t "
                  f"ON t.province_code = ra.province_code AND t.person_id = ra.person_id "
-                 f"WHERE {_holding(level)} AND {this_year})")
+                 f"WHERE {_holding(level)} AND {THIS_YEAR})")
         values["training_hours"].append(f"CASE WHEN {unit} THEN {hours} ELSE 0 END")
     return {key: " + ".join(parts) if len(parts) > 1 else parts[0] for key, parts in values.items()}
