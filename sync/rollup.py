@@ -349,7 +349,9 @@ def _task_values(sql: _Sql) -> dict[str, str]:
 def _campaigns(sql: _Sql, level: Level, spec: _Spec, as_of, today: date) -> None:
     n = CODE_LENGTHS[level]
     name = f"k{int(level)}"
-    sql.run(f"DELETE FROM unit_campaign_stats WHERE length(unit_code) = {n} AND "
+    # By level, not by length(unit_code): a level's rows are then found through their index under the jobs
+    # role's row-level security too (length() is not leakproof; migration 0030).
+    sql.run(f"DELETE FROM unit_campaign_stats WHERE level = {int(level)} AND "
             f"{sql.filter('unit_code', spec, name)}")
     fields = ", ".join(CAMPAIGN_FIELDS)
     task_values = _task_values(sql)
@@ -362,17 +364,16 @@ def _campaigns(sql: _Sql, level: Level, spec: _Spec, as_of, today: date) -> None
                    AND cp.status = 'open'
                  WHERE length(t.region_code) = {n} AND {sql.filter('t.region_code', spec, name + 't')}"""]
     if level != Level.village:
-        child_n = CODE_LENGTHS[Level(level + 1)]
         parts.append(f"""SELECT substr(s.unit_code, 1, {n}) AS code, s.campaign_id, s.as_of, {fields}
                          FROM unit_campaign_stats s
-                         WHERE length(s.unit_code) = {child_n}
+                         WHERE s.level = {int(level) + 1}
                            AND {sql.filter('s.unit_code', spec, name + 's', prefix=n)}""")
     sums = ", ".join(f"sum({f})" for f in CAMPAIGN_FIELDS)
     # The rows were deleted above; on Citus the ON CONFLICT makes the insert go to the shards as INSERTs
     # (hierarchy.citus_schema.via_results).
     sql.run(f"""
-    INSERT INTO unit_campaign_stats (unit_code, province_code, campaign_id, as_of, {fields})
-    SELECT {CODE_COLUMNS}, campaign_id, min(as_of), {sums} FROM ({' UNION ALL '.join(parts)}) x
+    INSERT INTO unit_campaign_stats (unit_code, province_code, campaign_id, level, as_of, {fields})
+    SELECT {CODE_COLUMNS}, campaign_id, {int(level)}, min(as_of), {sums} FROM ({' UNION ALL '.join(parts)}) x
     GROUP BY code, campaign_id
     {sql.upsert(('as_of', *CAMPAIGN_FIELDS), 'unit_code, campaign_id') if sql.citus else ''}""",
             as_of=as_of, **_date_params(sql, today))

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from sqlalchemy import insert, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from hierarchy.codes import LEVEL_BY_LENGTH
 from hierarchy.scope import Scope, apply_db_scope, scoped
 from sync import rollup
 from sync.indicators import CAMPAIGN_FIELDS, KEYS, identity_problems, years_before
@@ -362,6 +363,39 @@ def test_verify_reports_a_tampered_row_and_a_missing_one(jobs):
         assert not [p for p in problems if p[0].startswith("440204")]
         rollup.rebuild(jobs, "440203")
         assert rollup.verify(jobs, "440203") == []
+        savepoint.rollback()
+
+
+def test_campaign_rows_carry_their_level_and_each_step_reads_the_level_below_through_its_index(jobs):
+    """Each stored campaign row carries its unit's level, and the step that sums a level's rows can find the rows
+    of the level below through (level, unit_code) under the jobs role's row-level security. By length(unit_code),
+    which is not leakproof, it could not: a province's step walked every stored row of the province."""
+    from sqlalchemy import event
+
+    with jobs.begin_nested() as savepoint, clock.frozen(NOW):
+        insert_dataset(jobs, {"children": [], "users": [], "policy": None,
+                              "tasks": [(0, 0, "draft", 3, None), (5, 0, "pending", -2, None)]}, [0])
+        rollup.rebuild(jobs)
+        rows = jobs.execute(text("SELECT unit_code, level FROM unit_campaign_stats")).all()
+        assert {code for code, _level in rows} >= {"44", "4402", "440203", "440203001", VILLAGES[0], VILLAGES[5]}
+        assert all(level == LEVEL_BY_LENGTH[len(code)] for code, level in rows)
+
+        summing = []
+
+        def capture(conn, cursor, statement, parameters, context, executemany):
+            if "FROM unit_campaign_stats s" in statement:
+                summing.append((statement, parameters))
+
+        event.listen(jobs, "before_cursor_execute", capture)
+        try:
+            rollup.recompute(jobs, [VILLAGES[0]])
+        finally:
+            event.remove(jobs, "before_cursor_execute", capture)
+        assert len(summing) == 4  # township, county, city, province
+        jobs.execute(text("SET LOCAL enable_seqscan = off"))  # the tables are tiny: ask what the plan can use
+        for statement, parameters in summing:
+            plan = "\n".join(jobs.exec_driver_sql("EXPLAIN " + statement, parameters).scalars())
+            assert "ix_unit_campaign_stats_level_unit_code" in plan, plan
         savepoint.rollback()
 
 

@@ -69,11 +69,13 @@ class UnitCampaignStats(Base):
 
     unit_code: Mapped[str] = mapped_column(code_column_type(), ForeignKey("units.code"), primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True)
+    level: Mapped[int] = mapped_column(SmallInteger)
     as_of: Mapped[datetime]
 
     locals().update(_counts(CAMPAIGN_FIELDS))
 
-    __table_args__ = (Index("ix_unit_campaign_stats_campaign_id", "campaign_id"),)
+    __table_args__ = (Index("ix_unit_campaign_stats_campaign_id", "campaign_id"),
+                      Index("ix_unit_campaign_stats_level_unit_code", "level", "unit_code"))
 
     def figures(self) -> dict[str, int]:
         return {key: getattr(self, key) for key in CAMPAIGN_FIELDS}
