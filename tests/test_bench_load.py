@@ -32,6 +32,13 @@ def test_bench_load_runs_end_to_end_and_recounts():
     # Endpoints are drawn at random: a loaded machine may answer few requests in a few seconds.
     assert re.search(r"^(village|county|province)\.\w+\s+(read|write)\s+\d+", text, re.M), text
     assert re.search(r"cores used .*client [\d.]+; server: gunicorn [\d.]+", text), text
+    # CPU per request and the core's speed, so runs at different moments can be compared.
+    per_request = re.search(r"CPU per request \(ms\)\s+client ([\d.]+); server: gunicorn ([\d.]+), worker ([\d.]+), "
+                            r"PostgreSQL backends ([\d.]+)", text)
+    assert per_request and float(per_request.group(2)) > 0, text
+    assert re.search(r"reference loop\s+[1-9]\d* ms of CPU", text), text
+    assert re.search(r"PostgreSQL by source \(ms/req\)\s+requests [\d.]+; roll-up worker [\d.]+; autovacuum [\d.]+; "
+                     r"other [\d.]+", text), text
     assert "figures equal a recount" in text, text
     assert re.search(r"drained after last write\s+[\d.]+ s", text), text
     # The database was dropped: its name is not left on the server.
@@ -107,3 +114,40 @@ def test_database_cpu_counts_only_what_backends_used_during_the_run(pg_url):
     finally:
         engine.dispose()
         sampler_engine.dispose()
+
+
+def test_database_cpu_is_told_apart_by_source(pg_url):
+    """The web server's and the worker's connections name themselves: their backends' CPU is counted apart,
+    and the server's own processes (WAL writer, checkpointer) are found and kept out of the database's total."""
+    from types import SimpleNamespace
+
+    from sqlalchemy import create_engine
+    from sqlalchemy import text as sql
+    from sqlalchemy.engine import make_url
+
+    from tenant_app.loadbench.run import Sampler
+    from tenant_app.loadbench.stack import WEB_NAME, WORKER_NAME, named
+
+    engines = [create_engine(named(pg_url, WEB_NAME)), create_engine(named(pg_url, WORKER_NAME)),
+               create_engine(pg_url), create_engine(pg_url)]
+    web, worker, monitor, sampler_engine = engines
+    try:
+        with web.connect() as requests, worker.connect() as rollup:
+            request_pid = requests.execute(sql("SELECT pg_backend_pid()")).scalar()
+            worker_pid = rollup.execute(sql("SELECT pg_backend_pid()")).scalar()
+            sampler = Sampler(SimpleNamespace(engine=sampler_engine), make_url(pg_url).database, monitor)
+            sampler._look()
+            sampler.active = True
+            requests.execute(sql("SELECT count(*) FROM generate_series(1, 3000000)")).scalar()
+            rollup.execute(sql("SELECT 1")).scalar()
+            sampler._look()
+            sampler.active = False
+        assert sampler.source[request_pid] == "requests" and sampler.source[worker_pid] == "roll-up worker"
+        by_source = sampler.cpu_by_source()
+        assert by_source["requests"] >= 0.05, by_source
+        assert by_source["roll-up worker"] < by_source["requests"], by_source
+        assert "server" in set(sampler.source.values())  # the checkpointer and the WAL writer were found
+        assert abs(sampler.database_cpu() - sum(v for k, v in by_source.items() if k != "server")) < 1e-9
+    finally:
+        for engine in engines:
+            engine.dispose()

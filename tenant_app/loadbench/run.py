@@ -20,19 +20,31 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from hierarchy.scope import apply_db_scope, job_scope
 from tenant_app.loadbench import dataset
 from tenant_app.loadbench.client import MIX
-from tenant_app.loadbench.stack import Stack, cpu_seconds
+from tenant_app.loadbench.stack import BENCH_NAME, SOURCES, Stack, cpu_seconds, named
 
 READ_P95_MS, WRITE_P95_MS, TARGET_RPS, LOGIN_MAX_S, LAG_MAX_S = 150, 250, 200, 3.0, 5.0
 
 
 def _load_average() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def reference_loop_ms() -> float:
+    """CPU milliseconds of a fixed pure-Python loop (dictionary and string work, as a request's): how fast one
+    core of this machine is right now. Counted in CPU time, so other processes do not lengthen it; the same
+    machine gives different figures at different moments, and runs are compared by it."""
+    started = time.process_time()
+    seen: dict[str, int] = {}
+    for i in range(400_000):
+        key = f"k{i % 997}"
+        seen[key] = seen.get(key, 0) + i
+    return (time.process_time() - started) * 1000
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -45,32 +57,64 @@ def _percentile(values: list[float], q: float) -> float:
 
 class Sampler:
     """Every 0.25 s: the age of the oldest outbox row (the roll-up's lag during the run) and the CPU of the
-    bench database's backends (kept per pid, so backends that ended still count up to their last look)."""
+    bench database's backends (kept per pid, so backends that ended still count up to their last look), each
+    by its source: the web server's requests, the roll-up worker, autovacuum, or other (the bench's own).
 
-    def __init__(self, db, database_name: str):
+    `monitor`: an engine of a role that sees every session's application_name and backend type
+    (a superuser, or pg_read_all_stats); without one, every backend counts as "other". It also finds the
+    server's own processes (WAL writer, checkpointer, background writer), whose CPU is reported apart: they
+    serve every database of the server."""
+
+    def __init__(self, db, database_name: str, monitor=None):
         self.db = db
         self.name = database_name
+        self.monitor = monitor
         self.max_age = 0.0
         self.backend_cpu: dict[int, float] = {}
         self.baseline: dict[int, float] = {}  # what backends alive at the start had used before the run
+        self.source: dict[int, str] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self.active = False
+
+    def _backends(self, connection) -> list[tuple[int, str]]:
+        if self.monitor is None:
+            pids = connection.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = :d AND "
+                                           "pid <> pg_backend_pid()"), {"d": self.name}).scalars().all()
+            return [(pid, "other") for pid in pids]
+        with self.monitor.connect() as watch:
+            rows = watch.execute(text(
+                "SELECT pid, datname, coalesce(application_name, ''), coalesce(backend_type, '') "
+                "FROM pg_stat_activity WHERE (datname = :d OR datname IS NULL) AND pid <> pg_backend_pid()"),
+                {"d": self.name}).all()
+        own = connection.execute(text("SELECT pg_backend_pid()")).scalar()
+        found = []
+        for pid, database, application, kind in rows:
+            if pid == own:
+                continue
+            if database is None:
+                source = "server"
+            elif kind.startswith("autovacuum"):
+                source = "autovacuum"
+            else:
+                source = SOURCES.get(application, "other")
+            found.append((pid, source))
+        return found
 
     def _look(self) -> None:
         with self.db.engine.begin() as connection, job_scope(all_tenants=True) as scope:
             apply_db_scope(connection, scope)
             oldest = connection.execute(text("SELECT min(created_at) FROM sync_outbox")).scalar()
-            pids = connection.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = :d AND "
-                                           "pid <> pg_backend_pid()"), {"d": self.name}).scalars().all()
+            backends = self._backends(connection)
         if self.active and oldest is not None:
             oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=UTC)
             self.max_age = max(self.max_age, (datetime.now(UTC) - oldest).total_seconds())
-        for pid in pids:
+        for pid, source in backends:
             used = cpu_seconds(pid, with_reaped=False)
             if not self.active and pid not in self.backend_cpu:
                 self.baseline[pid] = used
             self.backend_cpu[pid] = max(self.backend_cpu.get(pid, 0.0), used)
+            self.source[pid] = source
 
     def _run(self) -> None:
         while not self._stop.wait(0.25):
@@ -85,10 +129,18 @@ class Sampler:
         self._stop.set()
         self._thread.join(timeout=5)
 
+    def cpu_by_source(self) -> dict[str, float]:
+        """CPU seconds during the run by source: pooled connections opened before it (the logins') count from
+        their state at the start, not from their birth."""
+        sums: dict[str, float] = {}
+        for pid, used in self.backend_cpu.items():
+            source = self.source.get(pid, "other")
+            sums[source] = sums.get(source, 0.0) + used - self.baseline.get(pid, 0.0)
+        return sums
+
     def database_cpu(self) -> float:
-        """CPU seconds of the backends during the run: pooled connections opened before it (the logins') count
-        from their state at the start, not from their birth."""
-        return sum(used - self.baseline.get(pid, 0.0) for pid, used in self.backend_cpu.items())
+        """CPU seconds of the bench database's backends during the run (the server's own processes apart)."""
+        return sum(v for k, v in self.cpu_by_source().items() if k != "server")
 
 
 def _client(plan: dict, mode: str, work: Path) -> dict:
@@ -199,6 +251,7 @@ def bench_load(admin_url: str, redis_url: str, *, villages: int, children: int, 
     say = lambda key, value: echo(f"{key:<30} {value}")  # noqa: E731
     say("load average at start", _load_average())
     say("cores on this machine", os.cpu_count())
+    say("reference loop", f"{reference_loop_ms():.0f} ms of CPU (one core's speed now: compare runs by it)")
     redis_client = redis.Redis.from_url(redis_url)
     redis_client.flushdb()
     started = time.perf_counter()
@@ -259,7 +312,8 @@ def bench_load(admin_url: str, redis_url: str, *, villages: int, children: int, 
             echo("")
             echo(f"-- mixed workload: rate {rate or 'closed loop'} req/s, {concurrency} in flight at most, "
                  f"{duration:.0f} s or {max_requests:,} requests; load average {_load_average()}")
-            sampler = Sampler(db, name)
+            monitor = create_engine(named(url, BENCH_NAME), pool_size=1, max_overflow=0)
+            sampler = Sampler(db, name, monitor)
             sampler.start()
             cpu_before = stack.cpu()
             sampler.active = True
@@ -274,11 +328,25 @@ def bench_load(admin_url: str, redis_url: str, *, villages: int, children: int, 
             since_last_write = time.monotonic() - result["last_write"] if result["last_write"] else 0.0
             sampler.stop()
             database = sampler.database_cpu() / elapsed
+            by_source = {k: v / elapsed for k, v in sampler.cpu_by_source().items()}
+            monitor.dispose()
             client = result["client_cpu_s"] / elapsed
             figures["cores"] = {"client": client, "web": web, "worker": worker, "database": database}
+            answered = len(result["results"]) / elapsed
+            figures["cpu_ms_per_request"] = {k: 1000 * v / answered if answered else float("nan")
+                                             for k, v in figures["cores"].items()}
             say("submitted tasks", result["submitted"])
             say("cores used (CPU s / wall s)", f"client {client:.2f}; server: gunicorn {web:.2f}, worker {worker:.2f},"
                                                f" PostgreSQL backends {database:.2f}")
+            per = figures["cpu_ms_per_request"]
+            say("CPU per request (ms)", f"client {per['client']:.1f}; server: gunicorn {per['web']:.1f}, worker "
+                                        f"{per['worker']:.1f}, PostgreSQL backends {per['database']:.1f}")
+            figures["database_by_source"] = by_source
+            say("PostgreSQL by source (ms/req)", "; ".join(
+                f"{source} {1000 * by_source.get(source, 0.0) / answered:.1f}" if answered else source
+                for source in ("requests", "roll-up worker", "autovacuum", "other")))
+            say("PostgreSQL server processes", f"{by_source.get('server', 0.0):.2f} cores (WAL writer, "
+                                               "checkpointer, background writer: shared by every database)")
             say("client behind its schedule", f"{result['behind_s']:.2f} s at most")
             say("load average at end", _load_average())
 

@@ -12,8 +12,21 @@ import time
 import urllib.request
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 TICKS = os.sysconf("SC_CLK_TCK")
+
+
+# Connections name their process (application_name), so the database's CPU can be told apart by source.
+WEB_NAME, WORKER_NAME, BENCH_NAME = "shouhu-web", "shouhu-worker", "shouhu-bench"
+SOURCES = {WEB_NAME: "requests", WORKER_NAME: "roll-up worker"}
+
+
+def named(url: str, application_name: str) -> str:
+    """The database URL with the connection's application_name (seen in pg_stat_activity)."""
+    return make_url(url).update_query_dict({"application_name": application_name}).render_as_string(
+        hide_password=False)
 
 
 def free_port() -> int:
@@ -67,15 +80,18 @@ class Stack:
         self.web: subprocess.Popen | None = None
         self.worker: subprocess.Popen | None = None
 
-    def _spawn(self, args: list[str], name: str) -> subprocess.Popen:
+    def _spawn(self, args: list[str], name: str, **env: str) -> subprocess.Popen:
         log = (self.log_dir / f"{name}.log").open("wb")
-        return subprocess.Popen(args, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        return subprocess.Popen(args, env={**self.env, **env}, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True)
 
     def start(self, timeout: float = 600.0) -> None:
+        url = self.env["SHOUHU_DATABASE_URL"]
         self.web = self._spawn([sys.executable, "-m", "gunicorn", "-c", str(ROOT / "deploy" / "gunicorn.conf.py"),
-                                "--chdir", str(ROOT), "wsgi:app"], "gunicorn")
-        self.worker = self._spawn([sys.executable, "-m", "tenant_app.cli", "worker"], "worker")
+                                "--chdir", str(ROOT), "wsgi:app"], "gunicorn",
+                               SHOUHU_DATABASE_URL=named(url, WEB_NAME))
+        self.worker = self._spawn([sys.executable, "-m", "tenant_app.cli", "worker"], "worker",
+                                  SHOUHU_DATABASE_URL=named(url, WORKER_NAME))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.web.poll() is not None:
