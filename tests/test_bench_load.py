@@ -91,7 +91,7 @@ def test_database_cpu_counts_only_what_backends_used_during_the_run(pg_url):
     from sqlalchemy import text as sql
     from sqlalchemy.engine import make_url
 
-    from tenant_app.loadbench.run import Sampler
+    from tenant_app.loadbench.sampler import Sampler
     from tenant_app.loadbench.stack import cpu_seconds
 
     engine = create_engine(pg_url)
@@ -125,7 +125,7 @@ def test_database_cpu_is_told_apart_by_source(pg_url):
     from sqlalchemy import text as sql
     from sqlalchemy.engine import make_url
 
-    from tenant_app.loadbench.run import Sampler
+    from tenant_app.loadbench.sampler import Sampler
     from tenant_app.loadbench.stack import WEB_NAME, WORKER_NAME, named
 
     engines = [create_engine(named(pg_url, WEB_NAME)), create_engine(named(pg_url, WORKER_NAME)),
