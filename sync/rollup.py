@@ -19,7 +19,7 @@ Everything runs in the caller's transaction (all-tenants scope); the caller comm
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date
@@ -399,16 +399,25 @@ def _snapshot(sql: _Sql, specs: dict[Level, _Spec], month: date) -> None:
             month=month if sql.pg else month.isoformat())
 
 
-def recompute(connection, village_codes=None, *, unit_codes=None, subtree: str | None = None) -> dict:
+def recompute(connection, village_codes=None, *, unit_codes=None, subtree: str | None = None,
+              campaign_only: Iterable[str] = ()) -> dict:
     """Recompute the given villages (and units whose own figures changed, e.g. a township's supervisor), then
     every ancestor of them once, level by level. No codes = every unit (the full rebuild); `subtree` = every unit
-    under that code and its ancestors. Returns {level name: units written}, the as_of and the month."""
+    under that code and its ancestors. `campaign_only`: units whose changes feed only the campaigns' progress
+    (task writes): their campaign figures and their ancestors' are recomputed, their other figures are left as
+    they are. Returns {level name: units written (their figures, unit_stats)}, the as_of and the month."""
     sql = _Sql(connection)
     today = clock.today_cst()
     now = clock.now()
     as_of = _stamp(sql, now)
     month = today.replace(day=1)
+    campaign_only = list(campaign_only)
+    if campaign_only:
+        if subtree is not None:
+            raise ValueError("campaign_only goes with codes, not with a subtree")
+        village_codes, unit_codes = list(village_codes or ()), list(unit_codes or ())
     specs = _specs(village_codes, unit_codes, subtree)
+    campaign_specs = _specs(village_codes + campaign_only, unit_codes, None) if campaign_only else specs
     written = {}
     # Campaigns closed since the last run leave the stored progress. Their ids first (a small table): a DELETE
     # with the sub-select walked every stored row under the policy's range on each drain; by id it uses the index.
@@ -416,14 +425,12 @@ def recompute(connection, village_codes=None, *, unit_codes=None, subtree: str |
     if closed:
         connection.execute(text("DELETE FROM unit_campaign_stats WHERE campaign_id IN :ids")
                            .bindparams(bindparam("ids", expanding=True)), {"ids": closed})
-    if not specs[Level.village].empty:
-        written[Level.village.name] = _villages(sql, specs[Level.village], as_of, today)
-        _campaigns(sql, Level.village, specs[Level.village], as_of, today)
-    for level in LEVELS_UP:
-        if specs[level].empty:
-            continue
-        written[level.name] = _level(sql, level, specs[level], as_of, today)
-        _campaigns(sql, level, specs[level], as_of, today)
+    for level in (Level.village, *LEVELS_UP):  # each level from the one below it, so upwards
+        if not specs[level].empty:
+            written[level.name] = (_villages(sql, specs[level], as_of, today) if level == Level.village
+                                   else _level(sql, level, specs[level], as_of, today))
+        if not campaign_specs[level].empty:
+            _campaigns(sql, level, campaign_specs[level], as_of, today)
     _snapshot(sql, specs, month)
     return {"units": written, "as_of": now, "month": month}
 

@@ -38,7 +38,7 @@ def test_bench_load_runs_end_to_end_and_recounts():
     assert per_request and float(per_request.group(2)) > 0, text
     assert re.search(r"reference loop\s+[1-9]\d* ms of CPU", text), text
     assert re.search(r"PostgreSQL by source \(ms/req\)\s+requests [\d.]+; roll-up worker [\d.]+; autovacuum [\d.]+; "
-                     r"other [\d.]+", text), text
+                     r"bench [\d.]+; other [\d.]+", text), text
     assert "figures equal a recount" in text, text
     assert re.search(r"drained after last write\s+[\d.]+ s", text), text
     # The database was dropped: its name is not left on the server.

@@ -157,6 +157,56 @@ def test_a_burst_under_one_township_recomputes_it_and_each_ancestor_once(built, 
     assert problems(TOWNSHIP) == [] and not [p for p in problems() if len(p[0]) < 9]
 
 
+def _open_campaign_with_tasks(connection, villages: list[str]) -> int:
+    """An open campaign with a pending task in each village, written directly (as a fan-out leaves them)."""
+    from tenant_app.campaigns.models import Campaign, Task
+
+    today = clock.today_cst()
+    campaign_id = connection.execute(Campaign.__table__.insert().returning(Campaign.__table__.c.id), {
+        "issuer_code": "44", "title": "假期安全排查", "directive": "", "kind": "census", "starts_on": today,
+        "due_on": today, "questions": [], "status": "open", "task_count": len(villages),
+        "receipt_count": 0}).scalar()
+    connection.execute(Task.__table__.insert(), [
+        {"campaign_id": campaign_id, "region_code": code, "reviewer_code": "440203", "due_on": today,
+         "status": "pending"} for code in villages])
+    return campaign_id
+
+
+def test_task_writes_recompute_the_campaign_figures_and_leave_the_others(built, held):
+    """A batch of task writes alone recomputes the campaigns' progress of its villages and their ancestors, not
+    their other figures (nothing of those depends on tasks); a village with a child's change as well in the
+    same batch has every figure recomputed."""
+    villages = sorted(r[0] for r in operator(lambda c: c.execute(text(
+        "SELECT code FROM units WHERE parent_code = :t ORDER BY code"), {"t": TOWNSHIP}).all(), commit=False))
+    written_at = {code: stored(code)["as_of"] for code in (villages[0], TOWNSHIP, "44")}
+
+    def tasks_written(connection):
+        campaign = _open_campaign_with_tasks(connection, villages)
+        connection.execute(text("UPDATE tasks SET status = 'draft' WHERE campaign_id = :c AND region_code = :v"),
+                           {"c": campaign, "v": villages[0]})
+        outbox.record_bulk(connection, villages, "tasks")
+        return campaign
+
+    campaign = operator(tasks_written)
+    assert [p for p in problems(TOWNSHIP) if p[1].startswith(f"campaign:{campaign}:")]  # not rolled up yet
+    report = drain()  # later than the rebuild: rows it rewrote carry a later as_of
+    assert report["events"] == len(villages) and report["units"] == 0  # no unit's own figures rewritten
+    assert problems(TOWNSHIP) == [] and not [p for p in problems() if len(p[0]) < 9]
+    assert {code: stored(code)["as_of"] for code in written_at} == written_at
+    progress = operator(lambda c: c.execute(text(
+        "SELECT total, draft FROM unit_campaign_stats WHERE unit_code = '44' AND campaign_id = :c"),
+        {"c": campaign}).one(), commit=False)
+    assert tuple(progress) == (len(villages), 1)
+
+    # A child's change of the same village in the same batch: all its figures, and its ancestors'.
+    touched = sorted(change_children(1))
+    operator(lambda c: outbox.record_bulk(c, touched, "tasks"))
+    report = drain()
+    assert report["units"] >= 5
+    assert problems(TOWNSHIP) == [] and not [p for p in problems() if len(p[0]) < 9]
+    assert stored("44")["as_of"] > written_at["44"]
+
+
 def test_a_duplicated_drain_counts_nothing_twice(built, held):
     change_children(6)
     drain()

@@ -216,3 +216,10 @@ def test_targets_split_villages_units_and_subtrees():
     assert villages == sorted([VILLAGE, SIBLING])
     assert others == ["44", TOWNSHIP]
     assert subtrees == ["440203"]  # the township's campaign lies inside the county's
+
+
+def test_units_with_task_writes_alone_are_campaign_only():
+    events = [(VILLAGE, "tasks"), (VILLAGE, "tasks"), (SIBLING, "tasks"), (SIBLING, "children"),
+              (TOWNSHIP, "tasks"), ("440203", "staff")]
+    assert outbox.campaign_only(events, [VILLAGE, SIBLING, TOWNSHIP, "440203"]) == sorted([VILLAGE, TOWNSHIP])
+    assert outbox.campaign_only(events, ["44"]) == []  # no row of its own: not narrowed

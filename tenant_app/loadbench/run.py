@@ -174,9 +174,10 @@ def bench_load(admin_url: str, redis_url: str, *, villages: int, children: int, 
     work = Path(tempfile.mkdtemp(prefix="shouhu-bench-load-"))
     try:
         upgrade(url)
-        app = create_app({"SHOUHU_DATABASE_URL": url, "SHOUHU_REDIS_URL": None})
+        # The bench's own connections (set-up, sampling, the recount) name themselves too.
+        app = create_app({"SHOUHU_DATABASE_URL": named(url, BENCH_NAME), "SHOUHU_REDIS_URL": None})
         with app.app_context():
-            db.configure(url, app.config["SHOUHU_DB_APP_ROLE"])
+            db.configure(named(url, BENCH_NAME), app.config["SHOUHU_DB_APP_ROLE"])
             if reuse_url:
                 users, campaign_id = dataset.existing_users(db, logins), dataset.existing_campaign(db)
                 total = dataset._all(db, "SELECT count(*) FROM units WHERE level = 5")[0][0]
@@ -254,7 +255,7 @@ def bench_load(admin_url: str, redis_url: str, *, villages: int, children: int, 
             figures["database_by_source"] = by_source
             say("PostgreSQL by source (ms/req)", "; ".join(
                 f"{source} {1000 * by_source.get(source, 0.0) / answered:.1f}" if answered else source
-                for source in ("requests", "roll-up worker", "autovacuum", "other")))
+                for source in ("requests", "roll-up worker", "autovacuum", "bench", "other")))
             say("PostgreSQL server processes", f"{by_source.get('server', 0.0):.2f} cores (WAL writer, "
                                                "checkpointer, background writer: shared by every database)")
             say("client behind its schedule", f"{result['behind_s']:.2f} s at most")

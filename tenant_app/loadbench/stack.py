@@ -20,7 +20,7 @@ TICKS = os.sysconf("SC_CLK_TCK")
 
 # Connections name their process (application_name), so the database's CPU can be told apart by source.
 WEB_NAME, WORKER_NAME, BENCH_NAME = "shouhu-web", "shouhu-worker", "shouhu-bench"
-SOURCES = {WEB_NAME: "requests", WORKER_NAME: "roll-up worker"}
+SOURCES = {WEB_NAME: "requests", WORKER_NAME: "roll-up worker", BENCH_NAME: "bench"}
 
 
 def named(url: str, application_name: str) -> str:
