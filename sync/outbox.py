@@ -401,9 +401,10 @@ def drain_outbox(batch_size: int = BATCH_SIZE) -> dict:
                 if villages or others:
                     narrow = campaign_only(events, villages + others)
                     options = {"campaign_only": narrow} if narrow else {}
+                    skip = set(narrow)  # a batch holds up to BATCH_SIZE codes: no list look-ups per code
                     report["units"] += _units_written(recompute(
-                        connection, [c for c in villages if c not in narrow],
-                        unit_codes=[c for c in others if c not in narrow], **options))
+                        connection, [c for c in villages if c not in skip],
+                        unit_codes=[c for c in others if c not in skip], **options))
                 for code in subtrees:
                     report["units"] += _units_written(recompute(connection, subtree=code))
         if not events:
