@@ -68,7 +68,7 @@ def _worklists(conn, county: str, village: str, today: date, title: str) -> int:
                                     reason, status, answer_note, computed_at, version)
         SELECT region_code, 'dropout', 'c' || id, id, name, sex, birth_date, id_number,
                CASE WHEN id % 2 = 0 THEN 'not_on_roll' ELSE 'dropped_out' END, 'open', '', now(), 1
-        FROM children WHERE region_code = :village"""), {"village": village})
+        FROM children WHERE region_code = :village ORDER BY id"""), {"village": village})
     conn.execute(text("""
         INSERT INTO worklist_items (region_code, list_kind, subject_key, child_id, name, sex, birth_date, id_number,
                                     reason, status, answer_note, computed_at, version)
